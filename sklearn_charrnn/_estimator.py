@@ -1,0 +1,721 @@
+"""CharRNNGenerator: the scikit-learn face of the character RNN."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import _sequences
+from ._sequences import STRING
+from .nn.cells import CELLS
+from .nn.network import (
+    init_weights,
+    is_decayed,
+    loss_and_gradients,
+    sequence_log_likelihood,
+)
+from .nn.optim import AdamW, clip_by_global_norm
+from .nn.sampling import generate
+
+# Sequences scored per forward pass: bounds memory, keeps products large.
+_SCORE_BATCH = 512
+
+
+class CharRNNGenerator(BaseEstimator):
+    """Character-level recurrent neural network that learns to write names.
+
+    Each sequence is read one token at a time, from a start token to an end
+    token; the network learns the probability of every next token. It then
+    scores sequences, samples new ones and completes prefixes. Training is
+    backpropagation through time on padded, masked mini-batches with AdamW.
+
+    Likelihoods are in nats. A sequence of ``L`` characters counts ``L + 1``
+    tokens: its characters and one end token.
+
+    Parameters
+    ----------
+    hidden_size : int, default=256
+        Number of units in each recurrent layer.
+
+    cell : {"rnn", "gru", "lstm"}, default="lstm"
+        Recurrent cell: ``"rnn"`` is the tanh RNN ``h' = tanh(x W_x + h W_h +
+        b)``; ``"gru"`` and ``"lstm"`` are the gated cells, with PyTorch's
+        equations.
+
+    n_layers : int, default=1
+        Number of stacked recurrent layers.
+
+    dropout : float, default=0.25
+        Probability of zeroing a unit on the output of every recurrent layer
+        (between layers and before the output layer), during training only.
+
+    max_iter : int, default=60
+        Maximum number of epochs (passes over the training sequences).
+
+    batch_size : int, default=32
+        Number of sequences per mini-batch (capped at the number of
+        training sequences).
+
+    learning_rate_init : float, default=3e-3
+        AdamW step size.
+
+    weight_decay : float, default=0.01
+        Decoupled weight decay, as in AdamW, applied to the weight matrices
+        (not the biases): every step multiplies them by
+        ``1 - learning_rate_init * weight_decay``.
+
+    beta_1 : float, default=0.9
+        Decay rate of AdamW's first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of AdamW's second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        AdamW's numerical-stability term.
+
+    clip_norm : float or None, default=5.0
+        Clip the gradients so that their global L2 norm is at most this;
+        None disables clipping.
+
+    shuffle : bool, default=True
+        Shuffle the sequences at every epoch.
+
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training sequences, stop when
+        their score has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and keep the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of the training sequences held out for early stopping.
+
+    n_iter_no_change : int, default=5
+        Number of epochs without improvement tolerated before stopping.
+
+    tol : float, default=1e-4
+        Improvement (in nats per token) that counts as progress.
+
+    warm_start : bool, default=False
+        Continue from the fitted weights, vocabulary and optimizer state when
+        ``fit`` is called again.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split,
+        dropout, and the default for :meth:`sample` and :meth:`complete`.
+        Pass an int for reproducible models and samples.
+
+    verbose : bool, default=False
+        Print the loss, validation score and time of every epoch.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the weights and all computation.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Maps every token seen in fit to its index (1 to n, in sorted order).
+        Index 0 is the start/end token and index n + 1 the unknown token.
+
+    weights_ : dict of str to ndarray
+        The network's weights: ``W_x{l}``, ``W_h{l}``, ``b{l}`` for every
+        layer ``l``, then ``W_y`` and ``b_y``.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    t_ : int
+        Number of optimizer steps taken.
+
+    loss_curve_ : list of float
+        Mean training loss per token (nats) of every epoch.
+
+    validation_scores_ : list of float or None
+        Held-out score (mean log-likelihood per token) of every epoch, when
+        ``early_stopping`` is True.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its weights are the ones kept.
+
+    best_loss_ : float
+        Lowest training loss per token of any epoch.
+
+    max_length_ : int
+        Length of the longest training sequence.
+
+    n_features_in_ : int
+        Number of columns of X, only when fit was given a 2-D array.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, only when fit was given a DataFrame with str names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the training loop this one follows.
+    sklearn.neighbors.KernelDensity : another generative estimator.
+
+    Notes
+    -----
+    Tokens never seen in fit all map to one unknown token. Scoring a sequence
+    that holds one stays finite (the model gives the unknown token a small
+    probability it learned to push down), so a cross-validation fold with a
+    rare character does not crash a search. :meth:`sample` never emits it,
+    and :meth:`complete` refuses a prefix that holds one.
+
+    References
+    ----------
+    Loshchilov, I. and Hutter, F. (2019). Decoupled weight decay
+    regularization. ICLR.
+
+    Examples
+    --------
+    >>> from sklearn_charrnn import CharRNNGenerator
+    >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+    >>> gen = CharRNNGenerator(hidden_size=16, max_iter=5, early_stopping=False,
+    ...                        random_state=0).fit(names)
+    >>> gen.score_samples(["anna", "zed"]).shape
+    (2,)
+    >>> len(gen.sample(3))
+    3
+    >>> gen.complete("an").startswith("an")
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(CELLS))],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __init__(
+        self,
+        hidden_size=256,
+        *,
+        cell="lstm",
+        n_layers=1,
+        dropout=0.25,
+        max_iter=60,
+        batch_size=32,
+        learning_rate_init=3e-3,
+        weight_decay=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        clip_norm=5.0,
+        shuffle=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=False,
+        dtype="float32",
+    ):
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.clip_norm = clip_norm
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network on sequences.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences: str (one character per token), or rows of
+            tokens. A single column of str is read as one str per row.
+            Empty strings are skipped with a warning.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Run one epoch over X, without early stopping.
+
+        The first call fixes the vocabulary; a later call whose X holds a
+        token not seen then raises a ValueError that names it.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        rng = check_random_state(self.random_state)
+        resume = (incremental or self.warm_start) and hasattr(self, "weights_")
+        sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
+        sequences = self._drop_empty(sequences, kind)
+        if resume:
+            self._check_input_kind(kind)
+        else:
+            self._initialize(sequences, kind, rng)
+        codes, lengths = self._encode(sequences, kind)
+        if resume:
+            self._check_known(codes, lengths, sequences)
+
+        seed = rng.randint(np.iinfo(np.int32).max)
+        gen = np.random.default_rng(seed)
+        early_stopping = self.early_stopping and not incremental
+        train, valid = self._split(lengths, early_stopping, gen)
+        max_iter = 1 if incremental else self.max_iter
+        self._optimizer.learning_rate = self.learning_rate_init
+        self._train(codes, lengths, train, valid, max_iter, gen, incremental)
+        return self
+
+    def _initialize(self, sequences, kind, rng):
+        """Set every fitted attribute for a fresh fit."""
+        tokens = _sequences.build_vocabulary(sequences, kind)
+        self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
+        self.input_kind_ = kind
+        n_tokens = len(tokens) + 2
+        init_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        self.weights_ = init_weights(
+            init_rng,
+            cell=self.cell,
+            n_layers=self.n_layers,
+            hidden_size=self.hidden_size,
+            n_tokens=n_tokens,
+            dtype=np.dtype(self.dtype),
+        )
+        self._optimizer = AdamW(
+            self.weights_,
+            learning_rate=self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            weight_decay=self.weight_decay,
+            decay={name: is_decayed(name) for name in self.weights_},
+        )
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.best_loss_ = np.inf
+        self.max_length_ = 0
+        self._no_improvement_count = 0
+        if kind == STRING:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+
+    def _split(self, lengths, early_stopping, gen):
+        """Indices of the training and validation sequences."""
+        n = len(lengths)
+        if not early_stopping:
+            return np.arange(n), None
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        if n - n_valid < 1 or n < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 sequences to hold some out "
+                f"for validation; got n_samples={n} (1 sample is not enough). "
+                "Pass more sequences or set early_stopping=False."
+            )
+        order = gen.permutation(n)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def _train(self, codes, lengths, train, valid, max_iter, gen, incremental):
+        """The epoch loop: mini-batches, AdamW, early stopping."""
+        offsets = np.cumsum(lengths) - lengths
+        self.max_length_ = max(self.max_length_, int(lengths.max()))
+        batch_size = min(self.batch_size, len(train))
+        dropout = self.dropout
+        converged = False
+        snapshot = {name: w.copy() for name, w in self.weights_.items()}
+        best = None
+        try:
+            for _ in range(max_iter):
+                start = time.perf_counter()
+                batches = _sequences.make_batches(
+                    lengths[train], batch_size, gen if self.shuffle else None
+                )
+                total_loss, total_tokens = 0.0, 0
+                for batch in batches:
+                    index = train[batch]
+                    inputs, targets, mask = _sequences.pad_batch(
+                        codes, offsets, lengths, index
+                    )
+                    loss, grads = loss_and_gradients(
+                        self.weights_,
+                        self.cell,
+                        self.n_layers,
+                        inputs,
+                        targets,
+                        mask,
+                        dropout,
+                        gen,
+                    )
+                    norm = clip_by_global_norm(grads, self.clip_norm)
+                    if not (np.isfinite(loss) and np.isfinite(norm)):
+                        self._diverged(snapshot)
+                    self._optimizer.step(self.weights_, grads)
+                    self.t_ += 1
+                    n_tok = int(mask.sum())
+                    total_loss += loss * n_tok
+                    total_tokens += n_tok
+                if not all(np.isfinite(w).all() for w in self.weights_.values()):
+                    self._diverged(snapshot)
+                snapshot = {name: w.copy() for name, w in self.weights_.items()}
+                self.n_iter_ += 1
+                self.loss_curve_.append(total_loss / total_tokens)
+                message = f"Epoch {self.n_iter_}, loss = {self.loss_curve_[-1]:.4f}"
+                if valid is not None:
+                    score = self._mean_log_likelihood(codes, offsets, lengths, valid)
+                    self.validation_scores_.append(score)
+                    message += f", validation score = {score:.4f}"
+                    improved = score > self.best_validation_score_ + self.tol
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
+                        best = snapshot
+                else:
+                    improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+                self._no_improvement_count = (
+                    0 if improved else self._no_improvement_count + 1
+                )
+                if self.verbose:
+                    elapsed = time.perf_counter() - start
+                    print(f"{message}, time = {elapsed:.2f}s", flush=True)
+                if self._no_improvement_count >= self.n_iter_no_change:
+                    converged = True
+                    if self.verbose:
+                        print(
+                            f"Score did not improve by more than tol={self.tol} "
+                            f"for {self.n_iter_no_change} consecutive epochs. "
+                            "Stopping.",
+                            flush=True,
+                        )
+                    break
+        except KeyboardInterrupt:
+            warnings.warn(
+                "Training interrupted by user; keeping the model fitted so far.",
+                UserWarning,
+            )
+            converged = True
+            if not np.isfinite(self.weights_["W_y"]).all():
+                self._restore(snapshot)
+        if best is not None:
+            self._restore(best)
+        self._no_improvement_count = 0
+        if not converged and not incremental:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    def _restore(self, weights):
+        for name, w in weights.items():
+            self.weights_[name][...] = w
+
+    def _diverged(self, snapshot):
+        """Put back the last finite weights and stop with a clear error."""
+        self._restore(snapshot)
+        raise ValueError(
+            f"Training diverged in epoch {self.n_iter_ + 1}: the loss or its "
+            "gradient became non-finite. The weights of the last finite epoch "
+            f"were kept. Lower learning_rate_init (now {self.learning_rate_init}) "
+            f"or clip_norm (now {self.clip_norm})."
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _drop_empty(self, sequences, kind):
+        if kind != STRING:
+            return sequences
+        kept = [s for s in sequences if s]
+        if not kept:
+            raise ValueError(
+                f"X holds only empty strings ({len(sequences)} of them): "
+                "expected at least one non-empty str."
+            )
+        if len(kept) < len(sequences):
+            warnings.warn(
+                f"Skipped {len(sequences) - len(kept)} empty strings in X.",
+                UserWarning,
+            )
+        return kept
+
+    def _tokens(self):
+        return list(self.vocabulary_)
+
+    def _encode(self, sequences, kind):
+        return _sequences.encode(sequences, kind, self._tokens())
+
+    def _unknown_index(self):
+        return len(self.vocabulary_) + 1
+
+    def _check_input_kind(self, kind):
+        if kind != self.input_kind_:
+            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
+            got = "strings" if kind == STRING else "a 2-D array of tokens"
+            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
+
+    def _check_known(self, codes, lengths, sequences):
+        """Raise a ValueError naming the first token outside the vocabulary."""
+        unknown = np.flatnonzero(codes == self._unknown_index())
+        if unknown.size == 0:
+            return
+        row = int(np.searchsorted(np.cumsum(lengths), unknown[0], side="right"))
+        position = int(unknown[0] - (np.cumsum(lengths)[row] - lengths[row]))
+        token = sequences[row][position]
+        raise ValueError(
+            f"Token {token!r} (in sequence {row}) was not seen when the "
+            "vocabulary was fixed by the first fit; the model cannot learn it."
+        )
+
+    def _validate(self, X):
+        """Check X against the fitted model and encode it."""
+        check_is_fitted(self)
+        sequences, kind = _sequences.check_sequences(self, X, reset=False)
+        self._check_input_kind(kind)
+        return self._encode(sequences, kind)
+
+    def _log_likelihoods(self, codes, lengths, index=None):
+        """Log-likelihood of each selected sequence, in batches of similar length."""
+        offsets = np.cumsum(lengths) - lengths
+        if index is None:
+            index = np.arange(len(lengths))
+        result = np.empty(len(index))
+        for batch in _sequences.make_batches(lengths[index], _SCORE_BATCH):
+            inputs, targets, mask = _sequences.pad_batch(
+                codes, offsets, lengths, index[batch]
+            )
+            result[batch] = sequence_log_likelihood(
+                self.weights_, self.cell, self.n_layers, inputs, targets, mask
+            )
+        return result
+
+    def _mean_log_likelihood(self, codes, offsets, lengths, index):
+        total = self._log_likelihoods(codes, lengths, index).sum()
+        return float(total / (lengths[index].sum() + len(index)))
+
+    # ------------------------------------------------------------ scoring
+
+    def score_samples(self, X):
+        """Log-likelihood of each sequence under the model.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Natural log of each sequence's probability: the sum over its
+            characters and its end token of the log-probability of each
+            given the ones before.
+        """
+        codes, lengths = self._validate(X)
+        return self._log_likelihoods(codes, lengths)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per token over all of X: higher is better.
+
+        This is the total log-likelihood divided by the total number of
+        tokens (every character plus one end token per sequence), the
+        negative of the cross-entropy in nats. ``exp(-score)`` is the
+        perplexity.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per token, in nats.
+        """
+        codes, lengths = self._validate(X)
+        total = self._log_likelihoods(codes, lengths).sum()
+        return float(total / (lengths.sum() + len(lengths)))
+
+    # --------------------------------------------------------- generation
+
+    def _generate(self, prefixes, random_state, temperature, max_length):
+        if not (isinstance(temperature, Real) and temperature > 0):
+            raise ValueError(f"temperature must be a number > 0; got {temperature!r}.")
+        if max_length is None:
+            max_length = 2 * self.max_length_ + 10
+        elif not (isinstance(max_length, Integral) and max_length >= 1):
+            raise ValueError(
+                f"max_length must be an int >= 1 or None; got {max_length!r}."
+            )
+        seed = self.random_state if random_state is None else random_state
+        rng = check_random_state(seed)
+        sequences = generate(
+            self.weights_,
+            self.cell,
+            self.n_layers,
+            prefixes,
+            rng,
+            banned=(self._unknown_index(),),
+            temperature=temperature,
+            max_length=max_length,
+        )
+        tokens = self._tokens()
+        return [_sequences.decode(s, self.input_kind_, tokens) for s in sequences]
+
+    def sample(
+        self, n_samples=1, *, temperature=1.0, max_length=None, random_state=None
+    ):
+        """Generate new sequences, all advancing together as one batch.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of sequences to generate.
+        temperature : float, default=1.0
+            Must be > 0. Lower is safer (more common characters), higher is
+            more adventurous.
+        max_length : int, default=None
+            Stop a sequence at this many tokens even without an end token.
+            None means twice the longest training sequence plus 10.
+        random_state : int, RandomState instance or None, default=None
+            Seed for the draws. None uses the estimator's ``random_state``,
+            so an int there makes repeated calls return the same samples.
+
+        Returns
+        -------
+        samples : list
+            ``n_samples`` str, or lists of tokens for a model fitted on a
+            2-D array of tokens.
+        """
+        check_is_fitted(self)
+        if not (isinstance(n_samples, Integral) and n_samples >= 1):
+            raise ValueError(f"n_samples must be an int >= 1; got {n_samples!r}.")
+        prefixes = [np.zeros(0, dtype=np.intp)] * int(n_samples)
+        return self._generate(prefixes, random_state, temperature, max_length)
+
+    def complete(self, prefix, *, temperature=1.0, max_length=None, random_state=None):
+        """Complete a prefix: a sequence that starts with it.
+
+        The prefix is fed to the network one token at a time, then tokens are
+        drawn until the end token.
+
+        Parameters
+        ----------
+        prefix : str or list of str
+            The start of the sequence (a list of tokens for a model fitted on
+            token arrays). A list of prefixes gives a list of completions.
+        temperature : float, default=1.0
+            Must be > 0. Lower is safer, higher more adventurous.
+        max_length : int, default=None
+            Stop at this many tokens (prefix included) even without an end
+            token. None means twice the longest training sequence plus 10.
+        random_state : int, RandomState instance or None, default=None
+            Seed for the draws; None uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        completion : str or list
+            A str that starts with ``prefix``, or a list of them.
+        """
+        check_is_fitted(self)
+        single = self._is_single_prefix(prefix)
+        prefixes = [prefix] if single else list(prefix)
+        encoded = [self._encode_prefix(p) for p in prefixes]
+        completions = self._generate(encoded, random_state, temperature, max_length)
+        return completions[0] if single else completions
+
+    def _is_single_prefix(self, prefix):
+        if self.input_kind_ == STRING:
+            if isinstance(prefix, str):
+                return True
+            if isinstance(prefix, (list, tuple)) and all(
+                isinstance(p, str) for p in prefix
+            ):
+                return False
+            raise TypeError(
+                f"prefix must be a str or a list of str; got {type(prefix).__name__}."
+            )
+        if isinstance(prefix, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) for p in prefix
+        ):
+            return False
+        if isinstance(prefix, (list, tuple)):
+            return True
+        raise TypeError(
+            "prefix must be a list of tokens or a list of such lists; "
+            f"got {type(prefix).__name__}."
+        )
+
+    def _encode_prefix(self, prefix):
+        unknown = [token for token in prefix if token not in self.vocabulary_]
+        if unknown:
+            raise ValueError(
+                f"prefix {prefix!r} holds {unknown[0]!r}, which was not seen in "
+                "fit: the model cannot continue from it."
+            )
+        return np.array([self.vocabulary_[t] for t in prefix], dtype=np.intp)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags

@@ -1,0 +1,261 @@
+"""Input handling: every public method turns X into token indices here.
+
+X is either an iterable of str (each a sequence of characters, the main
+form) or a 2-D array-like whose rows are sequences of tokens. A single column
+of str is read as one string per row, so a DataFrame column works. This
+module validates X, builds the sorted vocabulary, encodes sequences as one
+flat array of token indices plus their lengths, and pads mini-batches.
+
+Token index 0 is the boundary (start/end) token, the tokens seen in fit take
+indices 1 to n in sorted order, and index n + 1 is the unknown token, which
+stands for anything not seen in fit.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+STRING = "str"
+TOKENS = "tokens"
+
+
+def check_sequences(estimator, X, *, reset):
+    """Validate X and say which kind of input it is.
+
+    Parameters
+    ----------
+    estimator : CharRNNGenerator
+        Used for ``n_features_in_`` and ``feature_names_in_`` on 2-D input.
+    X : iterable of str or array-like of shape (n_samples, n_tokens)
+    reset : bool
+        True in fit: record the number of columns of 2-D input.
+
+    Returns
+    -------
+    sequences : list of str or ndarray of shape (n_samples, n_tokens)
+    kind : {"str", "tokens"}
+    """
+    name = type(estimator).__name__
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} does not accept sparse input (got {type(X).__name__}): "
+            "pass a list of str, or a dense 2-D array of tokens."
+        )
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"X must be an iterable of str, one sequence each; got a single "
+            f"{type(X).__name__} {X[:20]!r}. Wrap it in a list: [X]."
+        )
+    if not hasattr(X, "shape") and not hasattr(X, "__array__"):
+        try:
+            X = list(X)
+        except TypeError:
+            raise TypeError(
+                f"X must be an iterable of str or a 2-D array-like; "
+                f"got {type(X).__name__}."
+            ) from None
+        if not X:
+            raise ValueError(
+                "X is empty: expected at least one sequence, got 0 samples."
+            )
+        if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
+            _check_str_items(X)
+            return X, STRING
+    ndim = np.ndim(X) if hasattr(X, "shape") else None
+    if ndim == 1:
+        values = X.tolist() if hasattr(X, "tolist") else list(X)
+        if values and all(isinstance(v, str) for v in values):
+            return values, STRING
+        raise ValueError(
+            "Expected a list of str or a 2-D array of tokens, got a 1-D array "
+            f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
+            "either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=None,
+        ensure_2d=True,
+        allow_nd=False,
+        ensure_all_finite=True,
+    )
+    if X.dtype.kind in "OUS":
+        missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
+        if missing.any():
+            row, col = np.argwhere(missing)[0]
+            raise ValueError(
+                f"X contains None at row {row}, column {col}: every cell must "
+                "be a token (str or number)."
+            )
+        if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
+            raise TypeError(
+                "X contains bytes: decode them to str first, "
+                "for example with .decode('utf-8')."
+            )
+        is_str = np.array([isinstance(v, str) for v in X.ravel()])
+        if X.shape[1] == 1 and is_str.all():
+            return X[:, 0].tolist(), STRING
+        if X.shape[1] == 1 and is_str.any():
+            row = int(np.flatnonzero(~is_str)[0])
+            raise TypeError(
+                f"A single column of X is read as one string per row, but row "
+                f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
+            )
+    return X, TOKENS
+
+
+def _check_str_items(X):
+    """Raise an error that names the first item of X that is not a str."""
+    for i, x in enumerate(X):
+        if isinstance(x, str):
+            continue
+        if x is None or (isinstance(x, numbers.Real) and np.isnan(x)):
+            raise ValueError(
+                f"X[{i}] is {x!r}: missing values are not allowed, "
+                "every item must be a str."
+            )
+        if isinstance(x, bytes):
+            raise TypeError(
+                f"X[{i}] is bytes {x[:20]!r}: every item must be a str; "
+                "decode bytes first, for example with .decode('utf-8')."
+            )
+        raise TypeError(
+            f"X[{i}] is {type(x).__name__} {x!r}: every item of X must be a str."
+        )
+
+
+def _token_keys(X):
+    """The token of every cell of a 2-D array.
+
+    Numbers stay numbers (an object array whose cells are all numbers is read
+    as numbers); otherwise every cell's token is its ``str``.
+    """
+    if X.dtype.kind in "biuf":
+        return X
+    cells = X.ravel()
+    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in cells):
+        return X.astype(np.float64)
+    return np.array([str(v) for v in cells]).reshape(X.shape)
+
+
+def build_vocabulary(sequences, kind):
+    """Sorted list of the distinct tokens in ``sequences``.
+
+    Characters for strings; for a 2-D array, its cell values (numbers) or,
+    for an object array, the ``str`` of each cell.
+    """
+    if kind == STRING:
+        return sorted(set().union(*map(set, sequences)))
+    return [
+        v.item() if hasattr(v, "item") else v for v in np.unique(_token_keys(sequences))
+    ]
+
+
+def encode(sequences, kind, tokens):
+    """Map sequences to token indices.
+
+    Parameters
+    ----------
+    sequences : list of str or ndarray of shape (n_samples, n_tokens)
+    kind : {"str", "tokens"}
+    tokens : list
+        The sorted vocabulary; token ``tokens[i]`` has index ``i + 1``.
+
+    Returns
+    -------
+    codes : ndarray of shape (total_length,), dtype intp
+        Every token of every sequence, end to end; unseen ones get the
+        unknown index ``len(tokens) + 1``.
+    lengths : ndarray of shape (n_samples,), dtype intp
+    """
+    if kind == STRING:
+        lengths = np.fromiter(map(len, sequences), dtype=np.intp, count=len(sequences))
+        joined = "".join(sequences)
+        values = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        keys = np.array([ord(c) for c in tokens], dtype=np.uint32)
+    else:
+        lengths = np.full(sequences.shape[0], sequences.shape[1], dtype=np.intp)
+        values = _token_keys(sequences).ravel()
+        keys = np.asarray(tokens)
+        if len(tokens) and (keys.dtype.kind == "U") != (values.dtype.kind == "U"):
+            raise ValueError(
+                f"The model was fitted on {_kind_name(keys)} tokens, "
+                f"but X holds {_kind_name(values)} tokens."
+            )
+    if len(tokens) == 0:
+        return np.full(values.shape, 1, dtype=np.intp), lengths
+    index = np.searchsorted(keys, values)
+    found = keys[np.minimum(index, len(keys) - 1)] == values
+    codes = np.where(found, index + 1, len(tokens) + 1).astype(np.intp)
+    return codes, lengths
+
+
+def _kind_name(array):
+    return "str" if array.dtype.kind == "U" else "numeric"
+
+
+def make_batches(lengths, batch_size, rng=None):
+    """Group sequence indices into mini-batches of similar length.
+
+    Sequences are sorted by length inside pools of 64 batches so that little
+    padding is computed. With ``rng``, the order is shuffled first and the
+    batches are returned in random order; without it, the order is fixed.
+
+    Returns
+    -------
+    batches : list of ndarray of int
+    """
+    n = len(lengths)
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    pool = 64 * batch_size
+    batches = []
+    for start in range(0, n, pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(np.split(chunk, range(batch_size, len(chunk), batch_size)))
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def pad_batch(codes, offsets, lengths, index):
+    """Build the padded arrays of one batch.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (total_length,)
+    offsets : ndarray of shape (n_samples,)
+        Where each sequence starts in ``codes``.
+    lengths : ndarray of shape (n_samples,)
+    index : ndarray of shape (B,)
+        The sequences of the batch.
+
+    Returns
+    -------
+    inputs, targets : ndarray of shape (T, B), T = longest length + 1
+        ``inputs`` starts with the boundary token, ``targets`` ends with it.
+    mask : ndarray of shape (T, B), dtype bool
+        True on the ``length + 1`` real positions of each column.
+    """
+    lens = lengths[index]  # (B,)
+    B = len(index)
+    T = int(lens.max()) + 1
+    column = np.repeat(np.arange(B), lens)
+    position = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    values = codes[np.repeat(offsets[index], lens) + position]
+    inputs = np.zeros((T, B), dtype=np.intp)
+    targets = np.zeros((T, B), dtype=np.intp)
+    inputs[position + 1, column] = values
+    targets[position, column] = values
+    mask = np.arange(T)[:, None] <= lens[None, :]
+    return inputs, targets, mask
+
+
+def decode(indices, kind, tokens):
+    """Turn token indices back into a str, or a list of tokens."""
+    values = [tokens[i - 1] for i in indices]
+    return "".join(values) if kind == STRING else values

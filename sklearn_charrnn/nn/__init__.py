@@ -1,0 +1,1 @@
+"""The network's mathematics as pure functions: cells, loss, optimizer, sampling."""
