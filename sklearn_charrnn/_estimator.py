@@ -449,6 +449,7 @@ class CharRNNGenerator(BaseEstimator):
             warnings.warn(
                 "Training interrupted by user; keeping the model fitted so far.",
                 UserWarning,
+                stacklevel=2,
             )
             converged = True
             if not np.isfinite(self.weights_["W_y"]).all():
@@ -461,6 +462,7 @@ class CharRNNGenerator(BaseEstimator):
                 f"Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
     def _restore(self, weights):
@@ -492,6 +494,7 @@ class CharRNNGenerator(BaseEstimator):
             warnings.warn(
                 f"Skipped {len(sequences) - len(kept)} empty strings in X.",
                 UserWarning,
+                stacklevel=2,
             )
         return kept
 

@@ -1,0 +1,7 @@
+"""``python -m sklearn_charrnn``: the command line (the demo by default)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(sys.argv[1:]))
