@@ -1,0 +1,107 @@
+"""Finite-difference checks of the batched, masked forward and backward passes."""
+
+import numpy as np
+import pytest
+
+from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
+
+
+def _batch(rng, n_tokens, lengths):
+    """A padded batch of sequences of different lengths."""
+    lengths = np.asarray(lengths)
+    codes = rng.integers(1, n_tokens, size=lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    return pad_batch(codes, offsets, lengths, np.arange(len(lengths)))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_gradients_match_finite_differences(cell, n_layers):
+    rng = np.random.default_rng(0)
+    n_tokens, hidden = 7, 5
+    weights = init_weights(
+        rng,
+        cell=cell,
+        n_layers=n_layers,
+        hidden_size=hidden,
+        n_tokens=n_tokens,
+        dtype=np.float64,
+    )
+    # Larger weights than the initialisation so every gate saturates a little.
+    for w in weights.values():
+        w += rng.normal(scale=0.3, size=w.shape)
+    inputs, targets, mask = _batch(rng, n_tokens, [1, 4, 2, 6])
+    assert not mask.all()  # the batch really has padding
+
+    def loss(ws):
+        return loss_and_gradients(ws, cell, n_layers, inputs, targets, mask)[0]
+
+    _, grads = loss_and_gradients(weights, cell, n_layers, inputs, targets, mask)
+    assert set(grads) == set(weights)
+    eps = 1e-6
+    for name, w in weights.items():
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            old = w[idx]
+            w[idx] = old + eps
+            up = loss(weights)
+            w[idx] = old - eps
+            down = loss(weights)
+            w[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(
+            grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name
+        )
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_padding_adds_nothing(cell):
+    """A sequence's loss and gradients do not depend on the padding around it."""
+    rng = np.random.default_rng(1)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=4, n_tokens=6, dtype=np.float64
+    )
+    codes = np.array([1, 2, 3, 4, 5, 1, 2])
+    lengths = np.array([2, 5])
+    offsets = np.cumsum(lengths) - lengths
+    alone = pad_batch(codes, offsets, lengths, np.array([0]))
+    padded = pad_batch(codes, offsets, lengths, np.array([0, 1]))
+    # weight the short sequence alone: total loss = mean * n_tokens
+    loss_a, grads_a = loss_and_gradients(weights, cell, 2, *alone)
+    inputs, targets, mask = padded
+    only_short = mask.copy()
+    only_short[:, 1] = False
+    loss_p, grads_p = loss_and_gradients(weights, cell, 2, inputs, targets, only_short)
+    assert loss_a == pytest.approx(loss_p, rel=1e-12)
+    for name in weights:
+        np.testing.assert_allclose(grads_a[name], grads_p[name], atol=1e-12)
+
+
+def test_dropout_gradients_match_finite_differences():
+    """With a fixed dropout mask the gradient is still exact."""
+    rng = np.random.default_rng(2)
+    weights = init_weights(
+        rng, cell="lstm", n_layers=2, hidden_size=4, n_tokens=5, dtype=np.float64
+    )
+    inputs, targets, mask = _batch(rng, 5, [3, 5])
+
+    def loss_grads(ws):
+        return loss_and_gradients(
+            ws, "lstm", 2, inputs, targets, mask, 0.3, np.random.default_rng(7)
+        )
+
+    _, grads = loss_grads(weights)
+    eps = 1e-6
+    for name, w in weights.items():
+        flat = w.reshape(-1)
+        for i in range(0, flat.size, max(1, flat.size // 7)):
+            old = flat[i]
+            flat[i] = old + eps
+            up = loss_grads(weights)[0]
+            flat[i] = old - eps
+            down = loss_grads(weights)[0]
+            flat[i] = old
+            assert grads[name].reshape(-1)[i] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
+            ), name
