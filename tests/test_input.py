@@ -1,0 +1,155 @@
+"""Bad input gets a ValueError or TypeError whose message names the problem."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_charrnn import CharRNNGenerator
+
+NAMES = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+
+
+def _small(**params):
+    return CharRNNGenerator(
+        hidden_size=8, max_iter=2, early_stopping=False, random_state=0, **params
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    with pytest.warns(ConvergenceWarning):
+        return _small().fit(NAMES)
+
+
+def test_empty_list():
+    with pytest.raises(ValueError, match="X is empty.*0 samples"):
+        _small().fit([])
+
+
+def test_all_empty_strings():
+    with pytest.raises(ValueError, match="only empty strings"):
+        _small().fit(["", "", ""])
+
+
+def test_some_empty_strings_are_skipped_with_a_warning():
+    with pytest.warns(UserWarning, match="Skipped 2 empty strings"):
+        gen = _small().fit(["", "ab", "", "abc"])
+    assert gen.vocabulary_ == {"a": 1, "b": 2, "c": 3}
+    assert gen.max_length_ == 3
+
+
+def test_non_str_item_names_index_and_type():
+    with pytest.raises(TypeError, match=r"X\[2\] is int 7.*must be a str"):
+        _small().fit(["ab", "cd", 7])
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan])
+def test_missing_values(missing):
+    with pytest.raises(ValueError, match=r"X\[1\] is (None|nan): missing values"):
+        _small().fit(["ab", missing, "cd"])
+
+
+def test_missing_values_when_scoring(fitted):
+    with pytest.raises(ValueError, match=r"X\[0\] is None"):
+        fitted.score_samples([None, "anna"])
+
+
+def test_bytes_item():
+    with pytest.raises(TypeError, match=r"X\[1\] is bytes.*decode"):
+        _small().fit(["ab", b"cd"])
+
+
+def test_bytes_instead_of_list():
+    with pytest.raises(TypeError, match="got a single bytes"):
+        _small().fit(b"anna")
+
+
+def test_single_str_instead_of_list(fitted):
+    with pytest.raises(TypeError, match=r"got a single str 'anna'.*Wrap it in a list"):
+        _small().fit("anna")
+    with pytest.raises(TypeError, match="got a single str"):
+        fitted.score("anna")
+
+
+def test_not_iterable():
+    with pytest.raises(TypeError, match="iterable of str.*got int"):
+        _small().fit(5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, object])
+def test_three_d_array(dtype):
+    with pytest.raises(ValueError, match="dim 3"):
+        _small().fit(np.zeros((4, 3, 2), dtype=dtype))
+
+
+@pytest.mark.parametrize("make", [sp.csr_matrix, sp.csr_array, sp.coo_matrix])
+def test_sparse(make):
+    X = make(np.eye(4))
+    with pytest.raises(TypeError, match="does not accept sparse input"):
+        _small().fit(X)
+
+
+def test_none_in_object_array():
+    X = np.array([["a", "b"], ["c", None]], dtype=object)
+    with pytest.raises(ValueError, match="None at row 1, column 1"):
+        _small().fit(X)
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0])
+def test_temperature_must_be_positive(fitted, temperature):
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        fitted.sample(3, temperature=temperature)
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        fitted.complete("an", temperature=temperature)
+
+
+@pytest.mark.parametrize("n_samples", [0, -2, 2.5])
+def test_n_samples_at_least_one(fitted, n_samples):
+    with pytest.raises(ValueError, match=r"n_samples must be an int >= 1"):
+        fitted.sample(n_samples)
+
+
+def test_max_length_at_least_one(fitted):
+    with pytest.raises(ValueError, match="max_length must be an int >= 1"):
+        fitted.sample(2, max_length=0)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_size": 0}, "'hidden_size' parameter"),
+        ({"cell": "foo"}, "'cell' parameter.*'foo'"),
+        ({"n_layers": 0}, "'n_layers' parameter"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"learning_rate_init": 0.0}, "'learning_rate_init' parameter"),
+        ({"beta_2": 1.0}, "'beta_2' parameter"),
+        ({"dtype": "float16"}, "'dtype' parameter"),
+    ],
+)
+def test_invalid_hyperparameters(params, match):
+    gen = CharRNNGenerator(max_iter=1, **params)
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        gen.fit(NAMES)
+    assert isinstance(info.value, ValueError)
+
+
+def test_strings_on_token_model():
+    X = np.random.default_rng(0).integers(0, 5, size=(20, 6))
+    with pytest.warns(ConvergenceWarning):
+        gen = _small().fit(X)
+    with pytest.raises(ValueError, match="fitted on 2-D token arrays; X is strings"):
+        gen.score(["anna"])
+    with pytest.raises(ValueError, match="fitted on 2-D token arrays"):
+        gen.score_samples(["anna"])
+
+
+def test_token_array_on_string_model(fitted):
+    with pytest.raises(ValueError, match="fitted on strings; X is a 2-D array"):
+        fitted.score(np.ones((3, 4), dtype=int))
+
+
+def test_complete_rejects_non_str_prefix(fitted):
+    with pytest.raises(TypeError, match="prefix must be a str or a list of str"):
+        fitted.complete(3)
