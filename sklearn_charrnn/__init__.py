@@ -1,7 +1,20 @@
 """sklearn-charrnn: a character-level RNN name generator for scikit-learn."""
 
 from ._estimator import CharRNNGenerator
+from ._persistence import (
+    InconsistentVersionWarning,
+    ModelFileError,
+    load_model,
+    save_model,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["CharRNNGenerator", "__version__"]
+__all__ = [
+    "CharRNNGenerator",
+    "InconsistentVersionWarning",
+    "ModelFileError",
+    "load_model",
+    "save_model",
+    "__version__",
+]
