@@ -500,11 +500,11 @@ def load_as(estimator_class, path):
     try:
         return _parse(data, estimator_class)
     except ModelFileError as error:
-        raise ModelFileError(f"{os.fspath(path)}: {error}") from None
+        raise ModelFileError(f"Cannot load {os.fspath(path)}: {error}.") from None
     except _PARSE_ERRORS as error:
         raise ModelFileError(
-            f"{os.fspath(path)}: not a valid sklearn-charrnn model file "
-            f"(truncated or corrupted?): {type(error).__name__}: {error}"
+            f"Cannot load {os.fspath(path)}: not a valid sklearn-charrnn model "
+            f"file (truncated or corrupted?): {type(error).__name__}: {error}"
         ) from error
 
 
@@ -618,8 +618,10 @@ def _keys(mapping, where, required, optional=()):
     missing = sorted(set(required) - set(mapping))
     extra = sorted(set(mapping) - set(required) - set(optional))
     if missing or extra:
+        problems = [f"lacks keys {missing}"] if missing else []
+        problems += [f"has unexpected keys {extra}"] if extra else []
         raise ModelFileError(
-            f"metadata {where} has missing keys {missing} and unexpected keys {extra}"
+            f"metadata {where or '(top level)'} {' and '.join(problems)}"
         )
     return mapping
 
@@ -896,7 +898,7 @@ def _build(spec, arrays, estimator_class):
         optimizer = AdamW(
             weights,
             **{name: numbers[name] for name in _OPTIMIZER_NUMBERS},
-            decay=dict(numbers["decay"]),
+            decay={name: numbers["decay"][name] for name in shapes},
         )
         optimizer.t = numbers["t"]
         for moment in ("m", "v"):

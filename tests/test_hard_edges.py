@@ -1,0 +1,259 @@
+"""Hard edges: divergence, interrupted fits and unusual strings.
+
+Each behaviour tested here is listed in docs/robustness.rst.
+"""
+
+import unicodedata
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import sklearn_charrnn._estimator as estimator_module
+from sklearn_charrnn import CharRNNGenerator
+
+SMALL = dict(hidden_size=8, max_iter=2, early_stopping=False, random_state=0)
+
+
+def fit(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CharRNNGenerator(**{**SMALL, **params}).fit(X)
+
+
+def assert_usable(model, X):
+    """Finite weights, finite scores, samples drawn from the vocabulary."""
+    assert all(np.isfinite(w).all() for w in model.weights_.values())
+    scores = model.score_samples(X)
+    assert np.isfinite(scores).all() and (scores < 0).all()
+    for name in model.sample(5, max_length=30, random_state=0):
+        assert set(name) <= set(model.vocabulary_)
+
+
+# ------------------------------------------------------------ divergence
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_divergence_raises_and_keeps_last_finite_weights(dinosaurs, cell):
+    X = dinosaurs[:200]
+    model = CharRNNGenerator(
+        hidden_size=8,
+        cell=cell,
+        max_iter=5,
+        early_stopping=False,
+        learning_rate_init=1e6,
+        clip_norm=None,
+        dtype="float32",
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
+        model.fit(X)
+    assert model.n_iter_ < 5
+    assert len(model.loss_curve_) == model.n_iter_
+    assert all(np.isfinite(loss) for loss in model.loss_curve_)
+    assert_usable(model, X[:20])
+
+
+def test_fit_after_divergence_with_sane_learning_rate(dinosaurs):
+    X = dinosaurs[:100]
+    model = CharRNNGenerator(
+        **{**SMALL, "learning_rate_init": 1e6, "clip_norm": None, "max_iter": 5}
+    )
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X)
+    model.set_params(learning_rate_init=1e-2, clip_norm=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    assert model.n_iter_ == 5
+    assert_usable(model, X[:20])
+
+
+# ------------------------------------------------------------ interrupts
+
+
+def interrupt_on_call(monkeypatch, n):
+    """Make the n-th loss_and_gradients call raise KeyboardInterrupt."""
+    real = estimator_module.loss_and_gradients
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "loss_and_gradients", interrupted)
+    return calls
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n", [1, 2, 9])
+def test_keyboard_interrupt_keeps_a_usable_model(
+    dinosaurs, monkeypatch, tmp_path, n, early_stopping
+):
+    """Interrupting fit (even in its first batch) warns and keeps the model."""
+    X = dinosaurs[:200]
+    calls = interrupt_on_call(monkeypatch, n)
+    model = CharRNNGenerator(
+        hidden_size=8,
+        max_iter=5,
+        batch_size=64,
+        early_stopping=early_stopping,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert model.fit(X) is model
+    messages = [str(w.message) for w in caught]
+    assert any("interrupted" in m for m in messages), messages
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert len(calls) == n
+    assert model.t_ == n - 1
+    n_train = len(X) - (len(X) // 10 if early_stopping else 0)
+    batches_per_epoch = -(-n_train // 64)
+    assert model.n_iter_ == (n - 1) // batches_per_epoch
+    assert len(model.loss_curve_) == model.n_iter_
+    assert_usable(model, X[:20])
+    # A model stopped by the user saves and loads like any other.
+    model.save(tmp_path / "m.npz")
+    loaded = CharRNNGenerator.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+
+
+def test_interrupted_partial_fit_keeps_the_model(dinosaurs, monkeypatch):
+    X = dinosaurs[:100]
+    model = fit(X)
+    before = model.score_samples(X)
+    interrupt_on_call(monkeypatch, 1)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.partial_fit(X)
+    np.testing.assert_array_equal(model.score_samples(X), before)
+
+
+# ------------------------------------------------------ unusual strings
+
+
+def test_very_long_string():
+    long = "abcdefghij" * 500  # 5,000 characters
+    model = fit([long, "abc"], hidden_size=4, max_iter=1)
+    assert model.max_length_ == len(long)
+    assert_usable(model, [long, long * 2, "a"])
+    # The default max_length follows the longest training string.
+    assert len(model.sample(1, max_length=100, random_state=0)[0]) <= 100
+
+
+def test_single_name():
+    with pytest.raises(ValueError, match="early_stopping"):
+        CharRNNGenerator(hidden_size=8, max_iter=1).fit(["rex"])
+    model = fit(["rex"])
+    assert list(model.vocabulary_) == ["e", "r", "x"]
+    assert_usable(model, ["rex", "xer", "q"])
+
+
+def test_duplicates_count_as_repeated_evidence():
+    """Duplicate names are kept: they weigh more, as repeated samples do."""
+    params = dict(max_iter=40, learning_rate_init=1e-2, dropout=0.0)
+    more_ab = fit(["abab"] * 9 + ["cdcd"], **params)
+    more_cd = fit(["abab"] + ["cdcd"] * 9, **params)
+    ab, cd = more_ab.score_samples(["abab", "cdcd"])
+    assert ab > cd
+    ab, cd = more_cd.score_samples(["abab", "cdcd"])
+    assert cd > ab
+
+
+UNICODE = [
+    "zoë",  # Latin-1 accent
+    "Ångström",
+    "東京",  # CJK
+    "さくら",
+    "🦖rex🦕",  # emoji outside the Basic Multilingual Plane
+    "👩\u200d🔬",  # emoji joined by a zero-width joiner
+    "e\u0301",  # e + combining acute accent (NFD)
+    "Σίσυφος",
+]
+
+
+def test_unicode_characters_are_code_points(tmp_path):
+    model = fit(UNICODE)
+    code_points = set("".join(UNICODE))
+    assert set(model.vocabulary_) == code_points
+    assert list(model.vocabulary_) == sorted(code_points)
+    assert "\u200d" in model.vocabulary_ and "\u0301" in model.vocabulary_
+    assert_usable(model, UNICODE)
+    model.save(tmp_path / "m.npz")
+    loaded = CharRNNGenerator.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(
+        loaded.score_samples(UNICODE), model.score_samples(UNICODE)
+    )
+    assert loaded.complete("東", random_state=0).startswith("東")
+
+
+def test_no_unicode_normalisation():
+    """NFC "é" and NFD "e" + accent are different sequences."""
+    nfc = unicodedata.normalize("NFC", "café")
+    nfd = unicodedata.normalize("NFD", "café")
+    model = fit([nfc, "cafe"])
+    assert "\u0301" not in model.vocabulary_
+    nfc_score, nfd_score = model.score_samples([nfc, nfd])
+    assert np.isfinite(nfd_score) and nfd_score != nfc_score
+
+
+def test_whitespace_only_strings_are_real_sequences():
+    X = [" ", "   ", "\t", " \n "]
+    model = fit(X)
+    assert list(model.vocabulary_) == ["\t", "\n", " "]
+    assert_usable(model, X + ["  "])
+    scores = model.score_samples([" ", "  ", "   "])
+    assert len(set(scores.tolist())) == 3
+
+
+def test_empty_string_scores_only_the_end_token():
+    model = fit(["ab", "ba"])
+    score = model.score_samples([""])[0]
+    assert np.isfinite(score) and score < 0
+    assert model.score([""]) == score  # one token: the end token
+
+
+def test_nul_and_control_characters_are_ordinary():
+    X = ["a\x00b", "\x1b[0m"]
+    model = fit(X)
+    assert {"\x00", "\x1b"} <= set(model.vocabulary_)
+    assert_usable(model, X)
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (["ab", b"cd"], TypeError, r"X\[1\] is bytes"),
+        ([b"ab"], TypeError, r"X\[0\] is bytes"),
+        (b"ab", TypeError, "single bytes"),
+        ([bytearray(b"ab")], TypeError, "must be a str"),
+        (np.array([[b"a", b"b"]]), TypeError, "bytes"),
+        (np.array([b"ab", b"cd"]), ValueError, "1-D array"),
+        (np.array(["ab", b"cd"], dtype=object), ValueError, "1-D array"),
+    ],
+    ids=["mixed", "bytes", "bytes-X", "bytearray", "bytes-2d", "bytes-1d", "mixed-1d"],
+)
+def test_bytes_are_refused(X, error, match):
+    with pytest.raises(error, match=match):
+        CharRNNGenerator(**SMALL).fit(X)
+    model = fit(["ab", "cd"])
+    with pytest.raises(error, match=match):
+        model.score_samples(X)
+
+
+def test_lone_surrogate_is_a_value_error():
+    """A str holding half a UTF-16 surrogate pair is not valid text."""
+    with pytest.raises(ValueError, match="surrogates not allowed"):
+        CharRNNGenerator(**SMALL).fit(["ab\ud800"])
+    model = fit(["ab"])
+    with pytest.raises(ValueError, match="surrogates not allowed"):
+        model.score_samples(["\udfff"])
+
+
+def test_str_subclasses_and_numpy_str():
+    model = fit([np.str_("ab"), type("Name", (str,), {})("ba")])
+    assert list(model.vocabulary_) == ["a", "b"]
+    assert all(type(s) is str for s in model.sample(3, random_state=0))
