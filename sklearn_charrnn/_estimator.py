@@ -302,6 +302,12 @@ class CharRNNGenerator(BaseEstimator):
     def _fit(self, X, incremental):
         rng = check_random_state(self.random_state)
         resume = (incremental or self.warm_start) and hasattr(self, "weights_")
+        if not resume:
+            # Stale from an earlier fit: a 2-D X sets them again just below
+            # (a one-column DataFrame of str included), a list of str has none.
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
         sequences = self._drop_empty(sequences, kind)
         if resume:
@@ -353,10 +359,6 @@ class CharRNNGenerator(BaseEstimator):
         self.best_loss_ = np.inf
         self.max_length_ = 0
         self._no_improvement_count = 0
-        if kind == STRING:
-            for attr in ("n_features_in_", "feature_names_in_"):
-                if hasattr(self, attr):
-                    delattr(self, attr)
 
     def _split(self, lengths, early_stopping, gen):
         """Indices of the training and validation sequences."""
