@@ -8,7 +8,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence, _sequences
@@ -21,10 +25,22 @@ from .nn.network import (
     sequence_log_likelihood,
 )
 from .nn.optim import AdamW, clip_by_global_norm
-from .nn.sampling import generate
+from .nn.sampling import (
+    beam_search,
+    contains,
+    generate,
+    sequence_hash,
+    sequence_hashes,
+)
 
 # Sequences scored per forward pass: bounds memory, keeps products large.
 _SCORE_BATCH = 512
+
+# exclude_training draws at most this many candidates per sequence asked for,
+# in at most this many rounds of at most this many sequences each.
+_NEW_DRAWS_PER_SAMPLE = 100
+_NEW_MAX_ROUNDS = 20
+_NEW_ROUND_SIZE = 8192
 
 
 class CharRNNGenerator(BaseEstimator):
@@ -147,6 +163,13 @@ class CharRNNGenerator(BaseEstimator):
     max_length_ : int
         Length of the longest training sequence.
 
+    training_hashes_ : ndarray of shape (n_distinct,), dtype uint64
+        Sorted 64-bit BLAKE2b hashes of the distinct training sequences (of
+        their token indices), 8 bytes per sequence: what
+        ``exclude_training=True`` checks generated sequences against, without
+        keeping the training data. Every ``fit`` recomputes it; ``partial_fit``
+        and a warm-started ``fit`` add to it.
+
     n_features_in_ : int
         Number of columns of X, only when fit was given a 2-D array.
 
@@ -208,6 +231,10 @@ class CharRNNGenerator(BaseEstimator):
         "verbose": ["verbose"],
         "dtype": [StrOptions({"float32", "float64"})],
     }
+
+    # Called with a dict after every epoch (the command line's progress line);
+    # a hook for callers, not a parameter, so get_params and clone ignore it.
+    _epoch_callback = None
 
     def __init__(
         self,
@@ -317,6 +344,9 @@ class CharRNNGenerator(BaseEstimator):
         codes, lengths = self._encode(sequences, kind)
         if resume:
             self._check_known(codes, lengths, sequences)
+        self.training_hashes_ = np.union1d(
+            self.training_hashes_, sequence_hashes(codes, lengths)
+        )
 
         seed = rng.randint(np.iinfo(np.int32).max)
         gen = np.random.default_rng(seed)
@@ -358,6 +388,7 @@ class CharRNNGenerator(BaseEstimator):
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self.best_loss_ = np.inf
         self.max_length_ = 0
+        self.training_hashes_ = np.zeros(0, dtype=np.uint64)
         self._no_improvement_count = 0
 
     def _split(self, lengths, early_stopping, gen):
@@ -434,9 +465,18 @@ class CharRNNGenerator(BaseEstimator):
                 self._no_improvement_count = (
                     0 if improved else self._no_improvement_count + 1
                 )
+                elapsed = time.perf_counter() - start
                 if self.verbose:
-                    elapsed = time.perf_counter() - start
                     print(f"{message}, time = {elapsed:.2f}s", flush=True)
+                if self._epoch_callback is not None:
+                    self._epoch_callback(
+                        {
+                            "n_iter": self.n_iter_,
+                            "loss": self.loss_curve_[-1],
+                            "validation_score": score if valid is not None else None,
+                            "time": elapsed,
+                        }
+                    )
                 if self._no_improvement_count >= self.n_iter_no_change:
                     converged = True
                     if self.verbose:
@@ -650,45 +690,70 @@ class CharRNNGenerator(BaseEstimator):
 
     # --------------------------------------------------------- generation
 
-    def _generate(self, prefixes, random_state, temperature, max_length):
-        if not (isinstance(temperature, Real) and temperature > 0):
-            raise ValueError(f"temperature must be a number > 0; got {temperature!r}.")
-        if max_length is None:
-            max_length = 2 * self.max_length_ + 10
-        elif not (isinstance(max_length, Integral) and max_length >= 1):
-            raise ValueError(
-                f"max_length must be an int >= 1 or None; got {max_length!r}."
-            )
-        seed = self.random_state if random_state is None else random_state
-        rng = check_random_state(seed)
-        sequences = generate(
-            self.weights_,
-            self.cell,
-            self.n_layers,
-            prefixes,
-            rng,
-            banned=(self._unknown_index(),),
-            temperature=temperature,
-            max_length=max_length,
-        )
-        tokens = self._tokens()
-        return [_sequences.decode(s, self.input_kind_, tokens) for s in sequences]
+    _generation_constraints: dict = {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        "top_p": [Interval(Real, 0, 1, closed="right"), None],
+        "greedy": ["boolean"],
+        "min_length": [Interval(Integral, 0, None, closed="left")],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "exclude_training": ["boolean"],
+        "most_likely": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def sample(
-        self, n_samples=1, *, temperature=1.0, max_length=None, random_state=None
+        self,
+        n_samples=1,
+        *,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        greedy=False,
+        min_length=0,
+        max_length=None,
+        exclude_training=False,
+        random_state=None,
     ):
         """Generate new sequences, all advancing together as one batch.
+
+        Every sequence starts from the start token and draws one token at a
+        time from the network's next-token distribution, reshaped by
+        ``temperature``, ``top_k`` and ``top_p``, until it draws the end token.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of sequences to generate.
         temperature : float, default=1.0
-            Must be > 0. Lower is safer (more common characters), higher is
-            more adventurous.
+            Must be > 0; divides the log-probabilities before each draw.
+            Lower is safer (more common characters, more names that look like
+            the training ones), higher is more adventurous (more typos).
+        top_k : int, default=None
+            Draw only among the ``top_k`` most probable tokens at each step.
+        top_p : float, default=None
+            In (0, 1]: draw only among the smallest set of most probable
+            tokens whose probability adds up to ``top_p`` (nucleus sampling).
+        greedy : bool, default=False
+            Take the most probable token at every step instead of drawing
+            (``temperature``, ``top_k`` and ``top_p`` are then ignored): every
+            sequence is the same. For several distinct likely sequences use
+            ``complete("", n_samples=k, most_likely=True)``.
+        min_length : int, default=0
+            The end token cannot be drawn before a sequence holds this many
+            tokens.
         max_length : int, default=None
             Stop a sequence at this many tokens even without an end token.
-            None means twice the longest training sequence plus 10.
+            None means twice the longest training sequence plus 10 (or
+            ``min_length`` if that is more).
+        exclude_training : bool, default=False
+            Return only sequences that are not in the training data. Each
+            candidate's hash is looked up in ``training_hashes_``; the draws
+            go on in rounds, with a bounded number of attempts. If too few new
+            sequences turn up, fewer than ``n_samples`` are returned and a
+            UserWarning says how many. Returned sequences may repeat each
+            other.
         random_state : int, RandomState instance or None, default=None
             Seed for the draws. None uses the estimator's ``random_state``,
             so an int there makes repeated calls return the same samples.
@@ -700,41 +765,269 @@ class CharRNNGenerator(BaseEstimator):
             2-D array of tokens.
         """
         check_is_fitted(self)
-        if not (isinstance(n_samples, Integral) and n_samples >= 1):
-            raise ValueError(f"n_samples must be an int >= 1; got {n_samples!r}.")
-        prefixes = [np.zeros(0, dtype=np.intp)] * int(n_samples)
-        return self._generate(prefixes, random_state, temperature, max_length)
+        options = self._generation_options(
+            "sample",
+            n_samples=n_samples,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            greedy=greedy,
+            min_length=min_length,
+            max_length=max_length,
+            exclude_training=exclude_training,
+            random_state=random_state,
+        )
+        results, n_drawn = self._generate([np.zeros(0, dtype=np.intp)], options)
+        self._check_enough(results, [""], n_drawn, options, strict=False)
+        return results[0]
 
-    def complete(self, prefix, *, temperature=1.0, max_length=None, random_state=None):
-        """Complete a prefix: a sequence that starts with it.
+    def complete(
+        self,
+        prefix,
+        *,
+        n_samples=None,
+        most_likely=False,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        greedy=False,
+        min_length=0,
+        max_length=None,
+        exclude_training=False,
+        random_state=None,
+    ):
+        """Complete a prefix: sequences that start with it.
 
         The prefix is fed to the network one token at a time, then tokens are
-        drawn until the end token.
+        drawn until the end token, as in :meth:`sample`; or, with
+        ``most_likely=True``, the most probable completions are found by beam
+        search.
 
         Parameters
         ----------
         prefix : str or list of str
             The start of the sequence (a list of tokens for a model fitted on
-            token arrays). A list of prefixes gives a list of completions.
-        temperature : float, default=1.0
-            Must be > 0. Lower is safer, higher more adventurous.
+            token arrays). A list of prefixes gives one result per prefix.
+        n_samples : int, default=None
+            Number of completions per prefix. None gives one completion (a
+            str); an int gives a list of that many.
+        most_likely : bool, default=False
+            Return the ``n_samples`` most probable completions (found by beam
+            search, so deterministic), most probable first, each as a
+            ``(completion, log_likelihood)`` pair. The log-likelihood is the
+            whole sequence's, prefix and end token included: what
+            :meth:`score_samples` gives for it. Sampling arguments
+            (``temperature``, ``top_k``, ``top_p``, ``greedy``,
+            ``random_state``) do not apply.
+        temperature, top_k, top_p, greedy : see :meth:`sample`
+        min_length : int, default=0
+            The end token is not allowed before the sequence (prefix included)
+            holds this many tokens.
         max_length : int, default=None
             Stop at this many tokens (prefix included) even without an end
-            token. None means twice the longest training sequence plus 10.
+            token; with ``most_likely``, every completion ends there at the
+            latest. None means twice the longest training sequence plus 10 (or
+            ``min_length`` if that is more).
+        exclude_training : bool, default=False
+            Return only completions that are not in the training data (see
+            :meth:`sample`). When too few turn up: with ``n_samples``, the
+            list is shorter and a UserWarning says so; without it, there is no
+            shorter answer, so a ValueError is raised.
         random_state : int, RandomState instance or None, default=None
             Seed for the draws; None uses the estimator's ``random_state``.
 
         Returns
         -------
-        completion : str or list
-            A str that starts with ``prefix``, or a list of them.
+        completion : str, list, or list of lists
+            For one prefix: a str that starts with it, or with ``n_samples``
+            a list of them (of pairs with ``most_likely``). For a list of
+            prefixes: a list with one such result per prefix.
         """
         check_is_fitted(self)
+        options = self._generation_options(
+            "complete",
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            greedy=greedy,
+            min_length=min_length,
+            max_length=max_length,
+            exclude_training=exclude_training,
+            most_likely=most_likely,
+            random_state=random_state,
+            **({} if n_samples is None else {"n_samples": n_samples}),
+        )
         single = self._is_single_prefix(prefix)
         prefixes = [prefix] if single else list(prefix)
         encoded = [self._encode_prefix(p) for p in prefixes]
-        completions = self._generate(encoded, random_state, temperature, max_length)
-        return completions[0] if single else completions
+        options.setdefault("n_samples", 1)
+        if most_likely:
+            results = [self._most_likely(p, options) for p in encoded]
+            n_drawn = None
+        else:
+            results, n_drawn = self._generate(encoded, options)
+        self._check_enough(
+            results, prefixes, n_drawn, options, strict=n_samples is None
+        )
+        if n_samples is None:
+            results = [r[0] for r in results]
+        return results[0] if single else results
+
+    def _generation_options(self, caller, **options):
+        """Validate the arguments of ``sample`` or ``complete``."""
+        validate_parameter_constraints(
+            {name: self._generation_constraints[name] for name in options},
+            options,
+            caller_name=f"{type(self).__name__}.{caller}",
+        )
+        if options["max_length"] is None:
+            default = 2 * self.max_length_ + 10
+            options["max_length"] = max(default, options["min_length"])
+        elif options["min_length"] > options["max_length"]:
+            raise ValueError(
+                f"min_length={options['min_length']} is greater than "
+                f"max_length={options['max_length']}: no sequence can be both."
+            )
+        if options.get("most_likely"):
+            sampling = {
+                name: options[name]
+                for name, default in [
+                    ("temperature", 1.0),
+                    ("top_k", None),
+                    ("top_p", None),
+                    ("greedy", False),
+                ]
+                if options[name] != default
+            }
+            if sampling:
+                raise ValueError(
+                    "most_likely=True ranks completions by their probability "
+                    "under the model; temperature, top_k, top_p and greedy "
+                    f"only apply to sampling. Got {sampling}."
+                )
+        return options
+
+    def _generate(self, prefixes, options):
+        """Draw ``options["n_samples"]`` sequences for every prefix.
+
+        Returns
+        -------
+        results : list of list
+            The decoded sequences of each prefix; fewer than asked only with
+            ``exclude_training``.
+        n_drawn : ndarray of shape (n_prefixes,)
+            Number of sequences drawn for each prefix.
+        """
+        seed = options["random_state"]
+        rng = check_random_state(self.random_state if seed is None else seed)
+        n_each = options["n_samples"]
+        sampling = {
+            name: options[name]
+            for name in ("temperature", "top_k", "top_p", "greedy")
+            + ("min_length", "max_length")
+        }
+        if options["exclude_training"]:
+            found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
+        else:
+            batch = [p for p in prefixes for _ in range(n_each)]
+            sequences = self._draw(batch, rng, sampling)
+            found = [sequences[i : i + n_each] for i in range(0, len(batch), n_each)]
+            n_drawn = np.full(len(prefixes), n_each)
+        return [[self._decode(s) for s in seqs] for seqs in found], n_drawn
+
+    def _draw(self, prefixes, rng, sampling):
+        return generate(
+            self.weights_,
+            self.cell,
+            self.n_layers,
+            prefixes,
+            rng,
+            banned=(self._unknown_index(),),
+            **sampling,
+        )
+
+    def _generate_new(self, prefixes, n_each, rng, sampling):
+        """Rejection-sample sequences outside the training set, in rounds.
+
+        Each round draws, for every prefix still short, its missing count
+        divided by the share of new sequences seen so far, within a budget of
+        ``_NEW_DRAWS_PER_SAMPLE`` draws per sequence asked for (a greedy
+        search gives the same sequence every time, so it gets one try).
+        """
+        n_prefixes = len(prefixes)
+        found = [[] for _ in range(n_prefixes)]
+        n_drawn = np.zeros(n_prefixes, dtype=np.int64)
+        n_new = np.zeros(n_prefixes, dtype=np.int64)
+        budget = n_each if sampling["greedy"] else _NEW_DRAWS_PER_SAMPLE * n_each
+        for _ in range(_NEW_MAX_ROUNDS):
+            missing = n_each - np.array([len(f) for f in found])  # (P,)
+            share_new = (n_new + 1) / (n_drawn + 1)
+            n_draw = np.ceil(1.2 * missing / share_new).astype(np.int64)
+            n_draw = np.minimum(n_draw, budget - n_drawn)
+            n_draw[missing == 0] = 0
+            if n_draw.sum() > _NEW_ROUND_SIZE:
+                n_draw = np.ceil(n_draw * _NEW_ROUND_SIZE / n_draw.sum())
+                n_draw = n_draw.astype(np.int64)
+            if not n_draw.any():
+                break
+            owner = np.repeat(np.arange(n_prefixes), n_draw)  # (D,)
+            sequences = self._draw([prefixes[i] for i in owner], rng, sampling)
+            hashes = [sequence_hash(s) for s in sequences]
+            is_new = ~contains(self.training_hashes_, hashes)  # (D,)
+            n_drawn += n_draw
+            n_new += np.bincount(owner[is_new], minlength=n_prefixes)
+            for i, sequence, new in zip(owner, sequences, is_new, strict=True):
+                if new and len(found[i]) < n_each:
+                    found[i].append(sequence)
+        return found, n_drawn
+
+    def _most_likely(self, prefix, options):
+        """The most probable completions of one prefix, by beam search."""
+        excluded = self.training_hashes_ if options["exclude_training"] else None
+        sequences, log_probs = beam_search(
+            self.weights_,
+            self.cell,
+            self.n_layers,
+            prefix,
+            options["n_samples"],
+            max_length=options["max_length"],
+            min_length=options["min_length"],
+            banned=(self._unknown_index(),),
+            excluded=excluded,
+        )
+        return [
+            (self._decode(s), float(lp))
+            for s, lp in zip(sequences, log_probs, strict=True)
+        ]
+
+    def _check_enough(self, results, prefixes, n_drawn, options, strict):
+        """Warn, or raise when ``strict``, if a prefix got too few sequences."""
+        n_each = options["n_samples"]
+        short = [i for i, r in enumerate(results) if len(r) < n_each]
+        if not short:
+            return
+        i = short[0]
+        what = "new " if options["exclude_training"] else ""
+        where = f" starting with {prefixes[i]!r}" if len(prefixes[i]) else ""
+        how = "by beam search" if n_drawn is None else f"in {n_drawn[i]} draws"
+        message = (
+            f"Found only {len(results[i])} of {n_each} {what}sequences{where} {how}"
+        )
+        if options["exclude_training"]:
+            message += (
+                ": the others were in the training data. Raise temperature, "
+                "top_k or top_p, or max_length, to reach further from it."
+            )
+        else:
+            message += ": raise max_length or lower min_length."
+        if len(short) > 1:
+            message += f" ({len(short)} prefixes fell short.)"
+        if strict:
+            raise ValueError(message + " Pass n_samples to get a shorter list instead.")
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _decode(self, sequence):
+        return _sequences.decode(sequence, self.input_kind_, self._tokens())
 
     def _is_single_prefix(self, prefix):
         if self.input_kind_ == STRING:
