@@ -653,8 +653,8 @@ class CharRNNGenerator(BaseEstimator):
         path : str or os.PathLike
             Where to write (used as given; ``.npz`` is a good suffix).
         include_optimizer : bool, default=True
-            Store AdamW's moments, so that ``warm_start`` and ``partial_fit``
-            continue exactly. False makes the file three times smaller.
+            Store AdamW's moments (two arrays the size of each weight), so
+            that ``warm_start`` and ``partial_fit`` continue exactly.
         """
         _persistence.save_model(self, path, include_optimizer=include_optimizer)
 

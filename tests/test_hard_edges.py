@@ -257,3 +257,12 @@ def test_str_subclasses_and_numpy_str():
     model = fit([np.str_("ab"), type("Name", (str,), {})("ba")])
     assert list(model.vocabulary_) == ["a", "b"]
     assert all(type(s) is str for s in model.sample(3, random_state=0))
+
+
+def test_unseen_characters_score_finite():
+    model = fit(["abc", "cab"])
+    scores = model.score_samples(["abc", "xyz", "a€c"])
+    assert np.isfinite(scores).all()
+    assert scores[0] > scores[1]
+    with pytest.raises(ValueError, match="not seen in fit"):
+        model.complete("x")

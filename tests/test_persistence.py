@@ -5,6 +5,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import zipfile
 
 import joblib
@@ -540,6 +541,24 @@ def test_compressed_member_is_refused(saved, tmp_path):
     path = tmp_path / "bad.npz"
     write_members(path, members_of(saved), compression=zipfile.ZIP_DEFLATED)
     with pytest.raises(ModelFileError, match="compressed"):
+        load_model(path)
+
+
+def test_encrypted_member_is_refused(saved, tmp_path):
+    """Set bit 0 ("encrypted") of every member's flags in the central directory."""
+    data = bytearray(saved.read_bytes())
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    central = archive.start_dir  # offset of the central directory
+    entries = 0
+    while data[central : central + 4] == b"PK\x01\x02":
+        data[central + 8] |= 0x1
+        names, extra, comment = struct.unpack("<HHH", data[central + 28 : central + 34])
+        central += 46 + names + extra + comment
+        entries += 1
+    assert entries == len(archive.infolist())
+    path = tmp_path / "bad.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="encrypted"):
         load_model(path)
 
 
