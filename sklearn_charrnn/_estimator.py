@@ -173,7 +173,7 @@ class CharRNNGenerator(BaseEstimator):
     n_features_in_ : int
         Number of columns of X, only when fit was given a 2-D array.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, only when fit was given a DataFrame with str names.
 
     See Also
@@ -302,6 +302,16 @@ class CharRNNGenerator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=4, random_state=0)
+        >>> gen.fit(names).vocabulary_["a"]
+        1
+        >>> len(gen.loss_curve_) == len(gen.validation_scores_) == gen.n_iter_
+        True
         """
         return self._fit(X, incremental=False)
 
@@ -323,6 +333,15 @@ class CharRNNGenerator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> gen = CharRNNGenerator(hidden_size=8, random_state=0)
+        >>> for epoch in range(3):
+        ...     gen = gen.partial_fit(["anna", "bob", "carla", "dave"])
+        >>> gen.n_iter_
+        3
         """
         return self._fit(X, incremental=True)
 
@@ -610,6 +629,16 @@ class CharRNNGenerator(BaseEstimator):
             Natural log of each sequence's probability: the sum over its
             characters and its end token of the log-probability of each
             given the ones before.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> log_likelihood = gen.score_samples(["anna", "xyz"])
+        >>> log_likelihood.shape, bool((log_likelihood < 0).all())
+        ((2,), True)
         """
         codes, lengths = self._validate(X)
         return self._log_likelihoods(codes, lengths)
@@ -633,6 +662,17 @@ class CharRNNGenerator(BaseEstimator):
         -------
         score : float
             Mean log-likelihood per token, in nats.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> n_tokens = len("anna") + 1 + len("bob") + 1
+        >>> total = gen.score_samples(["anna", "bob"]).sum()
+        >>> bool(abs(gen.score(["anna", "bob"]) - total / n_tokens) < 1e-9)
+        True
         """
         codes, lengths = self._validate(X)
         total = self._log_likelihoods(codes, lengths).sum()
