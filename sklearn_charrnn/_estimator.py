@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from . import _persistence, _sequences
 from ._sequences import STRING
@@ -35,6 +36,18 @@ from .nn.sampling import (
 
 # Sequences scored per forward pass: bounds memory, keeps products large.
 _SCORE_BATCH = 512
+
+
+def _one_blas_thread():
+    """Run BLAS on one thread inside fit and scoring.
+
+    A multi-threaded BLAS may split a long sum differently with another
+    thread count, so the same ``random_state`` would give different weights
+    under ``n_jobs=1`` (all cores) and ``n_jobs=2`` (one core per worker).
+    The products here are small: extra threads mostly wait on each other.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
 
 # exclude_training draws at most this many candidates per sequence asked for,
 # in at most this many rounds of at most this many sequences each.
@@ -373,7 +386,8 @@ class CharRNNGenerator(BaseEstimator):
         train, valid = self._split(lengths, early_stopping, gen)
         max_iter = 1 if incremental else self.max_iter
         self._optimizer.learning_rate = self.learning_rate_init
-        self._train(codes, lengths, train, valid, max_iter, gen, incremental)
+        with _one_blas_thread():
+            self._train(codes, lengths, train, valid, max_iter, gen, incremental)
         return self
 
     def _initialize(self, sequences, kind, rng):
@@ -600,13 +614,14 @@ class CharRNNGenerator(BaseEstimator):
         if index is None:
             index = np.arange(len(lengths))
         result = np.empty(len(index))
-        for batch in _sequences.make_batches(lengths[index], _SCORE_BATCH):
-            inputs, targets, mask = _sequences.pad_batch(
-                codes, offsets, lengths, index[batch]
-            )
-            result[batch] = sequence_log_likelihood(
-                self.weights_, self.cell, self.n_layers, inputs, targets, mask
-            )
+        with _one_blas_thread():
+            for batch in _sequences.make_batches(lengths[index], _SCORE_BATCH):
+                inputs, targets, mask = _sequences.pad_batch(
+                    codes, offsets, lengths, index[batch]
+                )
+                result[batch] = sequence_log_likelihood(
+                    self.weights_, self.cell, self.n_layers, inputs, targets, mask
+                )
         return result
 
     def _mean_log_likelihood(self, codes, offsets, lengths, index):
