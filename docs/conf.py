@@ -66,6 +66,20 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages get no (empty) left sidebar.
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "getting_started",
+        "user_guide",
+        "model_selection",
+        "robustness",
+        "benchmarks_speed",
+        "benchmarks_quality",
+        "changelog",
+    )
+}
 
 # -- Gallery -----------------------------------------------------------------
 
