@@ -42,7 +42,7 @@ gen = CharRNNGenerator(
 # ---------------------------
 prefixes = ["tyra", "stego", "veloci"]
 beams = gen.complete(prefixes, n_samples=5, most_likely=True)
-for prefix, completions in zip(prefixes, beams):
+for prefix, completions in zip(prefixes, beams, strict=True):
     print(f"{prefix!r}:")
     for name, log_likelihood in completions:
         print(f"    {name:<20} {log_likelihood:8.3f}")
@@ -58,14 +58,14 @@ print(np.allclose([ll for _, ll in best], gen.score_samples([n for n, _ in best]
 # Sampling explores: its completions are more varied and, on average, less
 # probable than the beam's.
 sampled = gen.complete(prefixes, n_samples=20, random_state=0)
-for prefix, completions in zip(prefixes, sampled):
+for prefix, completions in zip(prefixes, sampled, strict=True):
     print(f"{prefix!r}: {', '.join(completions[:6])}")
 
 # %%
 # Log-likelihood of beam and sampled completions
 # ----------------------------------------------
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
-for i, (prefix, beam, samples) in enumerate(zip(prefixes, beams, sampled)):
+for i, (beam, samples) in enumerate(zip(beams, sampled, strict=True)):
     sample_ll = gen.score_samples(samples)
     ax.scatter(
         np.full(len(sample_ll), i - 0.12),

@@ -56,7 +56,7 @@ for name in gen.sample(12, random_state=0):
 # a jumble of the same letters.
 candidates = ["tyrannosaurus", "raptorsaurus", "suruastnyrano", "qwxzkjvv"]
 log_likelihood = gen.score_samples(candidates)
-for name, ll in zip(candidates, log_likelihood):
+for name, ll in zip(candidates, log_likelihood, strict=True):
     print(f"{name:<15} {ll:8.2f} nats  {ll / (len(name) + 1):6.3f} nats/token")
 
 # %%

@@ -53,7 +53,7 @@ for temperature in temperatures:
     print(f"T = {temperature:<4}  {', '.join(samples[:4])}")
 
 print("\n   T  novelty  diversity  plausibility")
-for row in zip(temperatures, novelty, diversity, plausibility):
+for row in zip(temperatures, novelty, diversity, plausibility, strict=True):
     print("{:4}  {:7.3f}  {:9.3f}  {:12.3f}".format(*row))
 
 # %%

@@ -818,6 +818,18 @@ class CharRNNGenerator(BaseEstimator):
         samples : list
             ``n_samples`` str, or lists of tokens for a model fitted on a
             2-D array of tokens.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> samples = gen.sample(4, temperature=0.8, max_length=12)
+        >>> len(samples), all(len(s) <= 12 for s in samples)
+        (4, True)
+        >>> gen.sample(4, random_state=1) == gen.sample(4, random_state=1)
+        True
         """
         check_is_fitted(self)
         options = self._generation_options(
@@ -897,6 +909,20 @@ class CharRNNGenerator(BaseEstimator):
             For one prefix: a str that starts with it, or with ``n_samples``
             a list of them (of pairs with ``most_likely``). For a list of
             prefixes: a list with one such result per prefix.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> gen.complete("be").startswith("be")
+        True
+        >>> [c.startswith("da") for c in gen.complete("da", n_samples=3)]
+        [True, True, True]
+        >>> best = gen.complete("an", n_samples=2, most_likely=True)
+        >>> [(name[:2], bool(ll < 0)) for name, ll in best]
+        [('an', True), ('an', True)]
         """
         check_is_fitted(self)
         options = self._generation_options(
