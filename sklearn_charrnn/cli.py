@@ -245,6 +245,9 @@ def fit(args):
     """Train on a names file and save the model."""
     from ._estimator import CharRNNGenerator
 
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {args.output}: no folder {folder}")
     names = read_names(args.names, args.encoding)
     params = {
         name: getattr(args, name)

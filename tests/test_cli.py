@@ -1,0 +1,349 @@
+"""The ``charrnn`` command line: commands, progress line, exit codes."""
+
+import io
+import os
+import pty
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import numpy as np
+import pytest
+
+from sklearn_charrnn import CharRNNGenerator, cli
+
+FIT_FLAGS = ["--hidden-size", "12", "--max-iter", "3", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def names(dinosaurs):
+    return dinosaurs[:80]
+
+
+@pytest.fixture(scope="module")
+def names_file(tmp_path_factory, names):
+    path = tmp_path_factory.mktemp("cli") / "names.txt"
+    path.write_text("\n".join(names) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def model_file(names_file):
+    path = os.path.join(os.path.dirname(names_file), "model.npz")
+    assert cli.main(["fit", names_file, "-o", path, *FIT_FLAGS, "--cell", "gru"]) == 0
+    return path
+
+
+def _run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err.splitlines()
+
+
+# ------------------------------------------------------------------ fit
+
+
+def test_fit_saves_a_model_with_the_given_hyperparameters(capsys, names_file, tmp_path):
+    path = str(tmp_path / "m.npz")
+    code, out, err = _run(
+        capsys,
+        "fit",
+        names_file,
+        "-o",
+        path,
+        *FIT_FLAGS,
+        "--cell",
+        "rnn",
+        "--no-early-stopping",
+        "--clip-norm",
+        "none",
+        "--learning-rate-init",
+        "0.01",
+    )
+    assert code == 0
+    model = CharRNNGenerator.load(path)
+    params = model.get_params()
+    assert params["hidden_size"] == 12 and params["cell"] == "rnn"
+    assert params["early_stopping"] is False and params["clip_norm"] is None
+    assert params["learning_rate_init"] == 0.01 and params["random_state"] == 0
+    assert model.n_iter_ == 3
+    assert len(out) == 1 and out[0].startswith("Trained on 80 names in ")
+    assert out[0].endswith(f"(3 epochs); saved {path}.")
+    # piped: one plain progress line per epoch, then the convergence warning
+    progress = [line for line in err if line.startswith("epoch ")]
+    assert [line.split()[1] for line in progress] == ["1/3", "2/3", "3/3"]
+    assert all("loss" in line and "left" in line for line in progress)
+    assert "charrnn: warning: Maximum iterations (3) reached" in err[-1]
+    assert "_epoch_callback" not in vars(model)
+
+
+def test_fit_is_reproducible_with_a_seed(capsys, names_file, tmp_path, model_file):
+    again = str(tmp_path / "again.npz")
+    assert cli.main(["fit", names_file, "-o", again, *FIT_FLAGS, "--cell", "gru"]) == 0
+    first, second = CharRNNGenerator.load(model_file), CharRNNGenerator.load(again)
+    for name, weight in first.weights_.items():
+        np.testing.assert_array_equal(weight, second.weights_[name])
+
+
+def test_fit_quiet_prints_no_progress(capsys, names_file, tmp_path):
+    code, _, err = _run(
+        capsys, "fit", names_file, "-o", str(tmp_path / "q.npz"), *FIT_FLAGS, "-q"
+    )
+    assert code == 0
+    assert not [line for line in err if line.startswith("epoch")]
+
+
+def test_fit_reads_stdin_other_encodings_and_a_byte_order_mark(
+    capsys, monkeypatch, tmp_path
+):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("zoë\nchloé\n".encode("latin-1"))
+    path = str(tmp_path / "latin.npz")
+    assert (
+        cli.main(
+            ["fit", str(latin), "-o", path, *FIT_FLAGS, "-q", "--encoding", "latin-1"]
+        )
+        == 0
+    )
+    assert set("ëé") <= set(CharRNNGenerator.load(path).vocabulary_)
+
+    data = "\ufeffanna\r\n\n  bob  \r\ncarla\n".encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    path = str(tmp_path / "stdin.npz")
+    assert cli.main(["fit", "-", "-o", path, *FIT_FLAGS, "-q"]) == 0
+    model = CharRNNGenerator.load(path)
+    assert sorted(model.vocabulary_) == sorted(set("annabobcarla"))
+    assert model.training_hashes_.size == 3
+
+
+def test_live_progress_line_on_a_terminal(names_file, tmp_path):
+    """On a terminal, fit rewrites one line with \\r and ends it once."""
+    primary, secondary = pty.openpty()
+    path = str(tmp_path / "tty.npz")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_charrnn",
+            "fit",
+            names_file,
+            "-o",
+            path,
+            *FIT_FLAGS,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(primary)
+    assert process.returncode == 0
+    text = b"".join(chunks).decode()
+    progress = text.split("charrnn: warning")[0]
+    assert progress.count("\repoch ") == 3  # rewritten once per epoch
+    assert "\n" not in progress.rstrip("\r\n")  # one line, ended once
+
+
+def test_progress_estimates_time_left_from_the_mean_epoch():
+    stream = io.StringIO()
+    progress = cli.Progress(stream, max_iter=5, live=False)
+    progress({"n_iter": 1, "loss": 2.0, "validation_score": -2.1, "time": 1.0})
+    progress({"n_iter": 2, "loss": 1.5, "validation_score": None, "time": 3.0})
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("epoch 1/5  loss 2.0000  validation score -2.1000")
+    assert lines[0].endswith("up to 4s left")  # 4 epochs x 1.0 s
+    assert "validation" not in lines[1]
+    assert lines[1].endswith("up to 6s left")  # 3 epochs x mean 2.0 s
+    assert cli.format_duration(185) == "3m05s"
+    assert cli.format_duration(3720) == "1h02m"
+
+    live = io.StringIO()
+    progress = cli.Progress(live, max_iter=2, live=True)
+    progress({"n_iter": 1, "loss": 2.0, "validation_score": None, "time": 1.0})
+    progress({"n_iter": 2, "loss": 1.0, "validation_score": None, "time": 1.0})
+    assert "\n" not in live.getvalue() and live.getvalue().count("\r") == 2
+    progress.close()
+    assert live.getvalue().endswith("0s left\n")
+
+
+# ------------------------------------------------------------- generate
+
+
+def test_sample(capsys, model_file, names):
+    code, out, _ = _run(capsys, "sample", model_file, "-n", "7", "--seed", "1")
+    assert code == 0 and len(out) == 7 and all(out)
+    assert _run(capsys, "sample", model_file, "-n", "7", "--seed", "1")[1] == out
+    assert out == CharRNNGenerator.load(model_file).sample(
+        7, min_length=1, random_state=np.random.RandomState(1)
+    )
+    code, out, _ = _run(
+        capsys,
+        "sample",
+        model_file,
+        "-n",
+        "30",
+        "--seed",
+        "2",
+        "--temperature",
+        "0.7",
+        "--top-k",
+        "5",
+        "--top-p",
+        "0.9",
+        "--min-length",
+        "4",
+        "--max-length",
+        "8",
+    )
+    assert code == 0 and all(4 <= len(name) <= 8 for name in out)
+
+
+def test_sample_exclude_training(capsys, model_file, names):
+    code, out, _ = _run(
+        capsys,
+        "sample",
+        model_file,
+        "-n",
+        "20",
+        "--exclude-training",
+        "--temperature",
+        "0.5",
+        "--seed",
+        "0",
+    )
+    assert code == 0 and len(out) == 20
+    assert not set(out) & set(names)
+
+
+def test_complete(capsys, model_file):
+    code, out, _ = _run(
+        capsys, "complete", model_file, "ab", "ty", "-n", "3", "--seed", "0"
+    )
+    assert code == 0 and len(out) == 6
+    assert all(c.startswith("ab") for c in out[:3])
+    assert all(c.startswith("ty") for c in out[3:])
+    code, out, _ = _run(capsys, "complete", model_file, "ste")
+    assert code == 0 and len(out) == 1 and out[0].startswith("ste")
+
+
+def test_complete_most_likely_prints_log_likelihoods(capsys, model_file):
+    code, out, _ = _run(
+        capsys, "complete", model_file, "br", "-n", "4", "--most-likely"
+    )
+    assert code == 0 and len(out) == 4
+    rows = [line.split("\t") for line in out]
+    model = CharRNNGenerator.load(model_file)
+    np.testing.assert_allclose(
+        [float(ll) for _, ll in rows],
+        model.score_samples([name for name, _ in rows]),
+        atol=1e-4,
+    )
+
+
+def test_score(capsys, model_file, names_file, names):
+    code, out, err = _run(capsys, "score", model_file, names_file)
+    assert code == 0 and len(out) == len(names)
+    rows = [line.split("\t") for line in out]
+    assert [name for name, _ in rows] == names
+    model = CharRNNGenerator.load(model_file)
+    np.testing.assert_allclose(
+        [float(ll) for _, ll in rows], model.score_samples(names), atol=1e-4
+    )
+    assert err[-1].startswith(f"{len(names)} names: mean log-likelihood ")
+    assert f"{model.score(names):.4f}" in err[-1]
+
+
+# --------------------------------------------------------------- errors
+
+
+def _user_error(capsys, *argv):
+    code, out, err = _run(capsys, *argv)
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("charrnn: error: ")
+    return err[0]
+
+
+def test_user_errors_exit_1_with_one_line(capsys, tmp_path, model_file, names_file):
+    out = str(tmp_path / "out.npz")
+    missing = str(tmp_path / "missing.txt")
+    assert "no such file" in _user_error(capsys, "fit", missing, "-o", out)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n\n")
+    assert "holds no names" in _user_error(capsys, "fit", str(empty), "-o", out)
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"anna\nbob\n\xff\xfecarla\n")
+    message = _user_error(capsys, "fit", str(binary), "-o", out)
+    assert "line 3 is not valid utf-8 (byte 0xff)" in message
+    assert "is a directory" in _user_error(capsys, "fit", str(tmp_path), "-o", out)
+    assert "unknown encoding" in _user_error(
+        capsys, "fit", names_file, "-o", out, "--encoding", "klingon"
+    )
+    assert not os.path.exists(out)
+
+    assert "no such model file" in _user_error(capsys, "sample", missing)
+    message = _user_error(capsys, "sample", names_file)
+    assert names_file in message and "charrnn fit" in message
+    assert "no such file" in _user_error(capsys, "score", model_file, missing)
+    assert "cannot write" in _user_error(
+        capsys,
+        "fit",
+        names_file,
+        "-o",
+        str(tmp_path / "no" / "dir.npz"),
+        *FIT_FLAGS,
+        "-q",
+    )
+    message = _user_error(capsys, "fit", names_file, "-o", out, "--hidden-size", "0")
+    assert "hidden_size" in message
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nonsense"],
+        ["sample", "model.npz", "--temperature", "0"],
+        ["sample", "model.npz", "--top-p", "1.5"],
+        ["sample", "model.npz", "-n", "0"],
+        ["fit", "names.txt"],  # no -o
+        ["fit", "names.txt", "-o", "m.npz", "--cell", "transformer"],
+        ["complete", "model.npz"],  # no prefix
+        ["complete", "model.npz", "ab", "--most-likely", "--temperature", "0.5"],
+    ],
+)
+def test_usage_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_console_script(model_file):
+    (script,) = [
+        e for e in entry_points(group="console_scripts") if e.name == "charrnn"
+    ]
+    assert script.value == "sklearn_charrnn.cli:main"
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_charrnn", "sample", model_file, "-n", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_charrnn", "sample", "missing.npz"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "charrnn: error: missing.npz: no such model file\n"
