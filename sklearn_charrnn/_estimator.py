@@ -710,6 +710,21 @@ class CharRNNGenerator(BaseEstimator):
         include_optimizer : bool, default=True
             Store AdamW's moments (two arrays the size of each weight), so
             that ``warm_start`` and ``partial_fit`` continue exactly.
+
+        See Also
+        --------
+        load : Read the file back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=2, early_stopping=False,
+        ...                        random_state=0).fit(["anna", "bob", "carla"])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     gen.save(os.path.join(folder, "names.npz"))
+        ...     print(os.listdir(folder))
+        ['names.npz']
         """
         _persistence.save_model(self, path, include_optimizer=include_optimizer)
 
@@ -732,6 +747,22 @@ class CharRNNGenerator(BaseEstimator):
         ModelFileError
             If the file is truncated, corrupted, holds a pickled object, or
             does not describe a valid model; nothing is loaded.
+
+        See Also
+        --------
+        save : Write the file.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=2, early_stopping=False,
+        ...                        random_state=0).fit(["anna", "bob", "carla"])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     gen.save(os.path.join(folder, "names.npz"))
+        ...     loaded = CharRNNGenerator.load(os.path.join(folder, "names.npz"))
+        >>> loaded.sample(3) == gen.sample(3)
+        True
         """
         return _persistence.load_as(cls, path)
 
