@@ -728,7 +728,7 @@ def _check_metadata(metadata, estimator_class):
             f"weights are for {network['n_tokens'] - 2} (n_tokens = "
             f"{network['n_tokens']} counts the boundary and unknown tokens)"
         )
-    fitted = _check_fitted(metadata["fitted"], vocabulary["input_kind"])
+    fitted = _check_fitted(metadata["fitted"])
     lengths = _keys(metadata["fitted_arrays"], "fitted_arrays", (), _FITTED_ARRAYS)
     for name, length in lengths.items():
         _int(length, f"fitted_arrays.{name}")
@@ -819,9 +819,9 @@ def _check_vocabulary(vocabulary):
     return {"input_kind": kind, "tokens": tokens}
 
 
-def _check_fitted(fitted, input_kind):
-    optional = _FITTED_2D if input_kind == TOKENS else ()
-    fitted = _keys(fitted, "fitted", _FITTED, optional)
+def _check_fitted(fitted):
+    # A 2-D array, or a one-column DataFrame of str, records its columns.
+    fitted = _keys(fitted, "fitted", _FITTED, _FITTED_2D)
 
     def loss(value, where):
         return _float(value, where, finite=False)

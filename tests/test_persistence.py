@@ -136,6 +136,17 @@ def test_round_trip_keeps_feature_names(tmp_path):
     assert list(loaded.feature_names_in_) == ["first", "second"]
 
 
+def test_round_trip_of_one_column_dataframe_of_str(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"name": NAMES})
+    model = fit(X)
+    assert model.input_kind_ == "str"
+    model.save(tmp_path / "m.npz")
+    loaded = CharRNNGenerator.load(tmp_path / "m.npz")
+    assert_same_model(model, loaded, X)
+    assert list(loaded.feature_names_in_) == ["name"]
+
+
 def test_warm_start_resumes_exactly_from_the_file(tmp_path, dinosaurs):
     """The optimizer state is saved: continuing training from the file gives
     the same weights as continuing in memory."""
