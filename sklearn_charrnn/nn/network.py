@@ -10,12 +10,17 @@ and the last target (the end token). The network is
 Weights are named ``W_x0, W_h0, b0, ..., W_y, b_y``. A batch is three arrays of
 shape (T, B): ``inputs`` and ``targets`` token indices and a boolean ``mask``
 that is False on padding. Padding adds nothing to the loss or the gradients:
-the output layer only sees the positions where ``mask`` is True.
+its positions get zero weight in the loss, so no gradient flows from them.
+
+Inside the network the input projections and their gradients are laid out
+gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
+``(n_in, G * H)`` shapes, viewed per gate with :func:`.cells.gate_view`.
 """
 
 import numpy as np
 
-from .cells import CELLS
+from .cells import CELLS, gate_view
+from .workspace import empty
 
 
 def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
@@ -90,25 +95,48 @@ def log_softmax(logits):
     return shifted
 
 
-def _project_inputs(weights, layer, x):
-    """``x @ W_x + b`` for one layer: a row gather when ``x`` holds tokens."""
+def _project_inputs(weights, layer, x, n_gates, work=None):
+    """``x @ W_x + b`` for one layer, gate first: shape ``(G, T, B, H)``.
+
+    For the first layer ``x`` holds tokens and the product is a row gather
+    from ``W_x + b``.
+    """
     W_x, b = weights[f"W_x{layer}"], weights[f"b{layer}"]
+    G = n_gates
+    H = W_x.shape[1] // G
     if layer == 0:
-        xw = np.take(W_x, x, axis=0)  # (T, B, GH)
-    else:
-        T, B, H = x.shape
-        xw = (x.reshape(-1, H) @ W_x).reshape(T, B, -1)  # (T, B, GH)
-    xw += b
-    return xw
+        T, B = x.shape
+        table = gate_view(W_x + b, G)  # (G, V, H)
+        xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
+        np.take(table, x, axis=1, out=xw, mode="clip")  # (G, T, B, H)
+        return xw
+    T, B, H_in = x.shape
+    xw = empty(work, "xw", (G, T * B, H), W_x.dtype)
+    np.matmul(x.reshape(-1, H_in), gate_view(W_x, G), out=xw)  # (G, T*B, H)
+    xw += b.reshape(G, 1, H)
+    return xw.reshape(G, T, B, H)
 
 
-def _dropout_mask(rng, shape, rate, dtype):
+def _dropout_mask(rng, shape, rate, dtype, work=None):
     """Inverted dropout: zeros with probability ``rate``, else ``1/(1-rate)``."""
-    keep = rng.random(shape, dtype=np.float32) >= rate
-    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+    draws = rng.random(dtype=np.float32, out=empty(work, "draws", shape, np.float32))
+    keep = np.greater_equal(draws, rate, out=empty(work, "keep", shape, np.bool_))
+    drop = empty(work, "drop", shape, dtype)
+    np.copyto(drop, keep)
+    drop *= dtype.type(1.0 / (1.0 - rate))
+    return drop
 
 
-def run_layers(weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=None):
+def run_layers(
+    weights,
+    cell,
+    n_layers,
+    inputs,
+    states=None,
+    dropout=0.0,
+    rng=None,
+    work=None,
+):
     """Run every layer over a batch of input tokens.
 
     Parameters
@@ -124,6 +152,8 @@ def run_layers(weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=No
         Dropout rate on the output of every layer (training only).
     rng : numpy.random.Generator, default=None
         Needed when ``dropout > 0``.
+    work : Workspace, default=None
+        Scratch memory reused between calls; the returned arrays live in it.
 
     Returns
     -------
@@ -137,17 +167,19 @@ def run_layers(weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=No
     T, B = inputs.shape
     dtype = weights["W_y"].dtype
     H = weights["W_y"].shape[0]
-    forward = CELLS[cell].forward
+    G, _, forward, _ = CELLS[cell]
     x = inputs
     final_states, caches = [], []
     for layer in range(n_layers):
-        xw = _project_inputs(weights, layer, x)  # (T, B, GH)
+        layer_work = None if work is None else work.scope(layer)
+        xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
         state0 = zero_state(cell, B, H, dtype) if states is None else states[layer]
-        hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0)
+        hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0, layer_work)
         drop = None
         if dropout > 0.0:
-            drop = _dropout_mask(rng, hs.shape, dropout, dtype)  # (T, B, H)
-            hs = hs * drop
+            drop = _dropout_mask(rng, hs.shape, dropout, dtype, layer_work)
+            dropped = empty(layer_work, "dropped", hs.shape, dtype)  # (T, B, H)
+            hs = np.multiply(hs, drop, out=dropped)
         caches.append((x, cache, drop))
         final_states.append(state)
         x = hs
@@ -155,7 +187,7 @@ def run_layers(weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=No
 
 
 def loss_and_gradients(
-    weights, cell, n_layers, inputs, targets, mask, dropout=0.0, rng=None
+    weights, cell, n_layers, inputs, targets, mask, dropout=0.0, rng=None, work=None
 ):
     """Mean negative log-likelihood per token of a batch, and its gradients.
 
@@ -170,6 +202,9 @@ def loss_and_gradients(
         False on padding.
     dropout : float, default=0.0
     rng : numpy.random.Generator, default=None
+    work : Workspace, default=None
+        Scratch memory reused between calls. The gradients then live in it
+        and are overwritten by the next call with the same workspace.
 
     Returns
     -------
@@ -178,61 +213,69 @@ def loss_and_gradients(
     grads : dict of str to ndarray
         Gradient of ``loss`` for every weight.
     """
-    top, _, caches = run_layers(weights, cell, n_layers, inputs, None, dropout, rng)
+    top, _, caches = run_layers(
+        weights, cell, n_layers, inputs, None, dropout, rng, work
+    )
     T, B, H = top.shape
-    positions = np.flatnonzero(mask)  # (N,)
-    n_tokens = positions.size
-    h_out = top.reshape(-1, H)[positions]  # (N, H)
-    logp = log_softmax(h_out @ weights["W_y"] + weights["b_y"])  # (N, V)
-    rows = np.arange(n_tokens)
-    tgt = targets.reshape(-1)[positions]  # (N,)
-    loss = -float(logp[rows, tgt].sum(dtype=np.float64)) / n_tokens
+    V = weights["W_y"].shape[1]
+    dtype = top.dtype
+    n_tokens = int(np.count_nonzero(mask))
+    # The output layer runs on every position, padding included: a few
+    # wasted rows cost less than gathering the real ones and scattering back.
+    h_all = top.reshape(-1, H)  # (T*B, H)
+    logp = log_softmax(h_all @ weights["W_y"] + weights["b_y"])  # (T*B, V)
+    rows = np.arange(T * B)
+    tgt = targets.reshape(-1)  # (T*B,)
+    weight = mask.reshape(-1).astype(dtype)  # (T*B,): 0 on padding
+    loss = -float(np.sum(logp[rows, tgt] * weight, dtype=np.float64)) / n_tokens
 
-    dlogits = np.exp(logp, out=logp)  # (N, V): softmax
+    dlogits = np.exp(logp, out=logp)  # (T*B, V): softmax
     dlogits[rows, tgt] -= 1.0
-    dlogits *= dlogits.dtype.type(1.0 / n_tokens)
-    grads = {"W_y": h_out.T @ dlogits, "b_y": dlogits.sum(axis=0)}
-    dtop = np.zeros((T * B, H), dtype=top.dtype)  # (T*B, H)
-    dtop[positions] = dlogits @ weights["W_y"].T
-    backward(weights, cell, caches, dtop.reshape(T, B, H), grads)
+    weight *= dtype.type(1.0 / n_tokens)
+    dlogits *= weight[:, None]
+    dW_y = np.matmul(h_all.T, dlogits, out=empty(work, "dW_y", (H, V), dtype))
+    grads = {"W_y": dW_y, "b_y": dlogits.sum(axis=0)}
+    dtop = empty(work, "dtop", (T * B, H), dtype)
+    np.matmul(dlogits, weights["W_y"].T, out=dtop)  # (T*B, H)
+    backward(weights, cell, caches, dtop.reshape(T, B, H), grads, work)
     return loss, grads
 
 
-def backward(weights, cell, caches, dtop, grads):
+def backward(weights, cell, caches, dtop, grads, work=None):
     """Backpropagate ``dtop`` through every layer, filling ``grads``."""
-    backward_cell = CELLS[cell].backward
+    G, _, _, backward_cell = CELLS[cell]
     dhs = dtop  # (T, B, H)
     for layer in range(len(caches) - 1, -1, -1):
+        layer_work = None if work is None else work.scope(layer)
         x, cache, drop = caches[layer]
         if drop is not None:
-            dhs = dhs * drop
-        dxw, dW_h = backward_cell(dhs, cache, weights[f"W_h{layer}"])
-        GH = dxw.shape[-1]
-        dxw_flat = dxw.reshape(-1, GH)  # (T*B, GH)
+            ddropped = empty(layer_work, "ddropped", dhs.shape, dhs.dtype)
+            dhs = np.multiply(dhs, drop, out=ddropped)
+        dxw, dW_h = backward_cell(
+            dhs, cache, weights[f"W_h{layer}"], layer_work
+        )  # (G, T, B, H)
+        _, T, B, H = dxw.shape
+        dxw_flat = dxw.reshape(G, T * B, H)  # (G, T*B, H)
         grads[f"W_h{layer}"] = dW_h
-        grads[f"b{layer}"] = dxw_flat.sum(axis=0)
+        grads[f"b{layer}"] = dxw_flat.sum(axis=1).reshape(-1)  # (G*H,)
+        W_x = weights[f"W_x{layer}"]
+        dW_x = empty(layer_work, "dW_x", W_x.shape, W_x.dtype)
         if layer == 0:
-            grads["W_x0"] = _scatter_rows(x.reshape(-1), dxw_flat, weights["W_x0"])
+            # gradient of a row gather: one-hot rows times dxw
+            onehot = empty(layer_work, "onehot", (W_x.shape[0], T * B), W_x.dtype)
+            onehot[...] = 0.0  # (V, T*B)
+            onehot[x.reshape(-1), np.arange(T * B)] = 1.0
+            np.matmul(onehot, dxw_flat, out=gate_view(dW_x, G))
         else:
-            H = x.shape[-1]
-            grads[f"W_x{layer}"] = x.reshape(-1, H).T @ dxw_flat
-            W_x = weights[f"W_x{layer}"]
-            dhs = (dxw_flat @ W_x.T).reshape(x.shape)
+            x_flat = x.reshape(T * B, -1)  # (T*B, H_in)
+            np.matmul(x_flat.T, dxw_flat, out=gate_view(dW_x, G))
+            H_in = x_flat.shape[1]
+            dx = empty(layer_work, "dx_gates", (G, T * B, H_in), W_x.dtype)
+            np.matmul(dxw_flat, gate_view(W_x, G).transpose(0, 2, 1), out=dx)
+            dhs = empty(layer_work, "dx", x.shape, W_x.dtype)  # (T, B, H_in)
+            np.sum(dx, axis=0, out=dhs.reshape(T * B, H_in))
+        grads[f"W_x{layer}"] = dW_x
     return grads
-
-
-def _scatter_rows(tokens, rows, like):
-    """Sum ``rows`` by token: the gradient of a row gather.
-
-    Sorting once and summing runs with ``np.add.reduceat`` is far faster than
-    ``np.add.at``.
-    """
-    order = np.argsort(tokens, kind="stable")
-    sorted_tokens = tokens[order]
-    starts = np.flatnonzero(np.r_[True, sorted_tokens[1:] != sorted_tokens[:-1]])
-    out = np.zeros_like(like)
-    out[sorted_tokens[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-    return out
 
 
 def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):

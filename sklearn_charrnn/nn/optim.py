@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .workspace import empty
+
 
 class AdamW:
     """Adam with bias correction and decoupled weight decay.
@@ -56,27 +58,40 @@ class AdamW:
         self.m = {name: np.zeros_like(p) for name, p in params.items()}
         self.v = {name: np.zeros_like(p) for name, p in params.items()}
 
-    def step(self, params, grads):
-        """Update every array of ``params`` in place from ``grads``."""
+    def step(self, params, grads, work=None):
+        """Update every array of ``params`` in place from ``grads``.
+
+        ``work`` is an optional :class:`~.workspace.Workspace` for the one
+        scratch array the update needs.
+        """
         self.t += 1
         lr = self.learning_rate
-        correction_1 = 1.0 - self.beta_1**self.t
-        correction_2 = 1.0 - self.beta_2**self.t
+        beta_1, beta_2 = self.beta_1, self.beta_2
+        correction_1 = 1.0 - beta_1**self.t
+        correction_2 = 1.0 - beta_2**self.t
         step_size = lr * np.sqrt(correction_2) / correction_1
         # eps is added to sqrt(v_hat); scaling it by sqrt(correction_2) keeps
         # the update exact while working on the uncorrected v.
         eps = self.epsilon * np.sqrt(correction_2)
         for name, p in params.items():
             g, m, v = grads[name], self.m[name], self.v[name]
-            m *= self.beta_1
-            m += (1.0 - self.beta_1) * g
-            v *= self.beta_2
-            v += (1.0 - self.beta_2) * (g * g)
+            tmp = empty(work, "adamw", p.shape, p.dtype)
+            # m = beta_1 m + (1 - beta_1) g, as m += (1 - beta_1) (g - m):
+            # the same value in fewer passes over memory, and no temporaries.
+            np.subtract(g, m, out=tmp)
+            tmp *= 1.0 - beta_1
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp -= v
+            tmp *= 1.0 - beta_2
+            v += tmp
             if self.weight_decay and self.decay[name]:
                 p *= 1.0 - lr * self.weight_decay
-            denom = np.sqrt(v)
-            denom += eps
-            p -= step_size * (m / denom)
+            np.sqrt(v, out=tmp)
+            tmp += eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
 
 
 def clip_by_global_norm(grads, max_norm):

@@ -1,0 +1,118 @@
+"""The fast paths give the same numbers as the plain ones.
+
+Training reuses scratch memory (a Workspace) from batch to batch, skips the
+recurrent product of the zero initial state, and lays gates out gate first.
+These tests pin each shortcut to the computation it replaces.
+"""
+
+import numpy as np
+import pytest
+
+from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn.cells import CELLS
+from sklearn_charrnn.nn.network import (
+    init_weights,
+    log_softmax,
+    loss_and_gradients,
+    next_token_log_probs,
+    run_layers,
+)
+from sklearn_charrnn.nn.optim import AdamW
+from sklearn_charrnn.nn.workspace import Workspace
+
+
+def _batch(rng, n_tokens, lengths):
+    lengths = np.asarray(lengths)
+    codes = rng.integers(1, n_tokens, size=lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    return pad_batch(codes, offsets, lengths, np.arange(len(lengths)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_workspace_gives_the_same_loss_and_gradients(cell, dtype):
+    rng = np.random.default_rng(0)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=6, n_tokens=7, dtype=dtype
+    )
+    work = Workspace()
+    # batches that grow, shrink and change width, so buffers are reused
+    for lengths in ([3, 5, 2], [7, 1], [2, 2, 2, 4], [1]):
+        batch = _batch(rng, 7, lengths)
+        loss, grads = loss_and_gradients(
+            weights, cell, 2, *batch, 0.3, np.random.default_rng(5)
+        )
+        loss_w, grads_w = loss_and_gradients(
+            weights, cell, 2, *batch, 0.3, np.random.default_rng(5), work
+        )
+        assert loss_w == pytest.approx(loss, rel=1e-6)
+        assert set(grads_w) == set(grads)
+        for name in grads:
+            np.testing.assert_allclose(grads_w[name], grads[name], rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_cell_gradients_from_a_nonzero_initial_state(cell):
+    """Finite differences through one cell started from a random state.
+
+    Training always starts from zeros, where the cells skip work; sampling and
+    prefix completion do not.
+    """
+    rng = np.random.default_rng(3)
+    G, n_states, forward, backward = CELLS[cell]
+    T, B, H = 4, 3, 5
+    xw = rng.normal(size=(G, T, B, H))
+    W_h = rng.normal(scale=0.5, size=(H, G * H))
+    state0 = tuple(rng.normal(size=(B, H)) for _ in range(n_states))
+    probe = rng.normal(size=(T, B, H))  # loss = sum(hs * probe)
+
+    def loss():
+        hs, _, _ = forward(xw, W_h, state0)
+        return float(np.sum(hs * probe))
+
+    _, _, cache = forward(xw, W_h, state0)
+    dxw, dW_h = backward(probe, cache, W_h)
+    eps = 1e-6
+    for array, grad in ((W_h, dW_h), (xw, dxw)):
+        numeric = np.zeros_like(array)
+        for idx in np.ndindex(array.shape):
+            old = array[idx]
+            array[idx] = old + eps
+            up = loss()
+            array[idx] = old - eps
+            down = loss()
+            array[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_stepping_one_token_at_a_time_matches_the_whole_sequence(cell):
+    rng = np.random.default_rng(4)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=5, n_tokens=6, dtype=np.float64
+    )
+    inputs = rng.integers(0, 6, size=(5, 3))  # (T, B)
+    top, _, _ = run_layers(weights, cell, 2, inputs)
+    whole = log_softmax(top @ weights["W_y"] + weights["b_y"])  # (T, B, V)
+    states = None
+    for t in range(inputs.shape[0]):
+        step, states = next_token_log_probs(weights, cell, 2, inputs[t], states)
+        np.testing.assert_allclose(step, whole[t], rtol=1e-10, atol=1e-12)
+
+
+def test_adamw_with_a_workspace_matches_without():
+    rng = np.random.default_rng(6)
+    params = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
+    twin = {name: p.copy() for name, p in params.items()}
+    kwargs = dict(learning_rate=0.01, weight_decay=0.1, decay={"W": True, "b": False})
+    opt, opt_twin = AdamW(params, **kwargs), AdamW(twin, **kwargs)
+    work = Workspace()
+    for _ in range(3):
+        grads = {name: rng.normal(size=p.shape) for name, p in params.items()}
+        opt.step(params, grads, work)
+        opt_twin.step(twin, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], twin[name])
+        np.testing.assert_array_equal(opt.m[name], opt_twin.m[name])
+        np.testing.assert_array_equal(opt.v[name], opt_twin.v[name])
