@@ -33,6 +33,7 @@ from .nn.sampling import (
     sequence_hash,
     sequence_hashes,
 )
+from .nn.workspace import Workspace
 
 # Sequences scored per forward pass: bounds memory, keeps products large.
 _SCORE_BATCH = 512
@@ -448,6 +449,7 @@ class CharRNNGenerator(BaseEstimator):
         converged = False
         snapshot = {name: w.copy() for name, w in self.weights_.items()}
         best = None
+        work = Workspace()  # scratch arrays reused by every batch of this fit
         try:
             for _ in range(max_iter):
                 start = time.perf_counter()
@@ -469,11 +471,12 @@ class CharRNNGenerator(BaseEstimator):
                         mask,
                         dropout,
                         gen,
+                        work,
                     )
                     norm = clip_by_global_norm(grads, self.clip_norm)
                     if not (np.isfinite(loss) and np.isfinite(norm)):
                         self._diverged(snapshot)
-                    self._optimizer.step(self.weights_, grads)
+                    self._optimizer.step(self.weights_, grads, work)
                     self.t_ += 1
                     n_tok = int(mask.sum())
                     total_loss += loss * n_tok
