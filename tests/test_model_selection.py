@@ -72,7 +72,16 @@ def test_two_processes_give_the_same_search(serial_searches, names, kind):
     _assert_same_search(serial_searches[kind], search)
 
 
-def test_dask_cluster_gives_the_same_search(serial_searches, names):
+@pytest.fixture
+def saved_environ():
+    """Put os.environ back: starting dask workers leaves OMP_NUM_THREADS=1 in it."""
+    saved = os.environ.copy()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_dask_cluster_gives_the_same_search(serial_searches, names, saved_environ):
     distributed = pytest.importorskip(
         "distributed",
         reason="distributed is not installed (pip install 'sklearn-charrnn[dask]')",
