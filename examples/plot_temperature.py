@@ -66,7 +66,11 @@ ax1.set_xlabel("temperature")
 ax1.set_ylabel(f"share of {n_samples} samples")
 ax1.set_ylim(0, 1.05)
 ax1.legend(loc="lower right")
-ax2.plot(temperatures, plausibility, "o-", color="C2")
+ax2.plot(temperatures, plausibility, "o-", color="C2", label="samples")
+ax2.axhline(
+    gen.best_validation_score_, color="grey", linestyle="--", label="held-out names"
+)
+ax2.legend()
 ax2.set_xlabel("temperature")
 ax2.set_ylabel("mean log-likelihood per token (nats)")
 ax2.set_title("plausibility of the samples", fontsize="medium")
@@ -75,7 +79,7 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# The yardstick for plausibility is the score of real names the model did not
-# train on, the held-out score of early stopping: samples that score well
-# above it are safer than real names, samples far below it are stranger.
+# The dashed line is the yardstick: the score of real names the model did not
+# train on (the held-out score of early stopping). Samples that score well
+# above it are blander than real names, samples far below it stranger.
 print(f"held-out score of real names: {gen.best_validation_score_:.3f}")
