@@ -94,7 +94,7 @@ def test_dask_cluster_gives_the_same_search(serial_searches, names, saved_enviro
             dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
-        joblib.parallel_backend("dask"),
+        joblib.parallel_config(backend="dask"),
     ):
         grid = _grid(-1).fit(names)
         randomized = _randomized(-1).fit(names)
