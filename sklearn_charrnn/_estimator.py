@@ -1036,11 +1036,8 @@ class CharRNNGenerator(BaseEstimator):
         seed = options["random_state"]
         rng = check_random_state(self.random_state if seed is None else seed)
         n_each = options["n_samples"]
-        sampling = {
-            name: options[name]
-            for name in ("temperature", "top_k", "top_p", "greedy")
-            + ("min_length", "max_length")
-        }
+        names = ("temperature", "top_k", "top_p", "greedy", "min_length", "max_length")
+        sampling = {name: options[name] for name in names}
         if options["exclude_training"]:
             found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
         else:
