@@ -116,3 +116,24 @@ def test_adamw_with_a_workspace_matches_without():
         np.testing.assert_array_equal(params[name], twin[name])
         np.testing.assert_array_equal(opt.m[name], opt_twin.m[name])
         np.testing.assert_array_equal(opt.v[name], opt_twin.v[name])
+
+
+def test_adamw_moments_restored_as_separate_arrays_step_the_same():
+    """After loading, the moments are separate arrays, not views of one array."""
+    rng = np.random.default_rng(7)
+    params = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
+    twin = {name: p.copy() for name, p in params.items()}
+    opt, opt_twin = AdamW(params, weight_decay=0.1), AdamW(twin, weight_decay=0.1)
+    grads = {name: rng.normal(size=p.shape) for name, p in params.items()}
+    opt.step(params, grads)
+    opt_twin.step(twin, grads)
+    opt_twin.m = {name: m.copy() for name, m in opt_twin.m.items()}
+    opt_twin.v = {name: v.copy() for name, v in opt_twin.v.items()}
+    for _ in range(2):
+        grads = {name: rng.normal(size=p.shape) for name, p in params.items()}
+        opt.step(params, grads)
+        opt_twin.step(twin, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], twin[name])
+        np.testing.assert_array_equal(opt.m[name], opt_twin.m[name])
+        np.testing.assert_array_equal(opt.v[name], opt_twin.v[name])

@@ -52,16 +52,16 @@ def _sigmoid(x, out=None):
 
 
 def _recurrent_input(h, Wg, xw_t, a):
-    """``a = h @ W_h + xw_t`` for every gate; skips the product when h is 0.
+    """``a = h @ W_h + xw_t`` for every gate; ``h=None`` is the zero state.
 
-    Every training batch starts from the zero state, so this saves one
-    product per batch and layer.
+    Every training batch starts from the zero state, which saves one product
+    per batch and layer.
     """
-    if h.any():
+    if h is None:
+        a[...] = xw_t
+    else:
         np.matmul(h, Wg, out=a)  # (G, B, H)
         a += xw_t
-    else:
-        a[...] = xw_t
 
 
 def _weight_gradient(h0, hs, d, out):
@@ -69,8 +69,8 @@ def _weight_gradient(h0, hs, d, out):
 
     Parameters
     ----------
-    h0 : ndarray of shape (B, H)
-        State entering the first step.
+    h0 : ndarray of shape (B, H) or None
+        State entering the first step; None for zeros.
     hs : ndarray of shape (T, B, H)
         State after every step; ``h_prev[t]`` is ``hs[t - 1]``.
     d : ndarray of shape (G, T, B, H)
@@ -82,7 +82,7 @@ def _weight_gradient(h0, hs, d, out):
     G = d.shape[0]
     h_prev = hs[:-1].reshape(-1, H).T  # (H, (T-1)*B)
     np.matmul(h_prev, d[:, 1:].reshape(G, -1, H), out=out)
-    if h0.any():
+    if h0 is not None:
         out += np.matmul(h0.T, d[:, 0])
 
 
@@ -95,8 +95,8 @@ def rnn_forward(xw, W_h, state0, work=None):
         Input projection ``x_t @ W_x + b`` of every time step.
     W_h : ndarray of shape (H, H)
         Recurrent weights.
-    state0 : tuple of one ndarray of shape (B, H)
-        Initial hidden state.
+    state0 : tuple of one ndarray of shape (B, H), or None
+        Initial hidden state; None for zeros.
     work : Workspace, default=None
 
     Returns
@@ -108,7 +108,7 @@ def rnn_forward(xw, W_h, state0, work=None):
     cache : tuple
         What :func:`rnn_backward` needs.
     """
-    (h0,) = state0
+    (h0,) = state0 or (None,)
     _, T, B, H = xw.shape
     hs = empty(work, "hs", (T, B, H), xw.dtype)  # (T, B, H)
     _recurrent_input(h0, W_h, xw[0, 0], hs[0])
@@ -171,8 +171,8 @@ def gru_forward(xw, W_h, state0, work=None):
         Input projection of every time step, gates ``r, z, n``.
     W_h : ndarray of shape (H, 3 * H)
         Recurrent weights, gates ``r, z, n``.
-    state0 : tuple of one ndarray of shape (B, H)
-        Initial hidden state.
+    state0 : tuple of one ndarray of shape (B, H), or None
+        Initial hidden state; None for zeros.
     work : Workspace, default=None
 
     Returns
@@ -181,7 +181,7 @@ def gru_forward(xw, W_h, state0, work=None):
     state : tuple of one ndarray of shape (B, H)
     cache : tuple
     """
-    (h0,) = state0
+    (h0,) = state0 or (None,)
     _, T, B, H = xw.shape
     dtype = xw.dtype
     Wg = gate_view(W_h, 3)  # (3, H, H)
@@ -191,12 +191,10 @@ def gru_forward(xw, W_h, state0, work=None):
     h = h0
     for t in range(T):
         a = gates[:, t]  # (3, B, H)
-        if t == 0 and not h.any():
-            a[:2] = xw[:2, 0]
-            hn[0] = 0.0
+        _recurrent_input(h, Wg[:2], xw[:2, t], a[:2])
+        if h is None:
+            hn[t] = 0.0
         else:
-            np.matmul(h, Wg[:2], out=a[:2])
-            a[:2] += xw[:2, t]
             np.matmul(h, Wg[2], out=hn[t])
         _sigmoid(a[:2], out=a[:2])
         r, z, n = a
@@ -205,7 +203,10 @@ def gru_forward(xw, W_h, state0, work=None):
         np.tanh(n, out=n)
         # h' = n + z * (h - n)
         h_new = hs[t]
-        np.subtract(h, n, out=h_new)
+        if h is None:
+            np.negative(n, out=h_new)
+        else:
+            np.subtract(h, n, out=h_new)
         h_new *= z
         h_new += n
         h = h_new
@@ -241,7 +242,7 @@ def gru_backward(dhs, cache, W_h, work=None):
     for t in range(T - 1, -1, -1):
         r, z, n = gates[:, t]
         d_r, d_z, d_n = dxw[:, t]
-        h_prev = hs[t - 1] if t > 0 else h0
+        h_prev = hs[t - 1] if t > 0 else h0  # None: zeros
         # d_n = dh * (1 - z) * (1 - n^2)
         np.subtract(1.0, z, out=tmp)
         tmp *= dh
@@ -249,7 +250,10 @@ def gru_backward(dhs, cache, W_h, work=None):
         np.subtract(1.0, d_n, out=d_n)
         d_n *= tmp
         # d_z = dh * (h_prev - n) * z * (1 - z)
-        np.subtract(h_prev, n, out=d_z)
+        if h_prev is None:
+            np.negative(n, out=d_z)
+        else:
+            np.subtract(h_prev, n, out=d_z)
         d_z *= z
         d_z *= tmp
         # dhn = d_n * r; d_r = dhn * hn * r * (1 - r)
@@ -284,8 +288,8 @@ def lstm_forward(xw, W_h, state0, work=None):
     xw : ndarray of shape (4, T, B, H)
         Input projection of every time step, gates ``i, f, g, o``.
     W_h : ndarray of shape (H, 4 * H)
-    state0 : tuple of two ndarrays of shape (B, H)
-        Initial hidden and cell states.
+    state0 : tuple of two ndarrays of shape (B, H), or None
+        Initial hidden and cell states; None for zeros.
     work : Workspace, default=None
 
     Returns
@@ -294,7 +298,7 @@ def lstm_forward(xw, W_h, state0, work=None):
     state : tuple of two ndarrays of shape (B, H)
     cache : tuple
     """
-    h0, c0 = state0
+    h0, c0 = state0 or (None, None)
     _, T, B, H = xw.shape
     dtype = xw.dtype
     Wg = gate_view(W_h, 4)  # (4, H, H)
@@ -312,9 +316,10 @@ def lstm_forward(xw, W_h, state0, work=None):
         _sigmoid(a[3], out=a[3])
         i, f, g, o = a
         c_new = cs[t]
-        np.multiply(f, c, out=c_new)
-        np.multiply(i, g, out=tmp)
-        c_new += tmp
+        np.multiply(i, g, out=c_new)
+        if c is not None:
+            np.multiply(f, c, out=tmp)
+            c_new += tmp
         np.tanh(c_new, out=tcs[t])
         np.multiply(o, tcs[t], out=hs[t])
         h, c = hs[t], c_new
@@ -355,7 +360,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
         d = da[:, t]
         d_i, d_f, d_g, d_o = d
         tc = tcs[t]
-        c_prev = cs[t - 1] if t > 0 else c0
+        c_prev = cs[t - 1] if t > 0 else c0  # None: zeros
         # dc = dc_next + dh * o * (1 - tanh(c)^2)
         np.multiply(tc, tc, out=tmp)
         np.subtract(1.0, tmp, out=tmp)
@@ -371,7 +376,10 @@ def lstm_backward(dhs, cache, W_h, work=None):
         np.subtract(1.0, a[:2], out=d[:2])
         d[:2] *= a[:2]
         d_i *= g
-        d_f *= c_prev
+        if c_prev is None:
+            d_f[...] = 0.0
+        else:
+            d_f *= c_prev
         d[:2] *= dc
         # d_g = dc * i * (1 - g^2)
         np.multiply(g, g, out=d_g)

@@ -1,5 +1,7 @@
 """AdamW and clipping by global gradient norm."""
 
+import math
+
 import numpy as np
 
 from .workspace import empty
@@ -55,43 +57,89 @@ class AdamW:
         self.weight_decay = weight_decay
         self.decay = decay or {name: True for name in params}
         self.t = 0
-        self.m = {name: np.zeros_like(p) for name, p in params.items()}
-        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        self.m = _flat_dict(params)
+        self.v = _flat_dict(params)
 
     def step(self, params, grads, work=None):
         """Update every array of ``params`` in place from ``grads``.
 
-        ``work`` is an optional :class:`~.workspace.Workspace` for the one
-        scratch array the update needs.
+        ``work`` is an optional :class:`~.workspace.Workspace` for the
+        scratch arrays the update needs.
         """
         self.t += 1
-        lr = self.learning_rate
-        beta_1, beta_2 = self.beta_1, self.beta_2
+        # Python floats: a NumPy float64 scalar would make every float32
+        # operation below take NumPy's slow mixed-type path.
+        lr = float(self.learning_rate)
+        beta_1, beta_2 = float(self.beta_1), float(self.beta_2)
         correction_1 = 1.0 - beta_1**self.t
         correction_2 = 1.0 - beta_2**self.t
-        step_size = lr * np.sqrt(correction_2) / correction_1
+        step_size = lr * math.sqrt(correction_2) / correction_1
         # eps is added to sqrt(v_hat); scaling it by sqrt(correction_2) keeps
         # the update exact while working on the uncorrected v.
-        eps = self.epsilon * np.sqrt(correction_2)
-        for name, p in params.items():
-            g, m, v = grads[name], self.m[name], self.v[name]
-            tmp = empty(work, "adamw", p.shape, p.dtype)
-            # m = beta_1 m + (1 - beta_1) g, as m += (1 - beta_1) (g - m):
-            # the same value in fewer passes over memory, and no temporaries.
-            np.subtract(g, m, out=tmp)
-            tmp *= 1.0 - beta_1
-            m += tmp
-            np.multiply(g, g, out=tmp)
-            tmp -= v
-            tmp *= 1.0 - beta_2
-            v += tmp
+        eps = float(self.epsilon) * math.sqrt(correction_2)
+        # The moments live end to end in one array each, so that the update
+        # is a dozen NumPy calls over one long array, not a dozen per weight.
+        names = list(params)
+        m, v = _flat(self.m, names), _flat(self.v, names)
+        g = empty(work, "adamw_g", m.shape, m.dtype)
+        np.concatenate([grads[name].ravel() for name in names], out=g)
+        tmp = empty(work, "adamw_tmp", m.shape, m.dtype)
+        # m = beta_1 m + (1 - beta_1) g, as m += (1 - beta_1) (g - m): the
+        # same value in fewer passes over memory.
+        np.subtract(g, m, out=tmp)
+        tmp *= 1.0 - beta_1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1.0 - beta_2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        start = 0
+        for name in names:
+            p = params[name]
             if self.weight_decay and self.decay[name]:
-                p *= 1.0 - lr * self.weight_decay
-            np.sqrt(v, out=tmp)
-            tmp += eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= step_size
-            p -= tmp
+                p *= 1.0 - lr * float(self.weight_decay)
+            p -= tmp[start : start + p.size].reshape(p.shape)
+            start += p.size
+
+
+def _flat_dict(params):
+    """Zero arrays shaped like ``params``: views of one array, end to end."""
+    sizes = [p.size for p in params.values()]
+    flat = np.zeros(sum(sizes), dtype=np.result_type(*params.values()))
+    return _views(flat, params)
+
+
+def _views(flat, shapes_from):
+    views, start = {}, 0
+    for name, p in shapes_from.items():
+        views[name] = flat[start : start + p.size].reshape(p.shape)
+        start += p.size
+    return views
+
+
+def _flat(moments, names):
+    """The one array that holds ``moments[name]`` for ``names`` end to end.
+
+    ``_views`` lays the moments out in their dict's order, so views of one
+    base, in ``names`` order, filling it, are that layout. A moment dict
+    restored from a file holds separate arrays: they are copied once into
+    one array, and the dict's values become its views.
+    """
+    base = moments[names[0]].base
+    if (
+        base is not None
+        and list(moments) == names
+        and all(moments[name].base is base for name in names)
+        and sum(moments[name].size for name in names) == base.size
+    ):
+        return base
+    flat = np.concatenate([moments[name].ravel() for name in names])
+    moments.update(_views(flat, {name: moments[name] for name in names}))
+    return flat
 
 
 def clip_by_global_norm(grads, max_norm):
@@ -110,7 +158,7 @@ def clip_by_global_norm(grads, max_norm):
     """
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
     if max_norm is not None and norm > max_norm:
-        scale = max_norm / (norm + 1e-12)
+        scale = float(max_norm) / (norm + 1e-12)
         for g in grads.values():
             g *= scale
     return norm
