@@ -1,0 +1,597 @@
+"""Speed benchmark: this package against the tutorial's loop and PyTorch.
+
+One command prints one table::
+
+    python benchmarks/speed.py
+
+It measures, in one run, with the implementations alternated round by round
+and the median of the rounds reported:
+
+- training throughput (real tokens per second, padding not counted) of the
+  tanh RNN at hidden sizes 64, 200 and 512 and of the GRU and LSTM at 200,
+  batch 32, float32, AdamW (learning rate 3e-3, weight decay 0.01 on the
+  weight matrices, clipping at global norm 5) for (a) this package, (b) the
+  tutorial's one-name-at-a-time, one-character-at-a-time loop
+  (``tutorial_baseline.py``, tanh RNN only) and (c) PyTorch's fused
+  ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``torch_baseline.py``) on the same
+  padded batches;
+- names per second of ``sample(10_000)``, of the tutorial's sampler and of a
+  batched PyTorch sampler, all three with the same trained weights;
+- the share of this machine's float32 matmul peak (one large ``np.matmul``)
+  that training reaches at hidden size 512;
+- peak resident memory and epoch times of ``fit`` with the package's
+  defaults on 25%, 50% and 100% of the names, each in a fresh process
+  (``fit_memory.py``).
+
+Options: ``--rounds N`` (default 5), ``--quick`` (one round, smaller
+measurements: a smoke test, not a result). See ``benchmarks/README.md``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sklearn_charrnn
+from sklearn_charrnn import CharRNNGenerator, _sequences
+from sklearn_charrnn.nn.network import (
+    init_weights,
+    is_decayed,
+    loss_and_gradients,
+)
+from sklearn_charrnn.nn.optim import AdamW, clip_by_global_norm
+from sklearn_charrnn.nn.workspace import Workspace
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import tutorial_baseline as tutorial  # noqa: I001
+
+try:
+    import torch
+    import torch_baseline
+except ImportError:
+    torch = None
+
+BATCH_SIZE = 32
+OPTIMIZER = dict(learning_rate=3e-3, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8)
+CLIP_NORM = 5.0
+TRAIN_CONFIGS = [("rnn", 64), ("rnn", 200), ("rnn", 512), ("gru", 200), ("lstm", 200)]
+N_SAMPLES = 10_000
+MAX_LENGTH = 50
+
+
+def find_names():
+    """``../shared/data/names.txt`` next to the repository, else the bundled copy."""
+    shared = HERE.parent.parent / "shared" / "data" / "names.txt"
+    if shared.is_file():
+        return shared
+    return Path(sklearn_charrnn.__file__).parent / "datasets" / "data" / "names.txt"
+
+
+def read_names(path):
+    with open(path, encoding="ascii") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+# ---------------------------------------------------------------- training
+
+
+class PackageTrainer:
+    """The package's training step, exactly as ``fit`` runs it per batch.
+
+    Pad the batch, ``loss_and_gradients``, ``clip_by_global_norm``,
+    ``AdamW.step``, with one reused ``Workspace`` and BLAS on one thread, as
+    in ``CharRNNGenerator.fit`` (dropout 0, as in the PyTorch model).
+    """
+
+    def __init__(self, cell, hidden_size, n_tokens, data):
+        self.cell = cell
+        self.codes, self.lengths, self.offsets = data
+        rng = np.random.default_rng(0)
+        self.weights = init_weights(
+            rng,
+            cell=cell,
+            n_layers=1,
+            hidden_size=hidden_size,
+            n_tokens=n_tokens,
+            dtype=np.dtype("float32"),
+        )
+        self.optimizer = AdamW(
+            self.weights,
+            learning_rate=OPTIMIZER["learning_rate"],
+            beta_1=OPTIMIZER["betas"][0],
+            beta_2=OPTIMIZER["betas"][1],
+            epsilon=OPTIMIZER["eps"],
+            weight_decay=OPTIMIZER["weight_decay"],
+            decay={name: is_decayed(name) for name in self.weights},
+        )
+        self.work = Workspace()
+
+    def run(self, batches):
+        with threadpool_limits(limits=1, user_api="blas"):
+            for index in batches:
+                inputs, targets, mask = _sequences.pad_batch(
+                    self.codes, self.offsets, self.lengths, index
+                )
+                _, grads = loss_and_gradients(
+                    self.weights,
+                    self.cell,
+                    1,
+                    inputs,
+                    targets,
+                    mask,
+                    work=self.work,
+                )
+                clip_by_global_norm(grads, CLIP_NORM)
+                self.optimizer.step(self.weights, grads, self.work)
+
+
+class TutorialTrainer:
+    """The tutorial's loop: one update per name, one character at a time."""
+
+    def __init__(self, hidden_size, n_tokens, sequences):
+        self.sequences = sequences
+        self.weights = tutorial.init_weights(
+            np.random.default_rng(0), n_tokens, hidden_size
+        )
+        self.optimizer = tutorial.Adam(self.weights, clip=CLIP_NORM, **OPTIMIZER)
+
+    def run(self, names):
+        # one BLAS thread, like the package: its products are too small to share
+        with threadpool_limits(limits=1, user_api="blas"):
+            tutorial.train(
+                self.weights, self.optimizer, [self.sequences[i] for i in names]
+            )
+
+
+class TorchTrainer:
+    """PyTorch's fused module on the same padded batches."""
+
+    def __init__(self, cell, hidden_size, n_tokens, data):
+        torch.manual_seed(0)
+        self.codes, self.lengths, self.offsets = data
+        self.model = torch_baseline.TorchCharRNN(cell, n_tokens, hidden_size)
+        self.optimizer = torch_baseline.make_optimizer(
+            self.model,
+            learning_rate=OPTIMIZER["learning_rate"],
+            weight_decay=OPTIMIZER["weight_decay"],
+            betas=OPTIMIZER["betas"],
+            eps=OPTIMIZER["eps"],
+        )
+
+    def run(self, batches):
+        for index in batches:
+            batch = _sequences.pad_batch(self.codes, self.offsets, self.lengths, index)
+            torch_baseline.train_step(self.model, self.optimizer, *batch, CLIP_NORM)
+
+
+def measure_training(names, vocabulary, rounds, quick):
+    """Tokens per second of every implementation and configuration."""
+    n_tokens = len(vocabulary) + 2
+    codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
+    offsets = np.cumsum(lengths) - lengths
+    data = (codes, lengths, offsets)
+    sequences = np.split(codes, offsets[1:])
+    rng = np.random.default_rng(0)
+    # The same length-bucketed batches as fit makes, drawn from all names.
+    all_batches = _sequences.make_batches(lengths, BATCH_SIZE, rng)
+    n_batches = 8 if quick else 48
+    batches = all_batches[:n_batches]
+    batch_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
+    padded = int(sum((lengths[b].max() + 1) * len(b) for b in batches))
+    # The per-character loop is slow: it gets fewer names, sized by H.
+    tutorial_names = {64: 400, 200: 200, 512: 60}
+
+    results = {}
+    trainers = {}
+    for cell, hidden in TRAIN_CONFIGS:
+        entry = {}
+        trainers[cell, hidden] = entry
+        entry["package"] = PackageTrainer(cell, hidden, n_tokens, data)
+        entry["package"].run(batches[:2])  # warm up: buffers, BLAS
+        if cell == "rnn":
+            count = tutorial_names[hidden] // (4 if quick else 1)
+            names_index = np.concatenate(batches)[:count]
+            entry["tutorial"] = (
+                TutorialTrainer(hidden, n_tokens, sequences),
+                names_index,
+            )
+            entry["tutorial"][0].run(names_index[:5])
+        if torch is not None:
+            entry["torch"] = TorchTrainer(cell, hidden, n_tokens, data)
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                entry["torch"].run(batches[:2])
+
+    samples = {}
+    for round_ in range(rounds):
+        for cell, hidden in TRAIN_CONFIGS:
+            entry = trainers[cell, hidden]
+            jobs = [
+                ("package", lambda e=entry: e["package"].run(batches), batch_tokens)
+            ]
+            if "tutorial" in entry:
+                trainer, index = entry["tutorial"]
+                tokens = int(lengths[index].sum() + len(index))
+                jobs.append(("tutorial", lambda t=trainer, i=index: t.run(i), tokens))
+            if "torch" in entry:
+                for threads in (1, 2):
+                    jobs.append(
+                        (
+                            f"torch{threads}",
+                            lambda e=entry, n=threads: _torch_run(e, n, batches),
+                            batch_tokens,
+                        )
+                    )
+            shift = round_ % len(jobs)  # alternate who goes first
+            for name, job, tokens in jobs[shift:] + jobs[:shift]:
+                seconds, _ = timed(job)
+                samples.setdefault((cell, hidden, name), []).append(tokens / seconds)
+    for key, values in samples.items():
+        results[key] = float(np.median(values))
+    info = {
+        "batches": n_batches,
+        "tokens": batch_tokens,
+        "padding": 1 - batch_tokens / padded,
+    }
+    return results, info
+
+
+def _torch_run(entry, threads, batches):
+    torch.set_num_threads(threads)
+    entry["torch"].run(batches)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def measure_sampling(names, rounds, quick):
+    """Names per second of the three samplers, with the same weights."""
+    model = CharRNNGenerator(
+        hidden_size=200,
+        cell="rnn",
+        dropout=0.0,
+        max_iter=1 if quick else 3,
+        early_stopping=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(names)
+    n_samples = 1000 if quick else N_SAMPLES
+    n_tutorial = 100 if quick else 500
+    weights = tutorial.from_package(model.weights_)
+    n_tokens = len(model.vocabulary_) + 2
+    torch_model = None
+    if torch is not None:
+        torch_model = torch_baseline.TorchCharRNN("rnn", n_tokens, 200)
+        torch_baseline.load_package_weights(torch_model, model.weights_)
+        torch_model.eval()
+
+    def package():
+        return model.sample(n_samples, max_length=MAX_LENGTH, random_state=1)
+
+    def tutorial_sampler():
+        rng = np.random.default_rng(1)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return [
+                tutorial.sample(weights, rng, MAX_LENGTH) for _ in range(n_tutorial)
+            ]
+
+    def torch_sampler(threads):
+        torch.set_num_threads(threads)
+        generator = torch.Generator().manual_seed(1)
+        return torch_baseline.sample(torch_model, n_samples, MAX_LENGTH, generator)
+
+    jobs = [("package", package, n_samples), ("tutorial", tutorial_sampler, n_tutorial)]
+    if torch_model is not None:
+        for threads in (1, 2):
+            jobs.append(
+                (f"torch{threads}", lambda n=threads: torch_sampler(n), n_samples)
+            )
+    samples, lengths = {}, {}
+    for round_ in range(rounds):
+        shift = round_ % len(jobs)
+        for name, job, count in jobs[shift:] + jobs[:shift]:
+            seconds, drawn = timed(job)
+            samples.setdefault(name, []).append(count / seconds)
+            lengths[name] = float(np.mean([len(s) for s in drawn]))
+    return {name: float(np.median(v)) for name, v in samples.items()}, lengths
+
+
+# --------------------------------------------------------- peak and memory
+
+
+def matmul_peak(n=4096, threads=None):
+    """Best GFLOP/s of one ``n x n`` float32 ``np.matmul``."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        a @ a
+        best = min(timed(lambda: a @ a)[0] for _ in range(3))
+    return 2 * n**3 / best / 1e9
+
+
+def flops_per_token(cell, hidden_size, n_tokens):
+    """Multiply-adds x 2 per real token, forward and backward.
+
+    Forward: the recurrent product ``H x G*H`` and the output product
+    ``H x V``; backward: twice each (gradient of the input and of the
+    weights). The input projection is a row gather, not a product: not
+    counted.
+    """
+    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    H = hidden_size
+    return 2 * 3 * (H * G * H + H * n_tokens)
+
+
+def measure_memory(names_file, quick):
+    """Run ``fit_memory.py`` on 25%, 50% and 100% of the names."""
+    fractions = (0.25, 0.5, 1.0) if not quick else (0.05, 0.1)
+    epochs = 1 if quick else 3
+    out = {}
+    for fraction in fractions:
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "fit_memory.py"),
+                str(names_file),
+                "--fraction",
+                str(fraction),
+                "--epochs",
+                str(epochs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out[fraction] = json.loads(result.stdout.strip().splitlines()[-1])
+    return out
+
+
+# ------------------------------------------------------------------- table
+
+
+def print_table(rows):
+    """An reStructuredText simple table, readable as plain text."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule]
+    for k, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                cell.ljust(w) for cell, w in zip(row, widths, strict=True)
+            ).rstrip()
+        )
+        if k == 0:
+            lines.append(rule)
+    lines.append(rule)
+    print("\n".join(lines))
+
+
+def fmt(value, digits=0):
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None else f"{a / b:.2f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Speed benchmark (one table).")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="smoke test only")
+    args = parser.parse_args()
+    rounds = 1 if args.quick else args.rounds
+    started = time.perf_counter()
+
+    names_file = find_names()
+    names = read_names(names_file)
+    vocabulary = sorted(set("".join(names)))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    print(f"data: {names_file} ({len(names):,} names)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, "
+        + ", ".join(
+            f"{b['internal_api']} {b['version']} ({b.get('architecture')}, "
+            f"{b['num_threads']} threads)"
+            for b in blas
+        )
+    )
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}")
+    if torch is not None:
+        print(f"torch {torch.__version__}, best of 1 and 2 threads per row")
+    else:
+        print("torch not installed: PyTorch columns skipped")
+    print(f"rounds: {rounds} (median), implementations alternated each round")
+
+    peak_all = matmul_peak()
+    peak_one = matmul_peak(threads=1)
+    train, info = measure_training(names, vocabulary, rounds, args.quick)
+    sampling, sample_lengths = measure_sampling(names, rounds, args.quick)
+    memory = measure_memory(names_file, args.quick)
+
+    def torch_best(key):
+        values = [train.get(key + (f"torch{n}",)) for n in (1, 2)]
+        values = [v for v in values if v is not None]
+        if not values:
+            return None, ""
+        best = max(values)
+        threads = 1 + values.index(best) if len(values) == 2 else 1
+        return best, f" ({threads}t)"
+
+    rows = [
+        (
+            "measurement",
+            "(a) this package",
+            "(b) tutorial loop",
+            "(c) PyTorch",
+            "a / b",
+            "a / c",
+        )
+    ]
+    for cell, hidden in TRAIN_CONFIGS:
+        a = train[cell, hidden, "package"]
+        b = train.get((cell, hidden, "tutorial"))
+        c, threads = torch_best((cell, hidden))
+        rows.append(
+            (
+                f"train {cell} H={hidden}, tokens/s",
+                fmt(a),
+                fmt(b),
+                fmt(c) + threads,
+                ratio(a, b),
+                ratio(a, c),
+            )
+        )
+    torch_samples = [sampling.get(f"torch{n}") for n in (1, 2)]
+    torch_samples = [v for v in torch_samples if v is not None]
+    c = max(torch_samples) if torch_samples else None
+    c_label = ""
+    if torch_samples:
+        c_label = f" ({1 + torch_samples.index(c)}t)"
+    a, b = sampling["package"], sampling["tutorial"]
+    rows.append(
+        (
+            "sample(10_000), names/s",
+            fmt(a),
+            fmt(b),
+            fmt(c) + c_label,
+            ratio(a, b),
+            ratio(a, c),
+        )
+    )
+    rows.append(
+        (
+            "  mean name length drawn",
+            fmt(sample_lengths["package"], 2),
+            fmt(sample_lengths["tutorial"], 2),
+            fmt(max(sample_lengths.get(f"torch{n}", 0) for n in (1, 2)), 2)
+            if torch_samples
+            else "n/a",
+            "",
+            "",
+        )
+    )
+    n_tokens = len(vocabulary) + 2
+    achieved = train["rnn", 512, "package"] * flops_per_token("rnn", 512, n_tokens)
+    rows.append(
+        (
+            "train rnn H=512, GFLOP/s",
+            f"{achieved / 1e9:.1f}",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  share of matmul peak",
+            f"{achieved / 1e9 / peak_all:.0%} of {peak_all:.0f}",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  share of 1-thread peak",
+            f"{achieved / 1e9 / peak_one:.0%} of {peak_one:.0f}",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    full = memory[max(memory)]
+    peaks = [e["peak_mb"] for e in full["epochs"]]
+    rows.append(
+        (
+            "fit(names) peak RSS, MB",
+            f"{max(peaks):.0f}",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  after each epoch",
+            " / ".join(f"{p:.0f}" for p in peaks),
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  before fit (imports, data)",
+            f"{full['rss_before_fit_mb']:.0f}",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    per_token = {}
+    for fraction, result in sorted(memory.items()):
+        epoch = float(np.median([e["time"] for e in result["epochs"]]))
+        per_token[fraction] = epoch / result["n_tokens"]
+        rows.append(
+            (
+                f"fit epoch, {fraction:.0%} of names, s",
+                f"{epoch:.2f}",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
+    base = per_token[max(per_token)]
+    rows.append(
+        (
+            "  time per token vs 100%",
+            " / ".join(f"{per_token[f] / base:.2f}" for f in sorted(per_token)),
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+    print(
+        f"training: {info['batches']} batches of {BATCH_SIZE} "
+        f"({info['tokens']:,} real tokens, {info['padding']:.1%} padding) per "
+        "measurement; the tutorial loop trains on the same names, fewer of them"
+    )
+    print(
+        "fit rows: package defaults (LSTM, 256 units, dropout 0.25, early "
+        "stopping on a tenth), 3 epochs, median epoch, in a fresh process"
+    )
+    print()
+    print_table(rows)
+    print()
+    print(f"total benchmark time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
