@@ -40,7 +40,7 @@ _SCORE_BATCH = 512
 
 
 def _one_blas_thread():
-    """Run BLAS on one thread inside fit and scoring.
+    """Run BLAS on one thread inside fit, scoring and sampling.
 
     A multi-threaded BLAS may split a long sum differently with another
     thread count, so the same ``random_state`` would give different weights
@@ -1048,15 +1048,16 @@ class CharRNNGenerator(BaseEstimator):
         return [[self._decode(s) for s in seqs] for seqs in found], n_drawn
 
     def _draw(self, prefixes, rng, sampling):
-        return generate(
-            self.weights_,
-            self.cell,
-            self.n_layers,
-            prefixes,
-            rng,
-            banned=(self._unknown_index(),),
-            **sampling,
-        )
+        with _one_blas_thread():
+            return generate(
+                self.weights_,
+                self.cell,
+                self.n_layers,
+                prefixes,
+                rng,
+                banned=(self._unknown_index(),),
+                **sampling,
+            )
 
     def _generate_new(self, prefixes, n_each, rng, sampling):
         """Rejection-sample sequences outside the training set, in rounds.
