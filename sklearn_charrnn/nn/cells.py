@@ -233,43 +233,48 @@ def gru_backward(dhs, cache, W_h, work=None):
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 3)  # (3, H, H)
+    r, z, n = gates  # (T, B, H) each
     dxw = empty(work, "dxw", (3, T, B, H), dtype)  # r, z, n
+    d_r, d_z, d_n = dxw
     dhn = empty(work, "dhn", (T, B, H), dtype)  # gradient of h W_hn
+    # What multiplies the incoming gradient at every step, for all steps at
+    # once: a few calls over (T, B, H) instead of a dozen per step.
+    one_minus_z = empty(work, "one_minus_z", (T, B, H), dtype)
+    np.subtract(1.0, z, out=one_minus_z)
+    # d_n = dh * (1 - z) * (1 - n^2)
+    np.multiply(n, n, out=d_n)
+    np.subtract(1.0, d_n, out=d_n)
+    d_n *= one_minus_z
+    # d_z = dh * (h_prev - n) * z * (1 - z)
+    np.subtract(hs[:-1], n[1:], out=d_z[1:])
+    if h0 is None:
+        np.negative(n[0], out=d_z[0])
+    else:
+        np.subtract(h0, n[0], out=d_z[0])
+    d_z *= z
+    d_z *= one_minus_z
+    # d_r = d_n * hn * r * (1 - r)
+    np.subtract(1.0, r, out=d_r)
+    d_r *= r
+    d_r *= hn
     dh = empty(work, "dh", (B, H), dtype)
-    tmp = empty(work, "tmp", (B, H), dtype)
+    dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
     dh[...] = dhs[T - 1]
     for t in range(T - 1, -1, -1):
-        r, z, n = gates[:, t]
-        d_r, d_z, d_n = dxw[:, t]
-        h_prev = hs[t - 1] if t > 0 else h0  # None: zeros
-        # d_n = dh * (1 - z) * (1 - n^2)
-        np.subtract(1.0, z, out=tmp)
-        tmp *= dh
-        np.multiply(n, n, out=d_n)
-        np.subtract(1.0, d_n, out=d_n)
-        d_n *= tmp
-        # d_z = dh * (h_prev - n) * z * (1 - z)
-        if h_prev is None:
-            np.negative(n, out=d_z)
-        else:
-            np.subtract(h_prev, n, out=d_z)
-        d_z *= z
-        d_z *= tmp
-        # dhn = d_n * r; d_r = dhn * hn * r * (1 - r)
-        np.multiply(d_n, r, out=dhn[t])
-        np.subtract(1.0, r, out=d_r)
-        d_r *= dhn[t]
-        d_r *= hn[t]
+        dxw[1:, t] *= dh  # d_z, d_n
+        np.multiply(d_n[t], r[t], out=dhn[t])
+        d_r[t] *= d_n[t]
         if t == 0:
             break
         # dh_prev = dh * z + [d_r, d_z] W_h[r, z]^T + dhn W_hn^T + dhs[t - 1]
         np.matmul(Wg[:2], dxw[:2, t].transpose(0, 2, 1), out=dhT[:2])
         np.matmul(Wg[2], dhn[t].T, out=dhT[2])
-        dh *= z
+        np.add(dhT[0], dhT[1], out=dh_sum)
+        dh_sum += dhT[2]
+        dh *= z[t]
         dh += dhs[t - 1]
-        for dh_gate in dhT:
-            dh += dh_gate.T
+        dh += dh_sum.T
     dW_h = empty(work, "dW_h", (H, 3 * H), dtype)
     dWg = gate_view(dW_h, 3)  # (3, H, H)
     _weight_gradient(h0, hs, dxw[:2], dWg[:2])
@@ -346,53 +351,54 @@ def lstm_backward(dhs, cache, W_h, work=None):
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 4)  # (4, H, H)
+    i, f, g, o = gates  # (T, B, H) each
     da = empty(work, "da", (4, T, B, H), dtype)  # i, f, g, o
+    d_i, d_f, d_g, d_o = da
+    # What multiplies the incoming gradients at every step, for all steps at
+    # once: a few calls over (T, B, H) instead of a dozen per step.
+    # d_i = dc * g * i * (1 - i); d_f = dc * c_prev * f * (1 - f)
+    np.subtract(1.0, gates[:2], out=da[:2])
+    da[:2] *= gates[:2]
+    d_i *= g
+    d_f[1:] *= cs[:-1]
+    if c0 is None:
+        d_f[0] = 0.0
+    else:
+        d_f[0] *= c0
+    # d_g = dc * i * (1 - g^2)
+    np.multiply(g, g, out=d_g)
+    np.subtract(1.0, d_g, out=d_g)
+    d_g *= i
+    # d_o = dh * tanh(c) * o * (1 - o)
+    np.subtract(1.0, o, out=d_o)
+    d_o *= o
+    d_o *= tcs
+    # dc = dc_next + dh * o * (1 - tanh(c)^2)
+    dc_dh = empty(work, "dc_dh", (T, B, H), dtype)
+    np.multiply(tcs, tcs, out=dc_dh)
+    np.subtract(1.0, dc_dh, out=dc_dh)
+    dc_dh *= o
     dh = empty(work, "dh", (B, H), dtype)
     dc = empty(work, "dc", (B, H), dtype)
     tmp = empty(work, "tmp", (B, H), dtype)
     dhT = empty(work, "dhT", (4, H, B), dtype)  # per gate (d W_hg^T)^T
-    sumT = empty(work, "sumT", (H, B), dtype)
+    dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dh[...] = dhs[T - 1]
     dc[...] = 0.0
     for t in range(T - 1, -1, -1):
-        a = gates[:, t]
-        i, f, g, o = a
-        d = da[:, t]
-        d_i, d_f, d_g, d_o = d
-        tc = tcs[t]
-        c_prev = cs[t - 1] if t > 0 else c0  # None: zeros
-        # dc = dc_next + dh * o * (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1.0, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
+        np.multiply(dh, dc_dh[t], out=tmp)
         dc += tmp
-        # d_o = dh * tanh(c) * o * (1 - o)
-        np.subtract(1.0, o, out=d_o)
-        d_o *= o
-        d_o *= tc
-        d_o *= dh
-        # d_i = dc * g * i * (1 - i); d_f = dc * c_prev * f * (1 - f)
-        np.subtract(1.0, a[:2], out=d[:2])
-        d[:2] *= a[:2]
-        d_i *= g
-        if c_prev is None:
-            d_f[...] = 0.0
-        else:
-            d_f *= c_prev
-        d[:2] *= dc
-        # d_g = dc * i * (1 - g^2)
-        np.multiply(g, g, out=d_g)
-        np.subtract(1.0, d_g, out=d_g)
-        d_g *= i
-        d_g *= dc
+        d_o[t] *= dh
+        da[:3, t] *= dc  # d_i, d_f, d_g
         if t == 0:
             break
-        dc *= f
+        dc *= f[t]
         # dh_prev = sum over gates of d_gate W_hgate^T, plus dhs[t - 1]
-        np.matmul(Wg, d.transpose(0, 2, 1), out=dhT)  # (4, H, B)
-        np.sum(dhT, axis=0, out=sumT)
-        np.add(sumT.T, dhs[t - 1], out=dh)
+        np.matmul(Wg, da[:, t].transpose(0, 2, 1), out=dhT)  # (4, H, B)
+        np.add(dhT[0], dhT[1], out=dh_sum)  # three adds beat np.sum(axis=0)
+        dh_sum += dhT[2]
+        dh_sum += dhT[3]
+        np.add(dh_sum.T, dhs[t - 1], out=dh)
     dW_h = empty(work, "dW_h", (H, 4 * H), dtype)
     _weight_gradient(h0, hs, da, gate_view(dW_h, 4))
     return da, dW_h
