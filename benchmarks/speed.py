@@ -416,7 +416,7 @@ def main():
     )
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}")
     if torch is not None:
-        print(f"torch {torch.__version__}, best of 1 and 2 threads per row")
+        print(f"torch {torch.__version__}: columns c1 and c2 run it on 1 and 2 threads")
     else:
         print("torch not installed: PyTorch columns skipped")
     print(f"rounds: {rounds} (median), implementations alternated each round")
@@ -427,156 +427,90 @@ def main():
     sampling, sample_lengths = measure_sampling(names, rounds, args.quick)
     memory = measure_memory(names_file, args.quick)
 
-    def torch_best(key):
-        values = [train.get(key + (f"torch{n}",)) for n in (1, 2)]
-        values = [v for v in values if v is not None]
-        if not values:
-            return None, ""
-        best = max(values)
-        threads = 1 + values.index(best) if len(values) == 2 else 1
-        return best, f" ({threads}t)"
+    n_tokens = len(vocabulary) + 2
+    header = (
+        "measurement",
+        "(a) package",
+        "(b) tutorial",
+        "(c1) torch 1t",
+        "(c2) torch 2t",
+        "a / b",
+        "a / best c",
+        "target",
+    )
+    rows = [header]
 
-    rows = [
-        (
-            "measurement",
-            "(a) this package",
-            "(b) tutorial loop",
-            "(c) PyTorch",
-            "a / b",
-            "a / c",
-        )
-    ]
-    for cell, hidden in TRAIN_CONFIGS:
-        a = train[cell, hidden, "package"]
-        b = train.get((cell, hidden, "tutorial"))
-        c, threads = torch_best((cell, hidden))
+    def row(label, a="", b=None, c1=None, c2=None, target="", digits=0):
+        if a == "" or isinstance(a, str):
+            rows.append((label, a, "", "", "", "", "", target))
+            return
+        cs = [c for c in (c1, c2) if c is not None]
+        c = max(cs) if cs else None
         rows.append(
             (
-                f"train {cell} H={hidden}, tokens/s",
-                fmt(a),
-                fmt(b),
-                fmt(c) + threads,
+                label,
+                fmt(a, digits),
+                fmt(b, digits),
+                fmt(c1, digits),
+                fmt(c2, digits),
                 ratio(a, b),
                 ratio(a, c),
+                target,
             )
         )
-    torch_samples = [sampling.get(f"torch{n}") for n in (1, 2)]
-    torch_samples = [v for v in torch_samples if v is not None]
-    c = max(torch_samples) if torch_samples else None
-    c_label = ""
-    if torch_samples:
-        c_label = f" ({1 + torch_samples.index(c)}t)"
-    a, b = sampling["package"], sampling["tutorial"]
-    rows.append(
-        (
-            "sample(10_000), names/s",
-            fmt(a),
-            fmt(b),
-            fmt(c) + c_label,
-            ratio(a, b),
-            ratio(a, c),
+
+    for cell, hidden in TRAIN_CONFIGS:
+        key = (cell, hidden)
+        if key == ("rnn", 200):
+            target = "b >=25x, c >=1.5x"
+        elif cell == "rnn":
+            target = "b >=25x, c >=1x"
+        else:
+            target = "c >=1x"
+        row(
+            f"train {cell} H={hidden}, tokens/s",
+            train[key + ("package",)],
+            train.get(key + ("tutorial",)),
+            train.get(key + ("torch1",)),
+            train.get(key + ("torch2",)),
+            target,
         )
+    row(
+        "sample(10_000), names/s",
+        sampling["package"],
+        sampling["tutorial"],
+        sampling.get("torch1"),
+        sampling.get("torch2"),
+        "b >=50x, c >1x",
     )
-    rows.append(
-        (
-            "  mean name length drawn",
-            fmt(sample_lengths["package"], 2),
-            fmt(sample_lengths["tutorial"], 2),
-            fmt(max(sample_lengths.get(f"torch{n}", 0) for n in (1, 2)), 2)
-            if torch_samples
-            else "n/a",
-            "",
-            "",
-        )
+    row(
+        "  mean length drawn",
+        sample_lengths["package"],
+        sample_lengths["tutorial"],
+        sample_lengths.get("torch1"),
+        sample_lengths.get("torch2"),
+        digits=2,
     )
-    n_tokens = len(vocabulary) + 2
+    rows[-1] = rows[-1][:5] + ("", "", "")
     achieved = train["rnn", 512, "package"] * flops_per_token("rnn", 512, n_tokens)
-    rows.append(
-        (
-            "train rnn H=512, GFLOP/s",
-            f"{achieved / 1e9:.1f}",
-            "",
-            "",
-            "",
-            "",
-        )
-    )
-    rows.append(
-        (
-            "  share of matmul peak",
-            f"{achieved / 1e9 / peak_all:.0%} of {peak_all:.0f}",
-            "",
-            "",
-            "",
-            "",
-        )
-    )
-    rows.append(
-        (
-            "  share of 1-thread peak",
-            f"{achieved / 1e9 / peak_one:.0%} of {peak_one:.0f}",
-            "",
-            "",
-            "",
-            "",
-        )
-    )
+    row("train rnn H=512, GFLOP/s", f"{achieved / 1e9:.1f}")
+    row("  share of matmul peak", f"{achieved / 1e9 / peak_all:.0%} of {peak_all:.0f}")
+    row("  of 1-thread peak", f"{achieved / 1e9 / peak_one:.0%} of {peak_one:.0f}")
     full = memory[max(memory)]
     peaks = [e["peak_mb"] for e in full["epochs"]]
-    rows.append(
-        (
-            "fit(names) peak RSS, MB",
-            f"{max(peaks):.0f}",
-            "",
-            "",
-            "",
-            "",
-        )
-    )
-    rows.append(
-        (
-            "  after each epoch",
-            " / ".join(f"{p:.0f}" for p in peaks),
-            "",
-            "",
-            "",
-            "",
-        )
-    )
-    rows.append(
-        (
-            "  before fit (imports, data)",
-            f"{full['rss_before_fit_mb']:.0f}",
-            "",
-            "",
-            "",
-            "",
-        )
-    )
+    row("fit(names) peak RSS, MB", f"{max(peaks):.0f}", target="< 300")
+    row("  after each epoch", " / ".join(f"{p:.0f}" for p in peaks), target="flat")
+    row("  before fit (imports)", f"{full['rss_before_fit_mb']:.0f}")
     per_token = {}
     for fraction, result in sorted(memory.items()):
         epoch = float(np.median([e["time"] for e in result["epochs"]]))
         per_token[fraction] = epoch / result["n_tokens"]
-        rows.append(
-            (
-                f"fit epoch, {fraction:.0%} of names, s",
-                f"{epoch:.2f}",
-                "",
-                "",
-                "",
-                "",
-            )
-        )
+        row(f"fit epoch, {fraction:.0%} of names, s", f"{epoch:.2f}")
     base = per_token[max(per_token)]
-    rows.append(
-        (
-            "  time per token vs 100%",
-            " / ".join(f"{per_token[f] / base:.2f}" for f in sorted(per_token)),
-            "",
-            "",
-            "",
-            "",
-        )
+    row(
+        "  time per token / 100%",
+        " / ".join(f"{per_token[f] / base:.2f}" for f in sorted(per_token)),
+        target="1 +- 0.2",
     )
     print(
         f"training: {info['batches']} batches of {BATCH_SIZE} "
