@@ -137,3 +137,20 @@ def test_adamw_moments_restored_as_separate_arrays_step_the_same():
         np.testing.assert_array_equal(params[name], twin[name])
         np.testing.assert_array_equal(opt.m[name], opt_twin.m[name])
         np.testing.assert_array_equal(opt.v[name], opt_twin.v[name])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_float32_gradients_match_float64(cell):
+    """The float32 path (the default) computes the float64 gradients, rounded."""
+    rng = np.random.default_rng(8)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=16, n_tokens=9, dtype=np.float64
+    )
+    single = {name: w.astype(np.float32) for name, w in weights.items()}
+    batch = _batch(rng, 9, [4, 7, 2, 5, 5])
+    loss64, grads64 = loss_and_gradients(weights, cell, 2, *batch)
+    loss32, grads32 = loss_and_gradients(single, cell, 2, *batch, work=Workspace())
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for name, g in grads64.items():
+        assert grads32[name].dtype == np.float32
+        np.testing.assert_allclose(grads32[name], g, rtol=1e-3, atol=1e-6, err_msg=name)
