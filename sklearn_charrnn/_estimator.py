@@ -25,7 +25,7 @@ from .nn.network import (
     loss_and_gradients,
     sequence_log_likelihood,
 )
-from .nn.optim import AdamW, clip_by_global_norm
+from .nn.optim import AdamW, WeightAverage, clip_by_global_norm
 from .nn.sampling import (
     beam_search,
     contains,
@@ -129,6 +129,15 @@ class CharRNNGenerator(BaseEstimator):
 
     tol : float, default=1e-4
         Improvement (in nats per token) that counts as progress.
+
+    weight_averaging : float, default=0.99
+        Decay of an exponential moving average of the weights, updated after
+        every optimizer step (bias-corrected, so it starts at the first
+        iterate). The average is what early stopping validates and what the
+        fitted model keeps; with ``early_stopping=False`` the model keeps the
+        average at the last step. 0 turns averaging off (the model keeps the
+        last iterate). Averaging is reset at every call to ``fit`` or
+        ``partial_fit``.
 
     warm_start : bool, default=False
         Continue from the fitted weights, vocabulary and optimizer state when
@@ -240,6 +249,7 @@ class CharRNNGenerator(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "weight_averaging": [Interval(Real, 0, 1, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -270,6 +280,7 @@ class CharRNNGenerator(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
+        weight_averaging=0.99,
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -292,6 +303,7 @@ class CharRNNGenerator(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.weight_averaging = weight_averaging
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -449,6 +461,11 @@ class CharRNNGenerator(BaseEstimator):
         converged = False
         snapshot = {name: w.copy() for name, w in self.weights_.items()}
         best = None
+        average = (
+            WeightAverage(self.weights_, self.weight_averaging)
+            if self.weight_averaging
+            else None
+        )
         work = Workspace()  # scratch arrays reused by every batch of this fit
         try:
             for _ in range(max_iter):
@@ -478,6 +495,8 @@ class CharRNNGenerator(BaseEstimator):
                         self._diverged(snapshot)
                     self._optimizer.step(self.weights_, grads, work)
                     self.t_ += 1
+                    if average is not None:
+                        average.update(self.weights_)
                     n_tok = int(mask.sum())
                     total_loss += loss * n_tok
                     total_tokens += n_tok
@@ -488,13 +507,16 @@ class CharRNNGenerator(BaseEstimator):
                 self.loss_curve_.append(total_loss / total_tokens)
                 message = f"Epoch {self.n_iter_}, loss = {self.loss_curve_[-1]:.4f}"
                 if valid is not None:
-                    score = self._mean_log_likelihood(codes, offsets, lengths, valid)
+                    kept = snapshot if average is None else average.value()
+                    score = self._mean_log_likelihood(
+                        codes, lengths, valid, weights=kept
+                    )
                     self.validation_scores_.append(score)
                     message += f", validation score = {score:.4f}"
                     improved = score > self.best_validation_score_ + self.tol
                     if score > self.best_validation_score_:
                         self.best_validation_score_ = score
-                        best = snapshot
+                        best = kept
                 else:
                     improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
                 self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
@@ -530,10 +552,12 @@ class CharRNNGenerator(BaseEstimator):
                 stacklevel=2,
             )
             converged = True
-            if not np.isfinite(self.weights_["W_y"]).all():
+            if not all(np.isfinite(w).all() for w in self.weights_.values()):
                 self._restore(snapshot)
         if best is not None:
             self._restore(best)
+        elif average is not None and average.n_steps:
+            self._restore(average.value())
         self._no_improvement_count = 0
         if not converged and not incremental:
             warnings.warn(
@@ -611,8 +635,12 @@ class CharRNNGenerator(BaseEstimator):
         self._check_input_kind(kind)
         return self._encode(sequences, kind)
 
-    def _log_likelihoods(self, codes, lengths, index=None):
-        """Log-likelihood of each selected sequence, in batches of similar length."""
+    def _log_likelihoods(self, codes, lengths, index=None, weights=None):
+        """Log-likelihood of each selected sequence, in batches of similar length.
+
+        ``weights`` defaults to the fitted ``weights_``.
+        """
+        weights = self.weights_ if weights is None else weights
         offsets = np.cumsum(lengths) - lengths
         if index is None:
             index = np.arange(len(lengths))
@@ -623,12 +651,12 @@ class CharRNNGenerator(BaseEstimator):
                     codes, offsets, lengths, index[batch]
                 )
                 result[batch] = sequence_log_likelihood(
-                    self.weights_, self.cell, self.n_layers, inputs, targets, mask
+                    weights, self.cell, self.n_layers, inputs, targets, mask
                 )
         return result
 
-    def _mean_log_likelihood(self, codes, offsets, lengths, index):
-        total = self._log_likelihoods(codes, lengths, index).sum()
+    def _mean_log_likelihood(self, codes, lengths, index, weights=None):
+        total = self._log_likelihoods(codes, lengths, index, weights).sum()
         return float(total / (lengths[index].sum() + len(index)))
 
     # ------------------------------------------------------------ scoring

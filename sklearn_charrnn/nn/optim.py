@@ -162,3 +162,49 @@ def clip_by_global_norm(grads, max_norm):
         for g in grads.values():
             g *= scale
     return norm
+
+
+class WeightAverage:
+    """Exponential moving average of parameters, with bias correction.
+
+    After ``k`` updates with parameters ``p_1 ... p_k`` the average is::
+
+        sum_i (1 - decay) * decay ** (k - i) * p_i / (1 - decay ** k)
+
+    a weighted mean of the recent iterates that does not lean towards zero
+    (or towards the starting point) early on. Averaging the iterates of a
+    noisy optimizer lands nearer the bottom of the valley than the last
+    iterate does, which on small data gives better held-out scores.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Used for shapes and dtypes.
+    decay : float
+        In (0, 1): the weight of the past at each update.
+
+    Attributes
+    ----------
+    n_steps : int
+        Number of updates so far.
+    """
+
+    def __init__(self, params, decay):
+        self.decay = decay
+        self.n_steps = 0
+        self._sum = {name: np.zeros_like(p) for name, p in params.items()}
+
+    def update(self, params):
+        """Fold the current ``params`` into the average."""
+        self.n_steps += 1
+        for name, p in params.items():
+            total = self._sum[name]
+            # total = decay * total + (1 - decay) * p, in place
+            total -= p
+            total *= self.decay
+            total += p
+
+    def value(self):
+        """The bias-corrected average, as new arrays."""
+        correction = 1.0 - self.decay**self.n_steps
+        return {name: total / correction for name, total in self._sum.items()}
