@@ -244,14 +244,16 @@ def pad_batch(codes, offsets, lengths, index):
     lens = lengths[index]  # (B,)
     B = len(index)
     T = int(lens.max()) + 1
-    column = np.repeat(np.arange(B), lens)
-    position = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    values = codes[np.repeat(offsets[index], lens) + position]
+    steps = np.arange(T)[:, None]  # (T, 1)
+    # token t of every sequence, read past the end of the short ones and
+    # zeroed there: a few calls on (T, B) arrays, whatever the lengths
+    values = np.take(codes, offsets[index] + steps[:-1], mode="clip")  # (T-1, B)
+    values *= steps[:-1] < lens
     inputs = np.zeros((T, B), dtype=np.intp)
     targets = np.zeros((T, B), dtype=np.intp)
-    inputs[position + 1, column] = values
-    targets[position, column] = values
-    mask = np.arange(T)[:, None] <= lens[None, :]
+    inputs[1:] = values
+    targets[:-1] = values
+    mask = steps <= lens  # (T, B)
     return inputs, targets, mask
 
 

@@ -154,3 +154,39 @@ def test_float32_gradients_match_float64(cell):
     for name, g in grads64.items():
         assert grads32[name].dtype == np.float32
         np.testing.assert_allclose(grads32[name], g, rtol=1e-3, atol=1e-6, err_msg=name)
+
+
+def test_softmax_shift_falls_back_to_each_row_when_one_would_underflow():
+    from sklearn_charrnn.nn.network import _shifted_exp
+
+    logits = np.array([[0.0, 1.0, 2.0], [-200.0, -199.0, -198.0]], np.float32)
+    expected = logits - logits.max(axis=1, keepdims=True)
+    expected = expected - np.log(np.exp(expected).sum(axis=1, keepdims=True))
+    exp, total = _shifted_exp(logits.copy())
+    np.testing.assert_allclose(np.log(exp / total[:, None]), expected, atol=1e-6)
+    # rows of similar size keep the one global shift
+    near = np.array([[0.0, 1.0], [3.0, -2.0]], np.float32)
+    shifted = near.copy()
+    exp, total = _shifted_exp(shifted)
+    np.testing.assert_array_equal(shifted, near - 3.0)
+    np.testing.assert_allclose(exp / total[:, None], np.exp(log_softmax(near)))
+
+
+def test_pad_batch_matches_a_plain_loop():
+    rng = np.random.default_rng(9)
+    lengths = rng.integers(1, 9, size=40)
+    codes = rng.integers(1, 30, size=lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    for _ in range(20):
+        index = rng.choice(40, size=rng.integers(1, 12), replace=False)
+        inputs, targets, mask = pad_batch(codes, offsets, lengths, index)
+        T = lengths[index].max() + 1
+        assert inputs.shape == targets.shape == mask.shape == (T, len(index))
+        for column, i in enumerate(index):
+            name = list(codes[offsets[i] : offsets[i] + lengths[i]])
+            padding = [0] * (T - lengths[i] - 1)
+            assert list(inputs[:, column]) == [0] + name + padding
+            assert list(targets[:, column]) == name + [0] + padding
+            assert list(mask[:, column]) == [True] * (lengths[i] + 1) + [False] * (
+                T - lengths[i] - 1
+            )

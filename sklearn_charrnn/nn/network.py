@@ -22,7 +22,6 @@ import numpy as np
 from .cells import CELLS, gate_view
 from .workspace import empty
 
-
 # Standard deviation of the first layer's per-token input rows.
 INPUT_STD = 3.0
 
@@ -103,6 +102,32 @@ def log_softmax(logits, axis=-1):
     shifted = logits - logits.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
+
+
+def _shifted_exp(logits):
+    """``exp(logits - shift)`` and its row sums, shifting ``logits`` in place.
+
+    The shift is the largest logit of the whole array, one fast reduction,
+    rather than each row's largest, a slow reduction over ~30 values per
+    row. Nothing overflows; a row far below the largest could underflow, so
+    then every row is shifted by its own largest instead.
+
+    Returns
+    -------
+    exp : ndarray of shape (N, V)
+        A new array.
+    total : ndarray of shape (N,)
+        Its row sums.
+    """
+    ones = np.ones(logits.shape[1], dtype=logits.dtype)
+    logits -= logits.max()
+    exp = np.exp(logits)
+    total = exp @ ones  # row sums; a product beats sum(axis=1) on short rows
+    if total.min() < 1e-30:
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=exp)
+        total = exp @ ones
+    return exp, total
 
 
 def _output_log_probs_t(weights, h):
@@ -247,20 +272,17 @@ def loss_and_gradients(
         h_all, weights["W_y"], out=empty(work, "logits", (T * B, V), dtype)
     )
     logits += weights["b_y"]
-    logits -= logits.max(axis=1, keepdims=True)
     rows = np.arange(T * B)
-    tgt = targets.reshape(-1)  # (T*B,)
-    picked = logits[rows, tgt]  # (T*B,): shifted logit of each target
-    dlogits = np.exp(logits, out=logits)  # (T*B, V): unnormalised softmax
-    total = dlogits.sum(axis=1)  # (T*B,)
+    picks = rows * V + targets.reshape(-1)  # (T*B,): each target in logits.flat
+    dlogits, total = _shifted_exp(logits)  # (T*B, V), (T*B,)
+    token_logp = logits.reshape(-1)[picks] - np.log(total)  # (T*B,)
     weight = mask.reshape(-1).astype(dtype)  # (T*B,): 0 on padding
-    token_logp = picked - np.log(total)  # (T*B,)
-    loss = -float(np.sum(token_logp * weight, dtype=np.float64)) / n_tokens
+    loss = -float(np.dot(token_logp, weight)) / n_tokens
 
     # dlogits = (softmax - one-hot of the target) * weight / n_tokens
     weight *= dtype.type(1.0 / n_tokens)
     dlogits *= (weight / total)[:, None]
-    dlogits[rows, tgt] -= weight
+    dlogits.reshape(-1)[picks] -= weight
     dW_y = np.matmul(h_all.T, dlogits, out=empty(work, "dW_y", (H, V), dtype))
     grads = {"W_y": dW_y, "b_y": dlogits.sum(axis=0)}
     dtop = empty(work, "dtop", (T * B, H), dtype)
