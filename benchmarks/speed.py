@@ -123,23 +123,21 @@ class PackageTrainer:
         )
         self.work = Workspace()
 
+    def step(self, index):
+        """One training step on the sequences ``index``."""
+        inputs, targets, mask = _sequences.pad_batch(
+            self.codes, self.offsets, self.lengths, index
+        )
+        _, grads = loss_and_gradients(
+            self.weights, self.cell, 1, inputs, targets, mask, work=self.work
+        )
+        clip_by_global_norm(grads, CLIP_NORM)
+        self.optimizer.step(self.weights, grads, self.work)
+
     def run(self, batches):
         with threadpool_limits(limits=1, user_api="blas"):
             for index in batches:
-                inputs, targets, mask = _sequences.pad_batch(
-                    self.codes, self.offsets, self.lengths, index
-                )
-                _, grads = loss_and_gradients(
-                    self.weights,
-                    self.cell,
-                    1,
-                    inputs,
-                    targets,
-                    mask,
-                    work=self.work,
-                )
-                clip_by_global_norm(grads, CLIP_NORM)
-                self.optimizer.step(self.weights, grads, self.work)
+                self.step(index)
 
 
 class TutorialTrainer:
