@@ -15,7 +15,7 @@ and one end token), and every score is in nats per token: see
 # %%
 # A first model
 # -------------
-# The defaults are a larger network (an LSTM of 256 units with dropout); a GRU
+# The defaults are a larger network (a wide LSTM with dropout); a GRU
 # of 64 units with a larger learning rate trains in a few seconds. Early
 # stopping (on by default) holds out 10% of the names and keeps the weights of
 # the epoch that scored them best.
