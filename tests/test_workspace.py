@@ -190,3 +190,27 @@ def test_pad_batch_matches_a_plain_loop():
             assert list(mask[:, column]) == [True] * (lengths[i] + 1) + [False] * (
                 T - lengths[i] - 1
             )
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_one_sequence_scores_exactly_as_in_a_batch(cell):
+    from sklearn_charrnn.nn.network import sequence_log_likelihood
+
+    rng = np.random.default_rng(10)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=64, n_tokens=12, dtype=np.float32
+    )
+    for w in weights.values():
+        w *= 3.0  # large weights make any rounding difference visible
+    lengths = np.full(6, 5)
+    codes = rng.integers(1, 11, size=lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    batch = pad_batch(codes, offsets, lengths, np.arange(6))
+    together = sequence_log_likelihood(weights, cell, 2, *batch)
+    for i in range(6):
+        alone = pad_batch(codes, offsets, lengths, np.array([i]))
+        assert sequence_log_likelihood(weights, cell, 2, *alone)[0] == together[i]
+    # and one step of one sequence equals its row of a batch step
+    step, _ = next_token_log_probs(weights, cell, 2, batch[0][0], None)
+    one, _ = next_token_log_probs(weights, cell, 2, batch[0][0][2:3], None)
+    np.testing.assert_array_equal(one[0], step[2])

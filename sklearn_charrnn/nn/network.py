@@ -12,6 +12,11 @@ shape (T, B): ``inputs`` and ``targets`` token indices and a boolean ``mask``
 that is False on padding. Padding adds nothing to the loss or the gradients:
 its positions get zero weight in the loss, so no gradient flows from them.
 
+Scoring and sampling run a single sequence as two identical ones. NumPy
+multiplies a single row by a matrix with BLAS's matrix-vector product, whose
+sums round differently from the matrix product of a batch; with two rows a
+sequence gets the same numbers alone as in any batch.
+
 Inside the network the input projections and their gradients are laid out
 gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
 ``(n_in, G * H)`` shapes, viewed per gate with :func:`.cells.gate_view`.
@@ -347,6 +352,9 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     log_likelihood : ndarray of shape (B,), dtype float64
         Sum over the unmasked positions of each column.
     """
+    if inputs.shape[1] == 1:
+        pair = [np.repeat(a, 2, axis=1) for a in (inputs, targets, mask)]
+        return sequence_log_likelihood(weights, cell, n_layers, *pair)[:1]
     top, _, _ = run_layers(weights, cell, n_layers, inputs)
     T, B, H = top.shape
     logp = _output_log_probs_t(weights, top.reshape(-1, H))  # (V, T*B)
@@ -373,6 +381,13 @@ def next_token_log_probs(weights, cell, n_layers, tokens, states):
     log_probs : ndarray of shape (B, V)
     states : list of tuple of ndarray
     """
+    if tokens.shape[0] == 1:
+        if states is not None:
+            states = [tuple(np.repeat(s, 2, axis=0) for s in layer) for layer in states]
+        log_probs, states = next_token_log_probs(
+            weights, cell, n_layers, np.repeat(tokens, 2), states
+        )
+        return log_probs[:1], [tuple(s[:1] for s in layer) for layer in states]
     top, states, _ = run_layers(weights, cell, n_layers, tokens[None, :], states)
     log_probs = _output_log_probs_t(weights, top[0])  # (V, B)
     return np.ascontiguousarray(log_probs.T), states
