@@ -46,8 +46,7 @@ def main():
     n = round(args.fraction * len(names))
     names = [names[i] for i in np.sort(rng.permutation(len(names))[:n])]
 
-    # The package's defaults (LSTM, 256 units, dropout, early stopping on a
-    # held-out tenth), for a fixed number of epochs.
+    # The package's defaults, for a fixed number of epochs.
     model = CharRNNGenerator(max_iter=args.epochs, n_iter_no_change=10**6)
     model.set_params(random_state=0)
     epochs = []

@@ -516,8 +516,10 @@ def main():
         "measurement; the tutorial loop trains on the same names, fewer of them"
     )
     print(
-        "fit rows: package defaults (LSTM, 256 units, dropout 0.25, early "
-        "stopping on a tenth), 3 epochs, median epoch, in a fresh process"
+        "fit rows: CharRNNGenerator() defaults (cell={cell}, "
+        "hidden_size={hidden_size}, dropout={dropout}, "
+        "early_stopping={early_stopping}), 3 epochs, median epoch, each size in "
+        "a fresh process".format(**CharRNNGenerator().get_params())
     )
     print()
     print_table(rows)

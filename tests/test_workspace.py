@@ -214,3 +214,19 @@ def test_one_sequence_scores_exactly_as_in_a_batch(cell):
     step, _ = next_token_log_probs(weights, cell, 2, batch[0][0], None)
     one, _ = next_token_log_probs(weights, cell, 2, batch[0][0][2:3], None)
     np.testing.assert_array_equal(one[0], step[2])
+
+
+def test_wide_batches_are_scored_in_slices_with_the_same_result(monkeypatch):
+    from sklearn_charrnn.nn import network
+
+    rng = np.random.default_rng(11)
+    weights = init_weights(
+        rng, cell="lstm", n_layers=1, hidden_size=8, n_tokens=7, dtype=np.float32
+    )
+    batch = _batch(rng, 7, rng.integers(1, 6, size=9))
+    whole = network.sequence_log_likelihood(weights, "lstm", 1, *batch)
+    # room for 2 columns at a time: slices of 2, 2, 2, 2 and a lone last one
+    T = batch[0].shape[0]
+    monkeypatch.setattr(network, "_SCORE_FLOATS", 4 * T * 8 * 2)
+    sliced = network.sequence_log_likelihood(weights, "lstm", 1, *batch)
+    np.testing.assert_array_equal(sliced, whole)

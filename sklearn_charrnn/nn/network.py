@@ -336,6 +336,10 @@ def backward(weights, cell, caches, dtop, grads, work=None):
     return grads
 
 
+# Largest gate array (floats) that scoring builds in one forward pass.
+_SCORE_FLOATS = 1 << 21
+
+
 def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     """Log-likelihood of every sequence of a batch, in nats.
 
@@ -352,9 +356,29 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     log_likelihood : ndarray of shape (B,), dtype float64
         Sum over the unmasked positions of each column.
     """
-    if inputs.shape[1] == 1:
+    T, B = inputs.shape
+    if B == 1:
         pair = [np.repeat(a, 2, axis=1) for a in (inputs, targets, mask)]
         return sequence_log_likelihood(weights, cell, n_layers, *pair)[:1]
+    # The forward pass keeps every step's gates: score a wide batch in slices
+    # of columns so that they stay small (each column's result is the same).
+    G, H = CELLS[cell].n_gates, weights["W_y"].shape[0]
+    width = max(2, _SCORE_FLOATS // (G * T * H))
+    if B > width:
+        starts = range(0, B, width)
+        return np.concatenate(
+            [
+                sequence_log_likelihood(
+                    weights,
+                    cell,
+                    n_layers,
+                    inputs[:, i : i + width],
+                    targets[:, i : i + width],
+                    mask[:, i : i + width],
+                )
+                for i in starts
+            ]
+        )
     top, _, _ = run_layers(weights, cell, n_layers, inputs)
     T, B, H = top.shape
     logp = _output_log_probs_t(weights, top.reshape(-1, H))  # (V, T*B)
