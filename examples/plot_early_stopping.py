@@ -14,7 +14,10 @@ does.
 ``loss_curve_`` holds the training loss of every epoch (mean negative
 log-likelihood per token, in nats) and ``validation_scores_`` the held-out
 score (mean log-likelihood per token, so its negative is on the same scale
-as the loss).
+as the loss). With ``weight_averaging`` on (the default), the held-out score
+is that of the running average of the weights, and the weights put back are
+the average at the best epoch; the training loss is that of the weights being
+trained.
 """
 
 # %%
