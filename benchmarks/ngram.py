@@ -97,7 +97,10 @@ class KneserNeyNgram:
         return float(self.score_samples(names).sum() / tokens)
 
 
-def tune(train, valid, orders=range(2, 8), discounts=np.arange(0.5, 1.0, 0.05)):
+DISCOUNTS = tuple(np.round(np.arange(0.5, 1.0, 0.05), 2))
+
+
+def tune(train, valid, orders=range(2, 8), discounts=DISCOUNTS):
     """Pick the order and discount with the best score on ``valid``.
 
     Returns

@@ -70,7 +70,7 @@ class CharRNNGenerator(BaseEstimator):
 
     Parameters
     ----------
-    hidden_size : int, default=256
+    hidden_size : int, default=512
         Number of units in each recurrent layer.
 
     cell : {"rnn", "gru", "lstm"}, default="lstm"
@@ -81,11 +81,11 @@ class CharRNNGenerator(BaseEstimator):
     n_layers : int, default=1
         Number of stacked recurrent layers.
 
-    dropout : float, default=0.25
+    dropout : float, default=0.4
         Probability of zeroing a unit on the output of every recurrent layer
         (between layers and before the output layer), during training only.
 
-    max_iter : int, default=60
+    max_iter : int, default=50
         Maximum number of epochs (passes over the training sequences).
 
     batch_size : int, default=32
@@ -262,12 +262,12 @@ class CharRNNGenerator(BaseEstimator):
 
     def __init__(
         self,
-        hidden_size=256,
+        hidden_size=512,
         *,
         cell="lstm",
         n_layers=1,
-        dropout=0.25,
-        max_iter=60,
+        dropout=0.4,
+        max_iter=50,
         batch_size=32,
         learning_rate_init=3e-3,
         weight_decay=0.01,
@@ -801,9 +801,7 @@ class CharRNNGenerator(BaseEstimator):
         return _persistence.pickle_state(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(
-            _persistence.unpickle_state(state, type(self).__name__)
-        )
+        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
 
     # --------------------------------------------------------- generation
 
