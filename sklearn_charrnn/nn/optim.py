@@ -190,7 +190,9 @@ class WeightAverage:
     """
 
     def __init__(self, params, decay):
-        self.decay = decay
+        # a Python float: a NumPy float64 scalar would push every float32
+        # update onto NumPy's slow mixed-type path
+        self.decay = float(decay)
         self.n_steps = 0
         self._sum = {name: np.zeros_like(p) for name, p in params.items()}
 
