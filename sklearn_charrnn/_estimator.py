@@ -1,5 +1,6 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
+import os
 import time
 import warnings
 from numbers import Integral, Real
@@ -14,7 +15,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _persistence, _sequences
 from ._sequences import STRING
@@ -29,7 +30,7 @@ from .nn.optim import AdamW, WeightAverage, clip_by_global_norm
 from .nn.sampling import (
     beam_search,
     contains,
-    generate,
+    generate_padded,
     sequence_hash,
     sequence_hashes,
 )
@@ -39,6 +40,9 @@ from .nn.workspace import Workspace
 _SCORE_BATCH = 512
 
 
+_CONTROLLERS = {}  # process id -> ThreadpoolController
+
+
 def _one_blas_thread():
     """Run BLAS on one thread inside fit, scoring and sampling.
 
@@ -46,8 +50,13 @@ def _one_blas_thread():
     thread count, so the same ``random_state`` would give different weights
     under ``n_jobs=1`` (all cores) and ``n_jobs=2`` (one core per worker).
     The products here are small: extra threads mostly wait on each other.
+    The controller, which lists the loaded libraries (about a millisecond),
+    is made once per process.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    controller = _CONTROLLERS.get(os.getpid())
+    if controller is None:
+        controller = _CONTROLLERS[os.getpid()] = ThreadpoolController()
+    return controller.limit(limits=1, user_api="blas")
 
 
 # exclude_training draws at most this many candidates per sequence asked for,
@@ -1064,18 +1073,21 @@ class CharRNNGenerator(BaseEstimator):
         n_each = options["n_samples"]
         names = ("temperature", "top_k", "top_p", "greedy", "min_length", "max_length")
         sampling = {name: options[name] for name in names}
+        kind, tokens = self.input_kind_, self._tokens()
         if options["exclude_training"]:
             found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
-        else:
-            batch = [p for p in prefixes for _ in range(n_each)]
-            sequences = self._draw(batch, rng, sampling)
-            found = [sequences[i : i + n_each] for i in range(0, len(batch), n_each)]
-            n_drawn = np.full(len(prefixes), n_each)
-        return [[self._decode(s) for s in seqs] for seqs in found], n_drawn
+            decoded = [[_sequences.decode(s, kind, tokens) for s in f] for f in found]
+            return decoded, n_drawn
+        batch = [p for p in prefixes for _ in range(n_each)]
+        padded, lengths = self._draw(batch, rng, sampling)
+        flat = _sequences.decode_padded(padded, lengths, kind, tokens)
+        decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
+        return decoded, np.full(len(prefixes), n_each)
 
     def _draw(self, prefixes, rng, sampling):
+        """Draw one sequence per prefix: a padded array and the lengths."""
         with _one_blas_thread():
-            return generate(
+            return generate_padded(
                 self.weights_,
                 self.cell,
                 self.n_layers,
@@ -1110,7 +1122,8 @@ class CharRNNGenerator(BaseEstimator):
             if not n_draw.any():
                 break
             owner = np.repeat(np.arange(n_prefixes), n_draw)  # (D,)
-            sequences = self._draw([prefixes[i] for i in owner], rng, sampling)
+            padded, lengths = self._draw([prefixes[i] for i in owner], rng, sampling)
+            sequences = [row[:n] for row, n in zip(padded, lengths, strict=True)]
             hashes = [sequence_hash(s) for s in sequences]
             is_new = ~contains(self.training_hashes_, hashes)  # (D,)
             n_drawn += n_draw
@@ -1123,17 +1136,18 @@ class CharRNNGenerator(BaseEstimator):
     def _most_likely(self, prefix, options):
         """The most probable completions of one prefix, by beam search."""
         excluded = self.training_hashes_ if options["exclude_training"] else None
-        sequences, log_probs = beam_search(
-            self.weights_,
-            self.cell,
-            self.n_layers,
-            prefix,
-            options["n_samples"],
-            max_length=options["max_length"],
-            min_length=options["min_length"],
-            banned=(self._unknown_index(),),
-            excluded=excluded,
-        )
+        with _one_blas_thread():
+            sequences, log_probs = beam_search(
+                self.weights_,
+                self.cell,
+                self.n_layers,
+                prefix,
+                options["n_samples"],
+                max_length=options["max_length"],
+                min_length=options["min_length"],
+                banned=(self._unknown_index(),),
+                excluded=excluded,
+            )
         return [
             (self._decode(s), float(lp))
             for s, lp in zip(sequences, log_probs, strict=True)

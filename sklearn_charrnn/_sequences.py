@@ -261,3 +261,33 @@ def decode(indices, kind, tokens):
     """Turn token indices back into a str, or a list of tokens."""
     values = [tokens[i - 1] for i in indices]
     return "".join(values) if kind == STRING else values
+
+
+def decode_padded(indices, lengths, kind, tokens):
+    """:func:`decode` every row of a padded array of token indices.
+
+    Parameters
+    ----------
+    indices : ndarray of shape (n, L) of int
+        Row ``i`` holds a sequence in its first ``lengths[i]`` entries and
+        zeros (the boundary token) after them.
+    lengths : ndarray of shape (n,) of int
+    kind : str
+    tokens : list
+        The vocabulary in index order (index ``i`` is ``tokens[i - 1]``).
+
+    Returns
+    -------
+    sequences : list of str, or list of list
+    """
+    if kind == STRING and indices.size and all(len(t) == 1 for t in tokens):
+        if "\x00" not in tokens:
+            # one character per cell: the rows read as fixed-width strings,
+            # which NumPy ends at their first trailing NUL (the padding)
+            table = np.array(["", *tokens, ""], dtype="U1")
+            chars = np.ascontiguousarray(table[indices])  # (n, L)
+            return chars.view(f"U{indices.shape[1]}").ravel().tolist()
+    return [
+        decode(row[:length], kind, tokens)
+        for row, length in zip(indices, lengths, strict=True)
+    ]

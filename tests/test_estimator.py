@@ -261,24 +261,26 @@ def test_sample_random_state_argument(fitted):
     assert len(draws) > 1
 
 
-def test_sample_runs_as_one_batch(fitted):
+def test_sample_runs_as_one_batch_sharing_prefixes(fitted):
     calls = []
-    real = sklearn_charrnn.nn.sampling.next_token_log_probs
+    real = sklearn_charrnn.nn.sampling.advance
 
-    def counting(weights, cell, n_layers, tokens, states):
+    def counting(weights, cell, n_layers, tokens, states, parent=None, work=None):
         calls.append(len(tokens))
-        return real(weights, cell, n_layers, tokens, states)
+        return real(weights, cell, n_layers, tokens, states, parent, work)
 
-    target = "sklearn_charrnn.nn.sampling.next_token_log_probs"
+    target = "sklearn_charrnn.nn.sampling.advance"
     with mock.patch(target, side_effect=counting):
         samples = fitted.sample(10, max_length=12, random_state=0)
     assert len(samples) == 10
+    longest = max(len(s) for s in samples)
     # One network step per position, all ten sequences advancing together.
-    assert calls[0] == 10
-    assert len(calls) <= 12
-    assert len(calls) == max(len(s) for s in samples) + (
-        1 if max(len(s) for s in samples) < 12 else 0
-    )
+    assert len(calls) == longest + (1 if longest < 12 else 0)
+    # Each step runs once per distinct prefix of the sequences still going
+    # (two rows at least: a lone row runs as two identical ones).
+    for t, n_rows in enumerate(calls):
+        going = {s[:t] for s in samples if len(s) >= t}
+        assert n_rows == max(2, len(going))
 
 
 def test_complete_starts_with_prefix(fitted):

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_charrnn import CharRNNGenerator
+from sklearn_charrnn import CharRNNGenerator, _sequences
 from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn import sampling
 from sklearn_charrnn.nn.network import (
+    advance,
     init_weights,
     next_token_log_probs,
     sequence_log_likelihood,
@@ -121,7 +123,8 @@ def test_top_p_keeps_the_smallest_nucleus(top_p):
 def test_draw_follows_the_probabilities():
     probs = np.array([0.5, 0.0, 0.2, 0.3, 0.0])
     rng = np.random.RandomState(0)
-    drawn = draw(np.tile(probs, (20_000, 1)), rng)
+    cdf = np.cumsum(probs)[:, None]  # (V, 1): one group
+    drawn = draw(cdf / cdf[-1], np.zeros(20_000, dtype=np.intp), rng)
     frequencies = np.bincount(drawn, minlength=probs.size) / drawn.size
     np.testing.assert_allclose(frequencies, probs, atol=0.015)
     assert frequencies[1] == 0 and frequencies[4] == 0
@@ -155,6 +158,103 @@ def test_greedy_takes_the_most_probable_token_at_every_step(model):
         assert token == np.argmax(allowed)
         tokens = np.array([token])
     assert len(sequence) >= 4
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_advance_shares_the_products_of_a_common_past(cell, n_layers):
+    rng = np.random.default_rng(0)
+    weights = init_weights(
+        rng, cell=cell, n_layers=n_layers, hidden_size=6, n_tokens=9, dtype=np.float64
+    )
+    n_states = 2 if cell == "lstm" else 1
+    states = [
+        tuple(rng.standard_normal((4, 6)) for _ in range(n_states))
+        for _ in range(n_layers)
+    ]  # four pasts
+    parent = np.array([0, 0, 2, 3, 3, 3])  # row 1 has no continuation
+    tokens = np.array([1, 5, 2, 2, 7, 8])
+    shared_top, shared_states = advance(weights, cell, n_layers, tokens, states, parent)
+    alone = [tuple(s[parent] for s in layer) for layer in states]
+    top, expected_states = advance(weights, cell, n_layers, tokens, alone)
+    np.testing.assert_allclose(shared_top, top, rtol=1e-12, atol=1e-12)
+    for got, want in zip(shared_states, expected_states, strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _reference_sample(model, n, seed, max_length):
+    """Every sequence on its own row, nothing shared: the plain algorithm."""
+    weights, cell, n_layers = model.weights_, model.cell, model.n_layers
+    rng = np.random.RandomState(seed)
+    unknown = model._unknown_index()
+    sequences = [[] for _ in range(n)]
+    active = np.arange(n)
+    tokens, states = np.zeros(n, dtype=np.intp), None
+    for _ in range(max_length):
+        log_probs, states = next_token_log_probs(
+            weights, cell, n_layers, tokens, states
+        )  # (A, V)
+        probs = np.exp(log_probs.astype(np.float64))
+        probs[:, unknown] = 0.0
+        cdf = np.cumsum(probs, axis=1)
+        cdf /= cdf[:, -1:]
+        u = rng.random(active.size)
+        nxt = (cdf <= u[:, None]).sum(axis=1)
+        going = nxt != 0
+        for row, token in zip(active[going], nxt[going], strict=True):
+            sequences[row].append(int(token))
+        active, tokens = active[going], nxt[going]
+        states = [tuple(s[going] for s in layer) for layer in states]
+        if not active.size:
+            break
+    return sequences
+
+
+def test_shared_sampling_draws_what_each_sequence_alone_would(model):
+    """Sharing the steps of a common past changes no draw (float64 model)."""
+    expected = _reference_sample(model, 300, seed=3, max_length=20)
+    got = generate(
+        model.weights_,
+        model.cell,
+        model.n_layers,
+        [np.zeros(0, dtype=np.intp)] * 300,
+        np.random.RandomState(3),
+        banned=(model._unknown_index(),),
+        max_length=20,
+    )
+    assert [list(s) for s in got] == expected
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_chunked_steps_give_the_same_samples(model, monkeypatch, n_threads):
+    """Groups split in chunks, on one thread or two: the same samples."""
+    whole = model.sample(400, random_state=7)
+    monkeypatch.setattr(sampling, "_CHUNK_GROUPS", 16)
+    monkeypatch.setattr(sampling, "_n_threads", lambda: n_threads)
+    assert model.sample(400, random_state=7) == whole
+
+
+@pytest.mark.parametrize(
+    "tokens, kind",
+    [
+        (list("abc"), _sequences.STRING),
+        (["a", "\x00", "c"], _sequences.STRING),  # NUL: the per-row path
+        (["ab", 3, None], _sequences.TOKENS),
+    ],
+)
+def test_decode_padded_matches_decode(tokens, kind):
+    rng = np.random.default_rng(0)
+    lengths = np.array([0, 1, 4, 2, 5])
+    padded = np.zeros((5, 6), dtype=np.intp)
+    for row, length in zip(padded, lengths, strict=True):
+        row[:length] = rng.integers(1, len(tokens) + 1, length)
+    got = _sequences.decode_padded(padded, lengths, kind, tokens)
+    want = [
+        _sequences.decode(row[:length], kind, tokens)
+        for row, length in zip(padded, lengths, strict=True)
+    ]
+    assert got == want
 
 
 def test_sequence_hash_is_blake2b_of_the_indices():

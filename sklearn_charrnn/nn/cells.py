@@ -2,10 +2,13 @@
 
 Each cell is a pair of pure functions over a whole padded batch:
 
-- ``forward(xw, W_h, state0, work=None)`` takes the input projection of every
-  time step, already computed outside the loop (``xw = x @ W_x + b``), and
-  returns the hidden states of every step, the final state and a cache for
-  the backward pass;
+- ``forward(xw, W_h, state0, work=None, hw0=None)`` takes the input
+  projection of every time step, already computed outside the loop
+  (``xw = x @ W_x + b``), and returns the hidden states of every step, the
+  final state and a cache for the backward pass; ``hw0``, when the caller
+  has it, is the first step's recurrent product ``h0 @ W_h`` (gate first,
+  ``(G, B, H)``): sampling computes it once for all the sequences that share
+  a past and hands each its copy;
 - ``backward(dhs, cache, W_h, work=None)`` takes the gradient of the loss with
   respect to every hidden state and returns the gradients with respect to
   ``xw`` and ``W_h``.
@@ -51,13 +54,15 @@ def _sigmoid(x, out=None):
     return out
 
 
-def _recurrent_input(h, Wg, xw_t, a):
+def _recurrent_input(h, Wg, xw_t, a, hw=None):
     """``a = h @ W_h + xw_t`` for every gate; ``h=None`` is the zero state.
 
     Every training batch starts from the zero state, which saves one product
-    per batch and layer.
+    per batch and layer. ``hw``, when given, is ``h @ W_h`` already computed.
     """
-    if h is None:
+    if hw is not None:
+        np.add(hw, xw_t, out=a)
+    elif h is None:
         a[...] = xw_t
     else:
         np.matmul(h, Wg, out=a)  # (G, B, H)
@@ -86,7 +91,7 @@ def _weight_gradient(h0, hs, d, out):
         out += np.matmul(h0.T, d[:, 0])
 
 
-def rnn_forward(xw, W_h, state0, work=None):
+def rnn_forward(xw, W_h, state0, work=None, hw0=None):
     """Run the tanh RNN over a padded batch.
 
     Parameters
@@ -98,6 +103,9 @@ def rnn_forward(xw, W_h, state0, work=None):
     state0 : tuple of one ndarray of shape (B, H), or None
         Initial hidden state; None for zeros.
     work : Workspace, default=None
+    hw0 : ndarray of shape (G, B, H), default=None
+        ``h0 @ W_h`` gate first, when already computed; ``state0`` must
+        still be given for what the cell needs beyond this product.
 
     Returns
     -------
@@ -111,7 +119,7 @@ def rnn_forward(xw, W_h, state0, work=None):
     (h0,) = state0 or (None,)
     _, T, B, H = xw.shape
     hs = empty(work, "hs", (T, B, H), xw.dtype)  # (T, B, H)
-    _recurrent_input(h0, W_h, xw[0, 0], hs[0])
+    _recurrent_input(h0, W_h, xw[0, 0], hs[0], None if hw0 is None else hw0[0])
     np.tanh(hs[0], out=hs[0])
     for t in range(1, T):
         h = hs[t]  # (B, H)
@@ -159,7 +167,7 @@ def rnn_backward(dhs, cache, W_h, work=None):
     return dxw, dW_h
 
 
-def gru_forward(xw, W_h, state0, work=None):
+def gru_forward(xw, W_h, state0, work=None, hw0=None):
     """Run the GRU over a padded batch.
 
     ``r = sigmoid(x_r + h W_hr)``, ``z = sigmoid(x_z + h W_hz)``,
@@ -174,6 +182,9 @@ def gru_forward(xw, W_h, state0, work=None):
     state0 : tuple of one ndarray of shape (B, H), or None
         Initial hidden state; None for zeros.
     work : Workspace, default=None
+    hw0 : ndarray of shape (G, B, H), default=None
+        ``h0 @ W_h`` gate first, when already computed; ``state0`` must
+        still be given for what the cell needs beyond this product.
 
     Returns
     -------
@@ -191,8 +202,11 @@ def gru_forward(xw, W_h, state0, work=None):
     h = h0
     for t in range(T):
         a = gates[:, t]  # (3, B, H)
-        _recurrent_input(h, Wg[:2], xw[:2, t], a[:2])
-        if h is None:
+        first = hw0 is not None and t == 0
+        _recurrent_input(h, Wg[:2], xw[:2, t], a[:2], hw0[:2] if first else None)
+        if first:
+            hn[t] = hw0[2]
+        elif h is None:
             hn[t] = 0.0
         else:
             np.matmul(h, Wg[2], out=hn[t])
@@ -282,7 +296,7 @@ def gru_backward(dhs, cache, W_h, work=None):
     return dxw, dW_h
 
 
-def lstm_forward(xw, W_h, state0, work=None):
+def lstm_forward(xw, W_h, state0, work=None, hw0=None):
     """Run the LSTM over a padded batch.
 
     ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f * c + i * g``,
@@ -296,6 +310,9 @@ def lstm_forward(xw, W_h, state0, work=None):
     state0 : tuple of two ndarrays of shape (B, H), or None
         Initial hidden and cell states; None for zeros.
     work : Workspace, default=None
+    hw0 : ndarray of shape (G, B, H), default=None
+        ``h0 @ W_h`` gate first, when already computed; ``state0`` must
+        still be given for what the cell needs beyond this product.
 
     Returns
     -------
@@ -315,7 +332,7 @@ def lstm_forward(xw, W_h, state0, work=None):
     h, c = h0, c0
     for t in range(T):
         a = gates[:, t]  # (4, B, H)
-        _recurrent_input(h, Wg, xw[:, t], a)
+        _recurrent_input(h, Wg, xw[:, t], a, hw0 if t == 0 else None)
         _sigmoid(a[:2], out=a[:2])
         np.tanh(a[2], out=a[2])
         _sigmoid(a[3], out=a[3])
@@ -418,3 +435,8 @@ CELLS = {
     "gru": Cell(3, 1, gru_forward, gru_backward),
     "lstm": Cell(4, 2, lstm_forward, lstm_backward),
 }
+
+# Given the first step's recurrent product ``hw0``, the parts of ``state0``
+# each cell still reads (by position): the GRU its hidden state, the LSTM its
+# cell state. The others may be None.
+STATE_READ_WITH_HW0 = {"rnn": (), "gru": (0,), "lstm": (1,)}

@@ -24,7 +24,7 @@ gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
 
 import numpy as np
 
-from .cells import CELLS, gate_view
+from .cells import CELLS, STATE_READ_WITH_HW0, gate_view
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
@@ -387,7 +387,103 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     return token_logp.reshape(T, B).sum(axis=0, dtype=np.float64)
 
 
-def next_token_log_probs(weights, cell, n_layers, tokens, states):
+def _first_of_runs(parent):
+    """The distinct values of a sorted index array and where each row's is."""
+    new = np.empty(parent.size, dtype=bool)  # (B,)
+    new[0] = True
+    np.not_equal(parent[1:], parent[:-1], out=new[1:])
+    kept = parent[new]  # (P,)
+    where = np.cumsum(new) - 1  # (B,)
+    return kept, where
+
+
+def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
+    """Advance every layer one step from ``states`` after reading ``tokens``.
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+    cell : str
+    n_layers : int
+    tokens : ndarray of shape (B,)
+        The token each sequence reads now; ``B >= 2``.
+    states : list of tuple of ndarray, or None
+        State of every layer; zeros when None. One row per sequence, or, when
+        ``parent`` is given, rows that several sequences may continue.
+    parent : ndarray of shape (B,) of int, default=None
+        Sorted: the row of ``states`` each sequence continues. A row's
+        recurrent products are computed once for all its continuations.
+    work : Workspace, default=None
+        Scratch memory; the returned arrays live in it until the next call
+        with the same workspace.
+
+    Returns
+    -------
+    top : ndarray of shape (B, H)
+        Output of the last layer.
+    states : list of tuple of ndarray
+        One row per sequence.
+    """
+    G, _, forward, _ = CELLS[cell]
+    B = tokens.shape[0]
+    x = tokens[None, :]  # (1, B)
+    new_states = []
+    for layer in range(n_layers):
+        layer_work = None if work is None else work.scope(layer)
+        xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, 1, B, H)
+        W_h = weights[f"W_h{layer}"]
+        H = W_h.shape[0]
+        dtype = W_h.dtype
+        state0, hw0 = None, None
+        if states is not None:
+            state0 = states[layer]
+        if state0 is not None and parent is not None:
+            kept, where = _first_of_runs(parent)  # (P,), (B,)
+            h = state0[0]
+            # two rows at least: BLAS's matrix-vector product rounds
+            # differently from its matrix product
+            rows = np.repeat(kept, 2) if kept.size == 1 else kept
+            h_kept = np.take(
+                h,
+                rows,
+                axis=0,
+                mode="clip",
+                out=empty(layer_work, "h_kept", (rows.size, H), dtype),
+            )  # (P, H)
+            hw = np.matmul(
+                h_kept,
+                gate_view(W_h, G),
+                out=empty(layer_work, "hw", (G, rows.size, H), dtype),
+            )  # (G, P, H)
+            if kept.size == 1:
+                where = np.zeros_like(where)
+            hw0 = np.take(
+                hw,
+                where,
+                axis=1,
+                mode="clip",
+                out=empty(layer_work, "hw0", (G, B, H), dtype),
+            )  # (G, B, H)
+            read = STATE_READ_WITH_HW0[cell]
+            state0 = tuple(
+                np.take(
+                    s,
+                    parent,
+                    axis=0,
+                    mode="clip",
+                    out=empty(layer_work, f"state{k}", (B, H), dtype),
+                )
+                if k in read
+                else None
+                for k, s in enumerate(state0)
+            )
+        hs, state, _ = forward(xw, W_h, state0, layer_work, hw0=hw0)
+        new_states.append(state)
+        x = hs  # (1, B, H)
+    return x[0], new_states
+
+
+def next_token_log_probs(weights, cell, n_layers, tokens, states, parent=None):
     """Advance every layer one step and return the next-token distribution.
 
     Parameters
@@ -398,20 +494,26 @@ def next_token_log_probs(weights, cell, n_layers, tokens, states):
     tokens : ndarray of shape (B,)
         The token each sequence reads now.
     states : list of tuple of ndarray, or None
-        State of every layer; zeros when None.
+        State of every layer; zeros when None. One row per sequence, or, when
+        ``parent`` is given, rows that several sequences may continue.
+    parent : ndarray of shape (B,) of int, default=None
+        Sorted: the row of ``states`` each sequence continues.
 
     Returns
     -------
     log_probs : ndarray of shape (B, V)
     states : list of tuple of ndarray
+        One row per sequence.
     """
     if tokens.shape[0] == 1:
+        if parent is not None:
+            states = [tuple(s[parent] for s in layer) for layer in states]
         if states is not None:
             states = [tuple(np.repeat(s, 2, axis=0) for s in layer) for layer in states]
         log_probs, states = next_token_log_probs(
             weights, cell, n_layers, np.repeat(tokens, 2), states
         )
         return log_probs[:1], [tuple(s[:1] for s in layer) for layer in states]
-    top, states, _ = run_layers(weights, cell, n_layers, tokens[None, :], states)
-    log_probs = _output_log_probs_t(weights, top[0])  # (V, B)
+    top, states = advance(weights, cell, n_layers, tokens, states, parent)
+    log_probs = _output_log_probs_t(weights, top)  # (V, B)
     return np.ascontiguousarray(log_probs.T), states

@@ -8,10 +8,13 @@ log-probability counts its tokens and its end token.
 """
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .network import next_token_log_probs
+from .network import advance, next_token_log_probs
+from .workspace import Workspace
 
 
 def filter_log_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
@@ -54,17 +57,226 @@ def filter_log_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
     return probs
 
 
-def draw(probs, rng):
-    """Draw one index per row of ``probs`` by inverting the CDF."""
-    cdf = np.cumsum(probs, axis=1)  # (B, V)
-    u = rng.random(probs.shape[0]) * cdf[:, -1]  # (B,)
-    index = (cdf <= u[:, None]).sum(axis=1)
-    # never step past the last token with nonzero probability
-    last = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
-    return np.minimum(index, last)
+def draw(cdf, rows, rng):
+    """Draw one token per row from its group's cumulative distribution.
+
+    Each draw takes a uniform number ``u`` in ``[0, 1)`` and returns the first
+    token whose cumulative probability exceeds it: a token of zero
+    probability adds nothing to the cumulative sums and is never returned.
+
+    Parameters
+    ----------
+    cdf : ndarray of shape (V, G)
+        Cumulative distributions, one column per group, each ending at 1
+        (see :func:`_group_cdf`).
+    rows : ndarray of shape (n,) of int
+        The group (column) of every draw.
+    rng : numpy.random.RandomState or numpy.random.Generator
+        Gives the ``n`` uniform numbers, in row order.
+
+    Returns
+    -------
+    tokens : ndarray of shape (n,) of int
+    """
+    u = rng.random(rows.size)  # (n,) in [0, 1)
+    below = np.take(cdf, rows, axis=1) <= u  # (V, n)
+    return below.sum(axis=0)
 
 
-def generate(
+def _group_cdf(logits, t, options):
+    """Each group's cumulative next-token distribution, vocabulary first.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (V, G)
+        Unnormalised log-probabilities of every group, one column each.
+    t : int
+        Tokens every sequence holds so far.
+    options : dict
+        ``banned``, ``min_length``, ``temperature``, ``top_k``, ``top_p``.
+
+    Returns
+    -------
+    cdf : ndarray of shape (V, G), dtype float64
+        Cumulative probabilities; every column ends exactly at 1, and so does
+        every entry after the last token of nonzero probability.
+    """
+    z = logits.astype(np.float64)  # (V, G)
+    z[options["banned"]] = -np.inf
+    if t < options["min_length"]:
+        z[0] = -np.inf
+    if options["top_k"] is not None or options["top_p"] is not None:
+        probs = filter_log_probs(
+            z.T,
+            temperature=options["temperature"],
+            top_k=options["top_k"],
+            top_p=options["top_p"],
+        ).T  # (V, G)
+    else:
+        if options["temperature"] != 1.0:
+            z /= options["temperature"]
+        # reductions over the vocabulary run along long rows in this layout
+        z -= z.max(axis=0)
+        probs = np.exp(z, out=z)
+    # cumulative sums as one product with a lower-triangular matrix of ones:
+    # several times faster than np.cumsum over a short axis; every entry
+    # after the last nonzero probability adds only exact zeros
+    V = probs.shape[0]
+    cdf = np.tril(np.ones((V, V))) @ probs  # (V, G)
+    cdf /= cdf[-1]  # x / x is exactly 1
+    return cdf
+
+
+def _greedy_choice(logits, t, options):
+    """Each group's most probable allowed token, shape ``(G,)``."""
+    z = logits.copy()  # (V, G)
+    z[options["banned"]] = -np.inf
+    if t < options["min_length"]:
+        z[0] = -np.inf
+    return np.argmax(z, axis=0)
+
+
+def _next_tokens(dist, group, forced_tokens, forced, rng, greedy):
+    """The token every row reads next, from its group's distribution.
+
+    ``forced`` rows copy ``forced_tokens`` (their prefix). With ``greedy``,
+    ``dist`` holds each group's choice; otherwise it holds each group's
+    cumulative distribution (shape ``(V, G)``) and every other row draws one
+    uniform number, in row order, and takes the first token whose cumulative
+    probability exceeds it.
+    """
+    nxt = np.empty(group.size, dtype=np.intp)  # (A,)
+    nxt[forced] = forced_tokens
+    free = ~forced
+    if not free.any():
+        return nxt
+    rows = group[free]  # (F,)
+    if greedy:
+        nxt[free] = dist[rows]
+        return nxt
+    nxt[free] = draw(dist, rows, rng)
+    return nxt
+
+
+def _regroup(group, tokens, n_groups, n_tokens):
+    """Number the distinct ``(group, token)`` pairs in sorted order.
+
+    Returns
+    -------
+    old_group : ndarray of shape (G,)
+        The group each new group continues, sorted.
+    new_tokens : ndarray of shape (G,)
+        The token each new group has just read.
+    new_group : ndarray of shape (A,)
+        Each row's new group.
+    """
+    key = group * n_tokens + tokens  # (A,)
+    seen = np.zeros(n_groups * n_tokens, dtype=bool)  # (G_old * V,)
+    seen[key] = True
+    distinct = np.flatnonzero(seen)  # (G,)
+    number = np.cumsum(seen) - 1  # (G_old * V,)
+    old_group, new_tokens = np.divmod(distinct, n_tokens)
+    return old_group, new_tokens, number[key]
+
+
+# Steps with more groups than this split them into chunks of at most this
+# many, advanced on several threads when the machine has the cores. The
+# split depends on the number of groups only, never on the thread count, so
+# the samples do not either.
+_CHUNK_GROUPS = 2048
+
+_POOL = {"pid": None, "executor": None}
+
+
+def _n_threads():
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map(function, items):
+    """``list(map(function, items))``, on threads when there are cores to spare.
+
+    The pool is made on first use and again in a forked child, whose copy of
+    the parent's pool has no threads.
+    """
+    n_threads = min(len(items), _n_threads())
+    if n_threads < 2:
+        return [function(item) for item in items]
+    if _POOL["pid"] != os.getpid() or _POOL["executor"]._max_workers < n_threads:
+        _POOL["executor"] = ThreadPoolExecutor(max_workers=n_threads)
+        _POOL["pid"] = os.getpid()
+    return list(_POOL["executor"].map(function, items))
+
+
+def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, options):
+    """Advance some groups one step and give their next-token distributions.
+
+    Returns
+    -------
+    states : list of tuple of ndarray
+        The groups' new states, in ``work``.
+    dist : ndarray
+        Each group's choice, shape ``(G,)``, with ``options["greedy"]``;
+        otherwise their cumulative distributions, shape ``(V, G)``.
+    """
+    G = tokens.size
+    if G == 1:  # two rows: see advance
+        tokens = np.repeat(tokens, 2)
+        parent = None if parent is None else np.repeat(parent, 2)
+    top, states = advance(weights, cell, n_layers, tokens, states, parent, work)
+    W_y, b_y = weights["W_y"], weights["b_y"]
+    logits = np.matmul(
+        W_y.T, top.T, out=work.empty("logits", (W_y.shape[1], tokens.size), W_y.dtype)
+    )
+    logits += b_y[:, None]  # (V, G)
+    if options["greedy"]:
+        return states, _greedy_choice(logits[:, :G], t, options)
+    return states, _group_cdf(logits[:, :G], t, options)
+
+
+def _advance_all_groups(
+    weights, cell, n_layers, tokens, states, parent, works, t, options
+):
+    """:func:`_advance_groups` for every group, in chunks when there are many."""
+    G = tokens.size
+    n_chunks = -(-G // _CHUNK_GROUPS)
+    while len(works) < n_chunks:
+        works.append(Workspace())
+    if n_chunks == 1:
+        return _advance_groups(
+            weights, cell, n_layers, tokens, states, parent, works[0], t, options
+        )
+    bounds = np.linspace(0, G, n_chunks + 1).astype(np.intp)
+
+    def chunk(c):
+        part = slice(bounds[c], bounds[c + 1])
+        return _advance_groups(
+            weights,
+            cell,
+            n_layers,
+            tokens[part],
+            states,
+            parent[part],
+            works[c],
+            t,
+            options,
+        )
+
+    results = _map(chunk, range(n_chunks))
+    states = [
+        tuple(
+            np.concatenate([r[0][layer][k] for r in results])
+            for k in range(len(results[0][0][layer]))
+        )
+        for layer in range(n_layers)
+    ]
+    return states, np.concatenate([r[1] for r in results], axis=-1)
+
+
+def generate_padded(
     weights,
     cell,
     n_layers,
@@ -79,7 +291,70 @@ def generate(
     min_length=0,
     max_length=50,
 ):
+    """Like :func:`generate`, as one padded array and the lengths.
+
+    Returns
+    -------
+    tokens : ndarray of shape (n, L) of int
+        Row ``i`` holds sequence ``i`` in its first ``lengths[i]`` entries
+        and zeros after them.
+    lengths : ndarray of shape (n,) of int
+    """
+    n = len(prefixes)
+    lengths = np.array([len(p) for p in prefixes], dtype=np.intp)
+    longest = max(int(lengths.max(initial=0)), max_length)
+    out = np.zeros((n, longest), dtype=np.intp)  # (n, L)
+    for i in np.flatnonzero(lengths):
+        out[i, : lengths[i]] = prefixes[i]
+    final_length = np.maximum(np.full(n, max_length), lengths)
+    options = {
+        "banned": np.asarray(banned, dtype=np.intp),
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "greedy": greedy,
+        "min_length": min_length,
+    }
+    V = weights["W_y"].shape[1]
+    works = []  # one workspace per chunk of groups
+
+    active = np.arange(n)  # (A,) rows still generating
+    group = np.zeros(n, dtype=np.intp)  # (A,) each row's group
+    group_tokens = np.zeros(1, dtype=np.intp)  # (G,) token read now: start
+    states, parent = None, None  # rows of the previous step; each group's
+    t = 0
+    while active.size:
+        G = group_tokens.size
+        states, dist = _advance_all_groups(
+            weights, cell, n_layers, group_tokens, states, parent, works, t, options
+        )
+        forced = t < lengths[active]  # (A,)
+        nxt = _next_tokens(
+            dist, group, out[active[forced], t], forced, rng, options["greedy"]
+        )
+        ended = (nxt == 0) & ~forced
+        final_length[active[ended]] = t
+        keep_writing = ~ended
+        out[active[keep_writing], t] = nxt[keep_writing]
+        t += 1
+        still = keep_writing & (t < final_length[active])
+        active = active[still]
+        if active.size:
+            parent, group_tokens, group = _regroup(group[still], nxt[still], G, V)
+    out[np.arange(longest) >= final_length[:, None]] = 0
+    return out, final_length
+
+
+def generate(weights, cell, n_layers, prefixes, rng, **options):
     """Generate one sequence for each prefix, all advancing together.
+
+    Sequences that have read the same tokens so far are in the same state, so
+    each step runs the network once per distinct sequence read so far (a
+    *group*), not once per sequence: ten thousand free samples share one
+    state at the first step and a few dozen at the second. The recurrent
+    product of a group's state is computed once for all the groups that
+    continue it with different tokens. Every sequence still draws its own
+    next token, with its own random number, from its group's distribution.
 
     Parameters
     ----------
@@ -107,50 +382,8 @@ def generate(
     sequences : list of ndarray of int
         Token indices of each sequence, prefix included, end token excluded.
     """
-    n = len(prefixes)
-    lengths = np.array([len(p) for p in prefixes])
-    longest = max(int(lengths.max(initial=0)), max_length)
-    out = np.zeros((n, longest), dtype=np.intp)  # (n, L)
-    for i, p in enumerate(prefixes):
-        out[i, : len(p)] = p
-    final_length = np.full(n, max_length)
-    final_length = np.maximum(final_length, lengths)
-    banned = np.asarray(banned, dtype=np.intp)
-
-    active = np.arange(n)  # rows still generating
-    tokens = np.zeros(n, dtype=np.intp)  # (n,) token read now: the start token
-    states = None
-    t = 0
-    while active.size:
-        log_probs, states = next_token_log_probs(
-            weights, cell, n_layers, tokens, states
-        )  # (A, V)
-        forced = t < lengths[active]
-        nxt = np.empty(active.size, dtype=np.intp)
-        nxt[forced] = out[active[forced], t]
-        free = ~forced
-        if free.any():
-            lp = log_probs[free].copy()
-            lp[:, banned] = -np.inf
-            if t < min_length:
-                lp[:, 0] = -np.inf
-            if greedy:
-                nxt[free] = np.argmax(lp, axis=1)
-            else:
-                probs = filter_log_probs(
-                    lp, temperature=temperature, top_k=top_k, top_p=top_p
-                )
-                nxt[free] = draw(probs, rng)
-        ended = (nxt == 0) & free
-        final_length[active[ended]] = t
-        keep_writing = ~ended
-        out[active[keep_writing], t] = nxt[keep_writing]
-        t += 1
-        still = keep_writing & (t < final_length[active])
-        active = active[still]
-        tokens = nxt[still]
-        states = [tuple(s[still] for s in layer) for layer in states]
-    return [out[i, : final_length[i]] for i in range(n)]
+    out, lengths = generate_padded(weights, cell, n_layers, prefixes, rng, **options)
+    return [row[:length] for row, length in zip(out, lengths, strict=True)]
 
 
 def sequence_hash(sequence):
