@@ -43,12 +43,14 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklearn_charrnn
 from sklearn_charrnn import CharRNNGenerator, _sequences
-from sklearn_charrnn.nn.network import (
-    init_weights,
-    is_decayed,
-    loss_and_gradients,
-)
+from sklearn_charrnn.nn.network import init_weights, is_decayed
 from sklearn_charrnn.nn.optim import AdamW, clip_by_global_norm
+from sklearn_charrnn.nn.parallel import (
+    available_cores,
+    batch_loss_and_gradients,
+    n_parts,
+    split_batch,
+)
 from sklearn_charrnn.nn.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
@@ -95,9 +97,11 @@ def timed(function):
 class PackageTrainer:
     """The package's training step, exactly as ``fit`` runs it per batch.
 
-    Pad the batch, ``loss_and_gradients``, ``clip_by_global_norm``,
-    ``AdamW.step``, with one reused ``Workspace`` and BLAS on one thread, as
-    in ``CharRNNGenerator.fit`` (dropout 0, as in the PyTorch model).
+    Split the batch in ``n_parts`` parts, pad each,
+    ``batch_loss_and_gradients`` (the parts on threads, one per core),
+    ``clip_by_global_norm``, ``AdamW.step``, with reused workspaces and BLAS
+    on one thread, as in ``CharRNNGenerator.fit`` (dropout 0, as in the
+    PyTorch model).
     """
 
     def __init__(self, cell, hidden_size, n_tokens, data):
@@ -121,18 +125,26 @@ class PackageTrainer:
             weight_decay=OPTIMIZER["weight_decay"],
             decay={name: is_decayed(name) for name in self.weights},
         )
-        self.work = Workspace()
+        self.n_parts = n_parts(cell, hidden_size, BATCH_SIZE)
+        self.works = [Workspace() for _ in range(self.n_parts)]
+        self.n_threads = available_cores()
 
     def step(self, index):
         """One training step on the sequences ``index``."""
-        inputs, targets, mask = _sequences.pad_batch(
-            self.codes, self.offsets, self.lengths, index
-        )
-        _, grads = loss_and_gradients(
-            self.weights, self.cell, 1, inputs, targets, mask, work=self.work
+        parts = [
+            _sequences.pad_batch(self.codes, self.offsets, self.lengths, part)
+            for part in split_batch(index, self.n_parts)
+        ]
+        _, grads, _ = batch_loss_and_gradients(
+            self.weights,
+            self.cell,
+            1,
+            parts,
+            works=self.works,
+            n_threads=self.n_threads,
         )
         clip_by_global_norm(grads, CLIP_NORM)
-        self.optimizer.step(self.weights, grads, self.work)
+        self.optimizer.step(self.weights, grads, self.works[0])
 
     def run(self, batches):
         with threadpool_limits(limits=1, user_api="blas"):

@@ -23,10 +23,16 @@ from .nn.cells import CELLS
 from .nn.network import (
     init_weights,
     is_decayed,
-    loss_and_gradients,
     sequence_log_likelihood,
 )
 from .nn.optim import AdamW, WeightAverage, clip_by_global_norm
+from .nn.parallel import (
+    available_cores,
+    batch_loss_and_gradients,
+    n_parts,
+    run_all,
+    split_batch,
+)
 from .nn.sampling import (
     beam_search,
     contains,
@@ -43,6 +49,32 @@ _SCORE_BATCH = 512
 _CONTROLLERS = {}  # process id -> ThreadpoolController
 
 
+def _controller():
+    """The process's ThreadpoolController, made once per process.
+
+    Making one lists the loaded libraries: about a millisecond.
+    """
+    controller = _CONTROLLERS.get(os.getpid())
+    if controller is None:
+        controller = _CONTROLLERS[os.getpid()] = ThreadpoolController()
+    return controller
+
+
+def _thread_budget():
+    """How many threads a call may use.
+
+    The cores the process may run on, and no more than BLAS is allowed:
+    joblib lowers that in its workers, so that ``n_jobs`` processes share
+    the cores instead of each taking them all.
+    """
+    blas = [
+        lib.num_threads
+        for lib in _controller().lib_controllers
+        if lib.user_api == "blas"
+    ]
+    return max(1, min([available_cores(), *blas]))
+
+
 def _one_blas_thread():
     """Run BLAS on one thread inside fit, scoring and sampling.
 
@@ -50,13 +82,10 @@ def _one_blas_thread():
     thread count, so the same ``random_state`` would give different weights
     under ``n_jobs=1`` (all cores) and ``n_jobs=2`` (one core per worker).
     The products here are small: extra threads mostly wait on each other.
-    The controller, which lists the loaded libraries (about a millisecond),
-    is made once per process.
+    The cores of the machine are used all the same, by work split in fixed
+    parts that run on threads of their own (see :mod:`.nn.parallel`).
     """
-    controller = _CONTROLLERS.get(os.getpid())
-    if controller is None:
-        controller = _CONTROLLERS[os.getpid()] = ThreadpoolController()
-    return controller.limit(limits=1, user_api="blas")
+    return _controller().limit(limits=1, user_api="blas")
 
 
 # exclude_training draws at most this many candidates per sequence asked for,
@@ -408,8 +437,11 @@ class CharRNNGenerator(BaseEstimator):
         train, valid = self._split(lengths, early_stopping, gen)
         max_iter = 1 if incremental else self.max_iter
         self._optimizer.learning_rate = self.learning_rate_init
+        n_threads = _thread_budget()
         with _one_blas_thread():
-            self._train(codes, lengths, train, valid, max_iter, gen, incremental)
+            self._train(
+                codes, lengths, train, valid, max_iter, gen, incremental, n_threads
+            )
         return self
 
     def _initialize(self, sequences, kind, rng):
@@ -461,8 +493,16 @@ class CharRNNGenerator(BaseEstimator):
         order = gen.permutation(n)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
-    def _train(self, codes, lengths, train, valid, max_iter, gen, incremental):
-        """The epoch loop: mini-batches, AdamW, early stopping."""
+    def _train(
+        self, codes, lengths, train, valid, max_iter, gen, incremental, n_threads
+    ):
+        """The epoch loop: mini-batches, AdamW, early stopping.
+
+        A batch big enough is split in parts (their gradients add up to the
+        batch's) that run on up to ``n_threads`` threads; the split depends
+        on the model and the batch size only, so the weights do not depend on
+        ``n_threads``.
+        """
         offsets = np.cumsum(lengths) - lengths
         self.max_length_ = max(self.max_length_, int(lengths.max()))
         batch_size = min(self.batch_size, len(train))
@@ -475,7 +515,15 @@ class CharRNNGenerator(BaseEstimator):
             if self.weight_averaging
             else None
         )
-        work = Workspace()  # scratch arrays reused by every batch of this fit
+        n = n_parts(self.cell, self.hidden_size, batch_size)
+        # scratch arrays reused by every batch of this fit, one set per part
+        works = [Workspace() for _ in range(n)]
+        # dropout masks: one generator per part, seeded in order from gen
+        rngs = (
+            [gen]
+            if n == 1
+            else [np.random.default_rng(s) for s in gen.integers(2**62, size=n)]
+        )
         try:
             for _ in range(max_iter):
                 start = time.perf_counter()
@@ -484,29 +532,27 @@ class CharRNNGenerator(BaseEstimator):
                 )
                 total_loss, total_tokens = 0.0, 0
                 for batch in batches:
-                    index = train[batch]
-                    inputs, targets, mask = _sequences.pad_batch(
-                        codes, offsets, lengths, index
-                    )
-                    loss, grads = loss_and_gradients(
+                    parts = [
+                        _sequences.pad_batch(codes, offsets, lengths, part)
+                        for part in split_batch(train[batch], n)
+                    ]
+                    loss, grads, n_tok = batch_loss_and_gradients(
                         self.weights_,
                         self.cell,
                         self.n_layers,
-                        inputs,
-                        targets,
-                        mask,
-                        dropout,
-                        gen,
-                        work,
+                        parts,
+                        dropout=dropout,
+                        rngs=rngs,
+                        works=works,
+                        n_threads=n_threads,
                     )
                     norm = clip_by_global_norm(grads, self.clip_norm)
                     if not (np.isfinite(loss) and np.isfinite(norm)):
                         self._diverged(snapshot)
-                    self._optimizer.step(self.weights_, grads, work)
+                    self._optimizer.step(self.weights_, grads, works[0])
                     self.t_ += 1
                     if average is not None:
                         average.update(self.weights_)
-                    n_tok = int(mask.sum())
                     total_loss += loss * n_tok
                     total_tokens += n_tok
                 if not all(np.isfinite(w).all() for w in self.weights_.values()):
@@ -650,18 +696,30 @@ class CharRNNGenerator(BaseEstimator):
         ``weights`` defaults to the fitted ``weights_``.
         """
         weights = self.weights_ if weights is None else weights
+        # In float64: a float32 product may round a row differently in a
+        # batch of another size, and a sequence's score should not depend on
+        # which other sequences are scored with it.
+        weights = {name: w.astype(np.float64) for name, w in weights.items()}
         offsets = np.cumsum(lengths) - lengths
         if index is None:
             index = np.arange(len(lengths))
         result = np.empty(len(index))
-        with _one_blas_thread():
-            for batch in _sequences.make_batches(lengths[index], _SCORE_BATCH):
+
+        def score(batch):
+            def run():
                 inputs, targets, mask = _sequences.pad_batch(
                     codes, offsets, lengths, index[batch]
                 )
                 result[batch] = sequence_log_likelihood(
                     weights, self.cell, self.n_layers, inputs, targets, mask
                 )
+
+            return run
+
+        batches = _sequences.make_batches(lengths[index], _SCORE_BATCH)
+        n_threads = _thread_budget()
+        with _one_blas_thread():
+            run_all([score(batch) for batch in batches], n_threads)
         return result
 
     def _mean_log_likelihood(self, codes, lengths, index, weights=None):
@@ -1086,6 +1144,7 @@ class CharRNNGenerator(BaseEstimator):
 
     def _draw(self, prefixes, rng, sampling):
         """Draw one sequence per prefix: a padded array and the lengths."""
+        n_threads = _thread_budget()
         with _one_blas_thread():
             return generate_padded(
                 self.weights_,
@@ -1094,6 +1153,7 @@ class CharRNNGenerator(BaseEstimator):
                 prefixes,
                 rng,
                 banned=(self._unknown_index(),),
+                n_threads=n_threads,
                 **sampling,
             )
 

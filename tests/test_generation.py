@@ -231,7 +231,7 @@ def test_chunked_steps_give_the_same_samples(model, monkeypatch, n_threads):
     """Groups split in chunks, on one thread or two: the same samples."""
     whole = model.sample(400, random_state=7)
     monkeypatch.setattr(sampling, "_CHUNK_GROUPS", 16)
-    monkeypatch.setattr(sampling, "_n_threads", lambda: n_threads)
+    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: n_threads)
     assert model.sample(400, random_state=7) == whole
 
 

@@ -74,8 +74,8 @@ def test_fit_after_divergence_with_sane_learning_rate(dinosaurs):
 
 
 def interrupt_on_call(monkeypatch, n):
-    """Make the n-th loss_and_gradients call raise KeyboardInterrupt."""
-    real = estimator_module.loss_and_gradients
+    """Make the n-th batch_loss_and_gradients call raise KeyboardInterrupt."""
+    real = estimator_module.batch_loss_and_gradients
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -84,7 +84,7 @@ def interrupt_on_call(monkeypatch, n):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "loss_and_gradients", interrupted)
+    monkeypatch.setattr(estimator_module, "batch_loss_and_gradients", interrupted)
     return calls
 
 

@@ -237,7 +237,16 @@ def run_layers(
 
 
 def loss_and_gradients(
-    weights, cell, n_layers, inputs, targets, mask, dropout=0.0, rng=None, work=None
+    weights,
+    cell,
+    n_layers,
+    inputs,
+    targets,
+    mask,
+    dropout=0.0,
+    rng=None,
+    work=None,
+    n_total=None,
 ):
     """Mean negative log-likelihood per token of a batch, and its gradients.
 
@@ -255,11 +264,16 @@ def loss_and_gradients(
     work : Workspace, default=None
         Scratch memory reused between calls. The gradients then live in it
         and are overwritten by the next call with the same workspace.
+    n_total : int, default=None
+        What the summed negative log-likelihood is divided by: the unmasked
+        tokens of a larger batch this one is a part of. Its own unmasked
+        tokens when None.
 
     Returns
     -------
     loss : float
-        Mean negative log-likelihood per unmasked token, in nats.
+        Negative log-likelihood summed over the unmasked tokens, divided by
+        ``n_total`` (by default: the mean per token), in nats.
     grads : dict of str to ndarray
         Gradient of ``loss`` for every weight.
     """
@@ -269,7 +283,7 @@ def loss_and_gradients(
     T, B, H = top.shape
     V = weights["W_y"].shape[1]
     dtype = top.dtype
-    n_tokens = int(np.count_nonzero(mask))
+    n_tokens = int(np.count_nonzero(mask)) if n_total is None else n_total
     # The output layer runs on every position, padding included: a few
     # wasted rows cost less than gathering the real ones and scattering back.
     h_all = top.reshape(-1, H)  # (T*B, H)

@@ -8,12 +8,12 @@ log-probability counts its tokens and its end token.
 """
 
 import hashlib
-import os
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
 from .network import advance, next_token_log_probs
+from .parallel import run_all
 from .workspace import Workspace
 
 
@@ -180,35 +180,10 @@ def _regroup(group, tokens, n_groups, n_tokens):
 
 
 # Steps with more groups than this split them into chunks of at most this
-# many, advanced on several threads when the machine has the cores. The
-# split depends on the number of groups only, never on the thread count, so
-# the samples do not either.
+# many, advanced on several threads when there are cores for them. The split
+# depends on the number of groups only, never on the thread count, so the
+# samples do not either (see :mod:`.parallel`).
 _CHUNK_GROUPS = 2048
-
-_POOL = {"pid": None, "executor": None}
-
-
-def _n_threads():
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _map(function, items):
-    """``list(map(function, items))``, on threads when there are cores to spare.
-
-    The pool is made on first use and again in a forked child, whose copy of
-    the parent's pool has no threads.
-    """
-    n_threads = min(len(items), _n_threads())
-    if n_threads < 2:
-        return [function(item) for item in items]
-    if _POOL["pid"] != os.getpid() or _POOL["executor"]._max_workers < n_threads:
-        _POOL["executor"] = ThreadPoolExecutor(max_workers=n_threads)
-        _POOL["pid"] = os.getpid()
-    return list(_POOL["executor"].map(function, items))
 
 
 def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, options):
@@ -238,7 +213,7 @@ def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, op
 
 
 def _advance_all_groups(
-    weights, cell, n_layers, tokens, states, parent, works, t, options
+    weights, cell, n_layers, tokens, states, parent, works, t, options, n_threads
 ):
     """:func:`_advance_groups` for every group, in chunks when there are many."""
     G = tokens.size
@@ -265,7 +240,7 @@ def _advance_all_groups(
             options,
         )
 
-    results = _map(chunk, range(n_chunks))
+    results = run_all([partial(chunk, c) for c in range(n_chunks)], n_threads)
     states = [
         tuple(
             np.concatenate([r[0][layer][k] for r in results])
@@ -290,8 +265,12 @@ def generate_padded(
     greedy=False,
     min_length=0,
     max_length=50,
+    n_threads=1,
 ):
     """Like :func:`generate`, as one padded array and the lengths.
+
+    ``n_threads`` is how many threads the steps with many groups may run on
+    (see :mod:`.parallel`); the samples do not depend on it.
 
     Returns
     -------
@@ -326,7 +305,16 @@ def generate_padded(
     while active.size:
         G = group_tokens.size
         states, dist = _advance_all_groups(
-            weights, cell, n_layers, group_tokens, states, parent, works, t, options
+            weights,
+            cell,
+            n_layers,
+            group_tokens,
+            states,
+            parent,
+            works,
+            t,
+            options,
+            n_threads,
         )
         forced = t < lengths[active]  # (A,)
         nxt = _next_tokens(
