@@ -8,10 +8,16 @@ rounds::
 
     python benchmarks/blas_threads.py
 
-``CharRNNGenerator`` itself always limits BLAS to one thread; this script
-calls the same functions underneath it with either limit.
+``CharRNNGenerator`` itself always limits BLAS to one thread (and uses a
+second core by splitting big batches and sampling steps in parts on threads
+of its own, see ``split_batches.py``); this script runs the plain,
+unsplit training step and sampler on one thread of Python with either BLAS
+limit. It also trains a fresh LSTM on the same batches under each limit and
+prints whether the two give the same weights, bit for bit: one reason for
+the one-thread limit is that a model must not depend on the thread count.
 """
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -67,10 +73,15 @@ def main():
         generate(model.weights_, "rnn", 1, prefixes, rng, banned=banned)
         return N_SAMPLES
 
+    def plain_trainer(cell):
+        trainer = PackageTrainer(cell, 200, len(vocabulary) + 2, data)
+        trainer.n_parts, trainer.n_threads = 1, 1  # the unsplit step
+        trainer.works = trainer.works[:1]
+        return trainer
+
     jobs = {}
     for cell in ("rnn", "lstm"):
-        trainer = PackageTrainer(cell, 200, len(vocabulary) + 2, data)
-        jobs[f"train {cell} H=200, tokens/s"] = train_job(trainer)
+        jobs[f"train {cell} H=200, tokens/s"] = train_job(plain_trainer(cell))
     jobs["sampler, 10,000 names, names/s"] = sample_job
 
     threads = int(sys.argv[sys.argv.index("--threads") + 1])
@@ -84,7 +95,13 @@ def main():
                 count = job()
                 seconds = time.perf_counter() - start
                 results.setdefault(label, []).append(count / seconds)
-    print(json.dumps({label: float(np.median(v)) for label, v in results.items()}))
+        trainer = plain_trainer("lstm")
+        train_job(trainer)()
+    digest = hashlib.sha256()
+    for name in sorted(trainer.weights):
+        digest.update(trainer.weights[name].tobytes())
+    results = {label: float(np.median(v)) for label, v in results.items()}
+    print(json.dumps({"results": results, "weights": digest.hexdigest()}))
 
 
 def report():
@@ -97,11 +114,15 @@ def report():
             text=True,
         ).stdout
         results[threads] = json.loads(out.strip().splitlines()[-1])
+    digests = {threads: results[threads]["weights"] for threads in (1, 2)}
+    results = {threads: results[threads]["results"] for threads in (1, 2)}
     width = max(len(label) for label in results[1])
     print(f"{'':{width}}  {'1 thread':>12}  {'2 threads':>12}  {'1t / 2t':>8}")
     for label, one in results[1].items():
         two = results[2][label]
         print(f"{label:{width}}  {one:12,.0f}  {two:12,.0f}  {one / two:7.1f}x")
+    same = "the same" if digests[1] == digests[2] else "DIFFERENT"
+    print(f"LSTM weights after {N_BATCHES} batches on 1 and on 2 threads: {same}")
 
 
 if __name__ == "__main__":

@@ -227,6 +227,6 @@ def test_wide_batches_are_scored_in_slices_with_the_same_result(monkeypatch):
     whole = network.sequence_log_likelihood(weights, "lstm", 1, *batch)
     # room for 2 columns at a time: slices of 2, 2, 2, 2 and a lone last one
     T = batch[0].shape[0]
-    monkeypatch.setattr(network, "_SCORE_FLOATS", 4 * T * 8 * 2)
+    monkeypatch.setattr(network, "_SCORE_BYTES", 4 * 4 * T * 8 * 2)  # float32
     sliced = network.sequence_log_likelihood(weights, "lstm", 1, *batch)
     np.testing.assert_array_equal(sliced, whole)

@@ -350,8 +350,8 @@ def backward(weights, cell, caches, dtop, grads, work=None):
     return grads
 
 
-# Largest gate array (floats) that scoring builds in one forward pass.
-_SCORE_FLOATS = 1 << 21
+# Largest gate array (bytes) that scoring builds in one forward pass.
+_SCORE_BYTES = 8 << 20
 
 
 def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
@@ -377,7 +377,8 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     # The forward pass keeps every step's gates: score a wide batch in slices
     # of columns so that they stay small (each column's result is the same).
     G, H = CELLS[cell].n_gates, weights["W_y"].shape[0]
-    width = max(2, _SCORE_FLOATS // (G * T * H))
+    itemsize = weights["W_y"].dtype.itemsize
+    width = max(2, _SCORE_BYTES // (itemsize * G * T * H))
     if B > width:
         starts = range(0, B, width)
         return np.concatenate(
