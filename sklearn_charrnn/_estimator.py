@@ -190,7 +190,10 @@ class CharRNNGenerator(BaseEstimator):
         Print the loss, validation score and time of every epoch.
 
     dtype : {"float32", "float64"}, default="float32"
-        Floating-point type of the weights and all computation.
+        Floating-point type of the weights, of training and of sampling.
+        Scoring (``score``, ``score_samples`` and the validation score of
+        early stopping) always computes in float64, so that a sequence's
+        score does not depend on the other sequences scored with it.
 
     Attributes
     ----------
@@ -509,6 +512,7 @@ class CharRNNGenerator(BaseEstimator):
         dropout = self.dropout
         converged = False
         snapshot = {name: w.copy() for name, w in self.weights_.items()}
+        optimizer_snapshot = self._optimizer_state()
         best = None
         average = (
             WeightAverage(self.weights_, self.weight_averaging)
@@ -548,7 +552,7 @@ class CharRNNGenerator(BaseEstimator):
                     )
                     norm = clip_by_global_norm(grads, self.clip_norm)
                     if not (np.isfinite(loss) and np.isfinite(norm)):
-                        self._diverged(snapshot)
+                        self._diverged(snapshot, optimizer_snapshot)
                     self._optimizer.step(self.weights_, grads, works[0])
                     self.t_ += 1
                     if average is not None:
@@ -556,8 +560,9 @@ class CharRNNGenerator(BaseEstimator):
                     total_loss += loss * n_tok
                     total_tokens += n_tok
                 if not all(np.isfinite(w).all() for w in self.weights_.values()):
-                    self._diverged(snapshot)
+                    self._diverged(snapshot, optimizer_snapshot)
                 snapshot = {name: w.copy() for name, w in self.weights_.items()}
+                optimizer_snapshot = self._optimizer_state()
                 self.n_iter_ += 1
                 self.loss_curve_.append(total_loss / total_tokens)
                 message = f"Epoch {self.n_iter_}, loss = {self.loss_curve_[-1]:.4f}"
@@ -609,6 +614,7 @@ class CharRNNGenerator(BaseEstimator):
             converged = True
             if not all(np.isfinite(w).all() for w in self.weights_.values()):
                 self._restore(snapshot)
+                self._restore_optimizer(optimizer_snapshot)
         if best is not None:
             self._restore(best)
         elif average is not None and average.n_steps:
@@ -626,9 +632,29 @@ class CharRNNGenerator(BaseEstimator):
         for name, w in weights.items():
             self.weights_[name][...] = w
 
-    def _diverged(self, snapshot):
-        """Put back the last finite weights and stop with a clear error."""
+    def _optimizer_state(self):
+        """A copy of AdamW's moments and step counts."""
+        optimizer = self._optimizer
+        return {
+            "m": {name: m.copy() for name, m in optimizer.m.items()},
+            "v": {name: v.copy() for name, v in optimizer.v.items()},
+            "t": optimizer.t,
+            "t_": self.t_,
+        }
+
+    def _restore_optimizer(self, state):
+        optimizer = self._optimizer
+        for name, m in state["m"].items():
+            optimizer.m[name][...] = m
+        for name, v in state["v"].items():
+            optimizer.v[name][...] = v
+        optimizer.t = state["t"]
+        self.t_ = state["t_"]
+
+    def _diverged(self, snapshot, optimizer_snapshot):
+        """Put back the last finite epoch (weights, optimizer); raise an error."""
         self._restore(snapshot)
+        self._restore_optimizer(optimizer_snapshot)
         raise ValueError(
             f"Training diverged in epoch {self.n_iter_ + 1}: the loss or its "
             "gradient became non-finite. The weights of the last finite epoch "

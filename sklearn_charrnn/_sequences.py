@@ -63,11 +63,14 @@ def check_sequences(estimator, X, *, reset):
         if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
             _check_str_items(X)
             return X, STRING
+        _check_rows_of_one_length(X)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
     if ndim == 1:
         values = X.tolist() if hasattr(X, "tolist") else list(X)
         if values and all(isinstance(v, str) for v in values):
             return values, STRING
+        if any(isinstance(v, bytes) for v in values):
+            _check_str_items(values)  # names the first bytes item
         raise ValueError(
             "Expected a list of str or a 2-D array of tokens, got a 1-D array "
             f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
@@ -106,6 +109,29 @@ def check_sequences(estimator, X, *, reset):
                 f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
             )
     return X, TOKENS
+
+
+def _check_rows_of_one_length(X):
+    """Name two rows of a list of token rows that are not alike.
+
+    A list that holds a list (or tuple, or array) is read as rows of tokens:
+    a 2-D array, so every row must be a sequence of one length.
+    """
+
+    def describe(row):
+        if isinstance(row, (list, tuple, np.ndarray)):
+            return f"{len(row)} token{'s' * (len(row) != 1)}"
+        return f"a {type(row).__name__} {row!r:.30}, not a row of tokens"
+
+    first = describe(X[0])
+    for i, row in enumerate(X):
+        if describe(row) != first:
+            raise ValueError(
+                f"X is read as rows of tokens (it holds lists), but row 0 holds "
+                f"{first} while row {i} holds {describe(row)}: every row must be a "
+                "sequence of tokens of one length (one token per cell of a 2-D "
+                "array). Pass names of different lengths as a list of str."
+            )
 
 
 def _check_str_items(X):

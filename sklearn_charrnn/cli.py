@@ -519,9 +519,12 @@ def main(argv=None):
         Usage errors exit with 2 from argparse.
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["demo", *argv]  # the demo's options without its name
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["demo", *(argv or [])])
+        args = parser.parse_args(["demo"])
     if args.command == "complete" and args.most_likely:
         _check_most_likely(args)
     with warnings.catch_warnings():

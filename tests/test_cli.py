@@ -347,3 +347,20 @@ def test_python_dash_m_and_console_script(model_file):
     )
     assert result.returncode == 1
     assert result.stderr == "charrnn: error: missing.npz: no such model file\n"
+
+
+@pytest.mark.parametrize(
+    "argv, max_iter, prefix",
+    [
+        ([], 60, "tyra"),
+        (["--max-iter", "3", "--prefix", "ab"], 3, "ab"),
+        (["-q", "--seed", "4"], 60, "tyra"),
+        (["demo", "--max-iter", "2"], 2, "tyra"),
+    ],
+)
+def test_options_without_a_command_go_to_the_demo(monkeypatch, argv, max_iter, prefix):
+    seen = []
+    monkeypatch.setattr(cli, "demo", lambda args: seen.append(args) or 0)
+    assert cli.main(argv) == 0
+    (args,) = seen
+    assert (args.command, args.max_iter, args.prefix) == ("demo", max_iter, prefix)

@@ -55,6 +55,43 @@ def test_divergence_raises_and_keeps_last_finite_weights(dinosaurs, cell):
     assert_usable(model, X[:20])
 
 
+def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):
+    """A warm-started fit that diverges leaves weights, AdamW's moments and
+    step counts as they were, so the next fit continues from a sane state."""
+    X = dinosaurs[:100]
+    model = CharRNNGenerator(**{**SMALL, "max_iter": 2, "warm_start": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    # the state at the end of every finished epoch, the last one kept
+    finished = []
+
+    def remember(info):
+        weights = {name: w.copy() for name, w in model.weights_.items()}
+        finished.append((model._optimizer_state(), weights))
+
+    remember(None)
+    model._epoch_callback = remember
+    model.set_params(learning_rate_init=1e6, clip_norm=None, max_iter=5)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X)
+    before, weights = finished[-1]
+    after = model._optimizer_state()
+    assert (after["t"], after["t_"]) == (before["t"], before["t_"]) != (0, 0)
+    for key in ("m", "v"):
+        for name, moment in before[key].items():
+            np.testing.assert_array_equal(after[key][name], moment)
+            assert np.isfinite(after[key][name]).all()
+    for name, w in weights.items():
+        np.testing.assert_array_equal(model.weights_[name], w)
+    model._epoch_callback = None
+    model.set_params(learning_rate_init=1e-2, clip_norm=5.0, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    assert all(np.isfinite(w).all() for w in model.weights_.values())
+
+
 def test_fit_after_divergence_with_sane_learning_rate(dinosaurs):
     X = dinosaurs[:100]
     model = CharRNNGenerator(

@@ -61,6 +61,28 @@ def test_bytes_item():
         _small().fit(["ab", b"cd"])
 
 
+def test_bytes_array_is_refused_like_a_list_of_bytes():
+    with pytest.raises(TypeError, match=r"X\[0\] is bytes.*decode"):
+        _small().fit(np.array([b"ab", b"cd"]))
+    with pytest.raises(TypeError, match=r"X\[1\] is bytes.*decode"):
+        _small().fit(np.array(["ab", b"cd"], dtype=object))
+
+
+@pytest.mark.parametrize(
+    "X, rows",
+    [
+        ([["a", "b"], ["c"]], "row 0 holds 2 tokens while row 1 holds 1 token:"),
+        (["ab", ["c"]], "row 0 holds a str 'ab', not a row of tokens while row 1"),
+        ([("a", "b"), ("c", "d"), "ef"], "while row 2 holds a str 'ef'"),
+    ],
+)
+def test_rows_of_tokens_of_different_lengths_are_named(X, rows):
+    with pytest.raises(ValueError, match=rows) as error:
+        _small().fit(X)
+    assert "inhomogeneous" not in str(error.value)
+    assert "list of str" in str(error.value)
+
+
 def test_bytes_instead_of_list():
     with pytest.raises(TypeError, match="got a single bytes"):
         _small().fit(b"anna")
