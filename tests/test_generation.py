@@ -598,3 +598,33 @@ def test_arguments_are_keyword_only(model):
         model.sample(2, 0.5)
     with pytest.raises(TypeError):
         model.complete("ab", 2)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_chunks_never_overwrite_the_states_they_read(model, monkeypatch, n_threads):
+    """A step split in chunks after a step that was not: the chunks must
+    read the previous states intact (they once shared its scratch memory)."""
+    vocabulary_size = len(model.vocabulary_)
+    firsts = np.arange(1, 13) % vocabulary_size + 1  # 12 distinct first tokens
+    prefixes = [np.array([token]) for token in firsts for _ in range(30)]
+
+    def draw_all():
+        out, lengths = sampling.generate_padded(
+            model.weights_,
+            model.cell,
+            model.n_layers,
+            prefixes,
+            np.random.RandomState(0),
+            banned=(model._unknown_index(),),
+            max_length=12,
+            n_threads=n_threads,
+        )
+        return out, lengths
+
+    whole = draw_all()
+    # step 1 holds the 12 prefixes (one chunk); step 2 more than 12 groups,
+    # in chunks of at most 12 rows
+    monkeypatch.setattr(sampling, "_CHUNK_GROUPS", 12)
+    chunked = draw_all()
+    np.testing.assert_array_equal(chunked[0], whole[0])
+    np.testing.assert_array_equal(chunked[1], whole[1])

@@ -295,7 +295,10 @@ def generate_padded(
         "min_length": min_length,
     }
     V = weights["W_y"].shape[1]
-    works = []  # one workspace per chunk of groups
+    # One workspace per chunk of groups, in two sets used by turns: a step
+    # reads the states the step before left in its workspaces, so it must
+    # not write there (its chunks differ from the last step's).
+    works = ([], [])
 
     active = np.arange(n)  # (A,) rows still generating
     group = np.zeros(n, dtype=np.intp)  # (A,) each row's group
@@ -311,7 +314,7 @@ def generate_padded(
             group_tokens,
             states,
             parent,
-            works,
+            works[t % 2],
             t,
             options,
             n_threads,
