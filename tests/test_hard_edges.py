@@ -268,8 +268,8 @@ def test_nul_and_control_characters_are_ordinary():
         (b"ab", TypeError, "single bytes"),
         ([bytearray(b"ab")], TypeError, "must be a str"),
         (np.array([[b"a", b"b"]]), TypeError, "bytes"),
-        (np.array([b"ab", b"cd"]), ValueError, "1-D array"),
-        (np.array(["ab", b"cd"], dtype=object), ValueError, "1-D array"),
+        (np.array([b"ab", b"cd"]), TypeError, r"X\[0\] is bytes.*decode"),
+        (np.array(["ab", b"cd"], dtype=object), TypeError, r"X\[1\] is bytes"),
     ],
     ids=["mixed", "bytes", "bytes-X", "bytearray", "bytes-2d", "bytes-1d", "mixed-1d"],
 )

@@ -27,9 +27,10 @@ from .network import loss_and_gradients
 # and each half keeps at least _SPLIT_MIN_ROWS names. Below it the two
 # threads' many small NumPy calls wait on each other for the GIL and a split
 # batch trains slower. `python benchmarks/split_batches.py` measures both
-# ways: on 2 cores, tanh RNN 200 (40,000), LSTM 128 (65,536) and GRU 200
-# (120,000) were slower split; tanh RNN 384 (147,456), LSTM 200 (160,000),
-# GRU 256 and up, tanh RNN 512 and LSTM 512 were 6% to 40% faster.
+# ways; on 2 cores, tanh RNN 200 (40,000) and LSTM 128 (65,536) were slower
+# split in every run, GRU 200 (120,000) in most; tanh RNN 384 (147,456), GRU
+# 256, tanh RNN 512 and LSTM 512 faster in every run, LSTM 200 (160,000) in
+# most (docs/benchmarks_speed.rst).
 _SPLIT_WORK = 140_000
 _SPLIT_MIN_ROWS = 8
 
