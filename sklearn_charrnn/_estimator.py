@@ -1,11 +1,13 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
 import os
+import sys
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn.base
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -86,6 +88,26 @@ def _one_blas_thread():
     parts that run on threads of their own (see :mod:`.nn.parallel`).
     """
     return _controller().limit(limits=1, user_api="blas")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
+
+
+def _warn(message, category=UserWarning):
+    """Warn at the user's line, not at a line of this package.
+
+    The warning points at the first caller outside this package and outside
+    scikit-learn's ``fit`` wrapper: the line that called ``fit``, ``sample``
+    and so on.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or os.path.abspath(frame.f_code.co_filename) == _SKLEARN_BASE
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 # exclude_training draws at most this many candidates per sequence asked for,
@@ -606,10 +628,9 @@ class CharRNNGenerator(BaseEstimator):
                         )
                     break
         except KeyboardInterrupt:
-            warnings.warn(
+            _warn(
                 "Training interrupted by user; keeping the model fitted so far.",
                 UserWarning,
-                stacklevel=2,
             )
             converged = True
             if not all(np.isfinite(w).all() for w in self.weights_.values()):
@@ -621,11 +642,10 @@ class CharRNNGenerator(BaseEstimator):
             self._restore(average.value())
         self._no_improvement_count = 0
         if not converged and not incremental:
-            warnings.warn(
+            _warn(
                 f"Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
 
     def _restore(self, weights):
@@ -674,10 +694,9 @@ class CharRNNGenerator(BaseEstimator):
                 "expected at least one non-empty str."
             )
         if len(kept) < len(sequences):
-            warnings.warn(
+            _warn(
                 f"Skipped {len(sequences) - len(kept)} empty strings in X.",
                 UserWarning,
-                stacklevel=2,
             )
         return kept
 
@@ -1263,7 +1282,7 @@ class CharRNNGenerator(BaseEstimator):
             message += f" ({len(short)} prefixes fell short.)"
         if strict:
             raise ValueError(message + " Pass n_samples to get a shorter list instead.")
-        warnings.warn(message, UserWarning, stacklevel=3)
+        _warn(message, UserWarning)
 
     def _decode(self, sequence):
         return _sequences.decode(sequence, self.input_kind_, self._tokens())

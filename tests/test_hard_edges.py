@@ -303,3 +303,17 @@ def test_unseen_characters_score_finite():
     assert scores[0] > scores[1]
     with pytest.raises(ValueError, match="not seen in fit"):
         model.complete("x")
+
+
+def test_warnings_point_at_the_line_that_called_the_estimator():
+    """Not at a line inside the package: the user sees their own call."""
+    model = CharRNNGenerator(**{**SMALL, "max_iter": 1})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(["ab", "cd", ""])  # skips the empty string, stops at max_iter
+        model.partial_fit(["ab", "", "cd"])
+    categories = {w.category for w in caught}
+    assert {UserWarning, ConvergenceWarning} <= categories
+    assert all(w.filename == __file__ for w in caught), [
+        (w.filename, w.lineno) for w in caught
+    ]
