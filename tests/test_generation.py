@@ -628,3 +628,35 @@ def test_chunks_never_overwrite_the_states_they_read(model, monkeypatch, n_threa
     chunked = draw_all()
     np.testing.assert_array_equal(chunked[0], whole[0])
     np.testing.assert_array_equal(chunked[1], whole[1])
+
+
+def test_scratch_memory_is_kept_per_thread_and_dropped_when_large(model, monkeypatch):
+    expected = model.sample(300, random_state=2)
+    sampling._WORKSPACES.works = None
+    assert model.sample(300, random_state=2) == expected
+    kept = sampling._WORKSPACES.works
+    assert kept is not None  # small: kept for the next call
+    assert model.sample(300, random_state=2) == expected  # reused, same draws
+    assert sampling._WORKSPACES.works is kept
+    monkeypatch.setattr(sampling, "_KEEP_BYTES", 0)
+    assert model.sample(300, random_state=2) == expected
+    assert sampling._WORKSPACES.works is None  # too large: dropped
+
+
+def test_concurrent_calls_from_threads_draw_what_serial_calls_draw(model):
+    import threading
+
+    seeds = range(6)
+    expected = {seed: model.sample(200, random_state=seed) for seed in seeds}
+    got = {}
+
+    def draw(seed):
+        for _ in range(3):
+            got[seed] = model.sample(200, random_state=seed)
+
+    threads = [threading.Thread(target=draw, args=(seed,)) for seed in seeds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == expected

@@ -31,6 +31,11 @@ class Workspace:
             self._arrays[key] = buffer
         return buffer[:size].reshape(shape)
 
+    @property
+    def nbytes(self):
+        """Bytes held by every buffer, scopes included."""
+        return sum(value.nbytes for value in self._arrays.values())
+
     def scope(self, name):
         """A workspace of its own for ``name`` (one per layer)."""
         key = ("scope", name)
