@@ -1,7 +1,9 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
+import contextlib
 import os
 import sys
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -62,6 +64,32 @@ def _controller():
     return controller
 
 
+# Calls inside _one_blas_thread, across the threads of this process, and the
+# BLAS thread count from before the first of them set it to one.
+_BLAS_STATE = {"lock": threading.Lock(), "users": 0, "limiter": None, "before": None}
+
+
+def _reset_blas_state():
+    """In a forked child: no call is inside, and the lock is free."""
+    _BLAS_STATE.update(lock=threading.Lock(), users=0, limiter=None, before=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_blas_state)
+
+
+def _blas_threads_allowed():
+    """BLAS's thread counts, as they were before any call here lowered them."""
+    with _BLAS_STATE["lock"]:
+        if _BLAS_STATE["users"]:
+            return _BLAS_STATE["before"]
+    return [
+        lib.num_threads
+        for lib in _controller().lib_controllers
+        if lib.user_api == "blas"
+    ]
+
+
 def _thread_budget():
     """How many threads a call may use.
 
@@ -69,14 +97,10 @@ def _thread_budget():
     joblib lowers that in its workers, so that ``n_jobs`` processes share
     the cores instead of each taking them all.
     """
-    blas = [
-        lib.num_threads
-        for lib in _controller().lib_controllers
-        if lib.user_api == "blas"
-    ]
-    return max(1, min([available_cores(), *blas]))
+    return max(1, min([available_cores(), *_blas_threads_allowed()]))
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
     """Run BLAS on one thread inside fit, scoring and sampling.
 
@@ -86,8 +110,29 @@ def _one_blas_thread():
     The products here are small: extra threads mostly wait on each other.
     The cores of the machine are used all the same, by work split in fixed
     parts that run on threads of their own (see :mod:`.nn.parallel`).
+
+    The limit is process-wide: when calls run in several threads at once,
+    the first to enter sets it and the last to leave puts back the thread
+    counts from before.
     """
-    return _controller().limit(limits=1, user_api="blas")
+    state = _BLAS_STATE
+    with state["lock"]:
+        if state["users"] == 0:
+            state["before"] = [
+                lib.num_threads
+                for lib in _controller().lib_controllers
+                if lib.user_api == "blas"
+            ]
+            state["limiter"] = _controller().limit(limits=1, user_api="blas")
+        state["users"] += 1
+    try:
+        yield
+    finally:
+        with state["lock"]:
+            state["users"] -= 1
+            if state["users"] == 0:
+                state["limiter"].restore_original_limits()
+                state["limiter"] = None
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

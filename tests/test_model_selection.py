@@ -187,3 +187,38 @@ def test_pipeline_normalises_before_the_generator(names):
         search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
     assert len(search.best_estimator_[-1].sample(3)) == 3
+
+
+def test_blas_limit_holds_while_any_thread_is_inside_and_then_restores():
+    """Calls in several threads: the first sets one BLAS thread, the last to
+    leave restores the count from before, whatever the order they leave in."""
+    import threading
+
+    from sklearn_charrnn._estimator import _one_blas_thread, _thread_budget
+
+    before = _blas_threads()
+    budget = _thread_budget()
+    inside = threading.Barrier(2)
+    first_left = threading.Event()
+    seen = {}
+
+    def first():
+        with _one_blas_thread():
+            inside.wait()
+        first_left.set()
+
+    def second():
+        with _one_blas_thread():
+            inside.wait()
+            first_left.wait(timeout=30)
+            seen["threads"] = _blas_threads()
+            seen["budget"] = _thread_budget()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert seen["threads"] == [1] * len(before)  # still limited for the second
+    assert seen["budget"] == budget  # the threads allowed before the limit
+    assert _blas_threads() == before  # restored once both left
