@@ -50,18 +50,22 @@ from .nn.workspace import Workspace
 _SCORE_BATCH = 512
 
 
-_CONTROLLERS = {}  # process id -> ThreadpoolController
+_CONTROLLER = {"key": None, "controller": None}
 
 
 def _controller():
-    """The process's ThreadpoolController, made once per process.
+    """A ThreadpoolController of the libraries loaded now, reused while no
+    module has been imported since.
 
-    Making one lists the loaded libraries: about a millisecond.
+    Making one lists the loaded libraries (a millisecond or two); a library
+    such as SciPy's own BLAS is loaded by an import, so a change in the
+    number of imported modules (or a fork) makes a new one.
     """
-    controller = _CONTROLLERS.get(os.getpid())
-    if controller is None:
-        controller = _CONTROLLERS[os.getpid()] = ThreadpoolController()
-    return controller
+    key = (os.getpid(), len(sys.modules))
+    if _CONTROLLER["key"] != key:
+        _CONTROLLER["controller"] = ThreadpoolController()
+        _CONTROLLER["key"] = key
+    return _CONTROLLER["controller"]
 
 
 # Calls inside _one_blas_thread, across the threads of this process, and the
