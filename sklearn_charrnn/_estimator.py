@@ -87,6 +87,10 @@ def _blas_threads_allowed():
     with _BLAS_STATE["lock"]:
         if _BLAS_STATE["users"]:
             return _BLAS_STATE["before"]
+    return _blas_thread_counts()
+
+
+def _blas_thread_counts():
     return [
         lib.num_threads
         for lib in _controller().lib_controllers
@@ -122,11 +126,7 @@ def _one_blas_thread():
     state = _BLAS_STATE
     with state["lock"]:
         if state["users"] == 0:
-            state["before"] = [
-                lib.num_threads
-                for lib in _controller().lib_controllers
-                if lib.user_api == "blas"
-            ]
+            state["before"] = _blas_thread_counts()
             state["limiter"] = _controller().limit(limits=1, user_api="blas")
         state["users"] += 1
     try:

@@ -498,7 +498,7 @@ def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
     return x[0], new_states
 
 
-def next_token_log_probs(weights, cell, n_layers, tokens, states, parent=None):
+def next_token_log_probs(weights, cell, n_layers, tokens, states):
     """Advance every layer one step and return the next-token distribution.
 
     Parameters
@@ -509,26 +509,20 @@ def next_token_log_probs(weights, cell, n_layers, tokens, states, parent=None):
     tokens : ndarray of shape (B,)
         The token each sequence reads now.
     states : list of tuple of ndarray, or None
-        State of every layer; zeros when None. One row per sequence, or, when
-        ``parent`` is given, rows that several sequences may continue.
-    parent : ndarray of shape (B,) of int, default=None
-        Sorted: the row of ``states`` each sequence continues.
+        State of every layer, one row per sequence; zeros when None.
 
     Returns
     -------
     log_probs : ndarray of shape (B, V)
     states : list of tuple of ndarray
-        One row per sequence.
     """
     if tokens.shape[0] == 1:
-        if parent is not None:
-            states = [tuple(s[parent] for s in layer) for layer in states]
         if states is not None:
             states = [tuple(np.repeat(s, 2, axis=0) for s in layer) for layer in states]
         log_probs, states = next_token_log_probs(
             weights, cell, n_layers, np.repeat(tokens, 2), states
         )
         return log_probs[:1], [tuple(s[:1] for s in layer) for layer in states]
-    top, states = advance(weights, cell, n_layers, tokens, states, parent)
+    top, states = advance(weights, cell, n_layers, tokens, states)
     log_probs = _output_log_probs_t(weights, top)  # (V, B)
     return np.ascontiguousarray(log_probs.T), states

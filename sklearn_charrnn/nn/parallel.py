@@ -34,7 +34,7 @@ from .network import loss_and_gradients
 _SPLIT_WORK = 140_000
 _SPLIT_MIN_ROWS = 8
 
-_POOL = {"pid": None, "executor": None}
+_POOL = {"pid": None, "executor": None, "workers": 0}
 
 
 def available_cores():
@@ -56,9 +56,11 @@ def run_all(functions, n_threads):
     if n_threads < 2:
         return [function() for function in functions]
     executor = _POOL["executor"]
-    if _POOL["pid"] != os.getpid() or executor._max_workers < n_threads - 1:
+    if _POOL["pid"] != os.getpid() or _POOL["workers"] < n_threads - 1:
+        if _POOL["pid"] == os.getpid():  # too small: let its threads end
+            executor.shutdown(wait=False)
         executor = ThreadPoolExecutor(max_workers=n_threads - 1)
-        _POOL["executor"], _POOL["pid"] = executor, os.getpid()
+        _POOL.update(executor=executor, pid=os.getpid(), workers=n_threads - 1)
 
     def lane(k):
         return [function() for function in functions[k::n_threads]]
