@@ -25,6 +25,7 @@ from . import _persistence, _sequences
 from ._sequences import STRING
 from .nn.cells import CELLS
 from .nn.network import (
+    _SCORE_BYTES,
     init_weights,
     is_decayed,
     sequence_log_likelihood,
@@ -633,7 +634,7 @@ class CharRNNGenerator(BaseEstimator):
                 if not all(np.isfinite(w).all() for w in self.weights_.values()):
                     self._diverged(snapshot, optimizer_snapshot)
                 snapshot = {name: w.copy() for name, w in self.weights_.items()}
-                optimizer_snapshot = self._optimizer_state()
+                optimizer_snapshot = self._optimizer_state(optimizer_snapshot)
                 self.n_iter_ += 1
                 self.loss_curve_.append(total_loss / total_tokens)
                 message = f"Epoch {self.n_iter_}, loss = {self.loss_curve_[-1]:.4f}"
@@ -701,15 +702,24 @@ class CharRNNGenerator(BaseEstimator):
         for name, w in weights.items():
             self.weights_[name][...] = w
 
-    def _optimizer_state(self):
-        """A copy of AdamW's moments and step counts."""
+    def _optimizer_state(self, into=None):
+        """A copy of AdamW's moments and step counts.
+
+        ``into``, an earlier copy, is overwritten rather than a new one made
+        (no second copy of the moments held at once).
+        """
         optimizer = self._optimizer
-        return {
-            "m": {name: m.copy() for name, m in optimizer.m.items()},
-            "v": {name: v.copy() for name, v in optimizer.v.items()},
-            "t": optimizer.t,
-            "t_": self.t_,
-        }
+        if into is None:
+            into = {
+                "m": {name: m.copy() for name, m in optimizer.m.items()},
+                "v": {name: v.copy() for name, v in optimizer.v.items()},
+            }
+        else:
+            for key in ("m", "v"):
+                for name, moment in getattr(optimizer, key).items():
+                    into[key][name][...] = moment
+        into.update(t=optimizer.t, t_=self.t_)
+        return into
 
     def _restore_optimizer(self, state):
         optimizer = self._optimizer
@@ -805,7 +815,14 @@ class CharRNNGenerator(BaseEstimator):
                     codes, offsets, lengths, index[batch]
                 )
                 result[batch] = sequence_log_likelihood(
-                    weights, self.cell, self.n_layers, inputs, targets, mask
+                    weights,
+                    self.cell,
+                    self.n_layers,
+                    inputs,
+                    targets,
+                    mask,
+                    # the threads share one memory bound
+                    max_bytes=_SCORE_BYTES // n_threads,
                 )
 
             return run

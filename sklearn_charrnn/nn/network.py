@@ -354,7 +354,9 @@ def backward(weights, cell, caches, dtop, grads, work=None):
 _SCORE_BYTES = 8 << 20
 
 
-def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
+def sequence_log_likelihood(
+    weights, cell, n_layers, inputs, targets, mask, max_bytes=_SCORE_BYTES
+):
     """Log-likelihood of every sequence of a batch, in nats.
 
     Parameters
@@ -364,6 +366,9 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     n_layers : int
     inputs, targets : ndarray of shape (T, B)
     mask : ndarray of shape (T, B), dtype bool
+    max_bytes : int, default=_SCORE_BYTES
+        Largest gate array one forward pass builds: a wider batch is scored
+        in slices of columns (each column's result is the same).
 
     Returns
     -------
@@ -373,12 +378,14 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     T, B = inputs.shape
     if B == 1:
         pair = [np.repeat(a, 2, axis=1) for a in (inputs, targets, mask)]
-        return sequence_log_likelihood(weights, cell, n_layers, *pair)[:1]
+        return sequence_log_likelihood(
+            weights, cell, n_layers, *pair, max_bytes=max_bytes
+        )[:1]
     # The forward pass keeps every step's gates: score a wide batch in slices
     # of columns so that they stay small (each column's result is the same).
     G, H = CELLS[cell].n_gates, weights["W_y"].shape[0]
     itemsize = weights["W_y"].dtype.itemsize
-    width = max(2, _SCORE_BYTES // (itemsize * G * T * H))
+    width = max(2, max_bytes // (itemsize * G * T * H))
     if B > width:
         starts = range(0, B, width)
         return np.concatenate(
@@ -390,6 +397,7 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
                     inputs[:, i : i + width],
                     targets[:, i : i + width],
                     mask[:, i : i + width],
+                    max_bytes,
                 )
                 for i in starts
             ]
