@@ -34,7 +34,12 @@ from sklearn_charrnn.nn.sampling import generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import PackageTrainer, find_names, read_names  # noqa: E402
+from speed import (  # noqa: E402
+    PackageTrainer,
+    encode_names,
+    find_names,
+    read_names,
+)
 
 ROUNDS = 3
 N_BATCHES = 8
@@ -44,12 +49,11 @@ N_SAMPLES = 10_000
 def main():
     names = read_names(find_names())
     vocabulary = sorted(set("".join(names)))
-    codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
-    offsets = np.cumsum(lengths) - lengths
+    data = encode_names(names, vocabulary)
+    lengths = data[1]
     batches = _sequences.make_batches(lengths, 32, np.random.default_rng(0))
     batches = batches[:N_BATCHES]
     tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
-    data = (codes, lengths, offsets)
 
     model = CharRNNGenerator(
         hidden_size=200, cell="rnn", dropout=0.0, max_iter=1, early_stopping=False

@@ -191,12 +191,17 @@ class TorchTrainer:
             torch_baseline.train_step(self.model, self.optimizer, *batch, CLIP_NORM)
 
 
+def encode_names(names, vocabulary):
+    """``(codes, lengths, offsets)``: the names as the package's flat encoding."""
+    codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
+    return codes, lengths, np.cumsum(lengths) - lengths
+
+
 def measure_training(names, vocabulary, rounds, quick):
     """Tokens per second of every implementation and configuration."""
     n_tokens = len(vocabulary) + 2
-    codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
-    offsets = np.cumsum(lengths) - lengths
-    data = (codes, lengths, offsets)
+    data = encode_names(names, vocabulary)
+    codes, lengths, offsets = data
     sequences = np.split(codes, offsets[1:])
     rng = np.random.default_rng(0)
     # The same length-bucketed batches as fit makes, drawn from all names.

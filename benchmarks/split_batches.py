@@ -22,7 +22,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import BATCH_SIZE, PackageTrainer, find_names, read_names  # noqa: E402
+from speed import (  # noqa: E402
+    BATCH_SIZE,
+    PackageTrainer,
+    encode_names,
+    find_names,
+    read_names,
+)
 
 from sklearn_charrnn import _sequences  # noqa: E402
 from sklearn_charrnn.nn.cells import CELLS  # noqa: E402
@@ -46,9 +52,8 @@ N_BATCHES = 24
 def main():
     names = read_names(find_names())
     vocabulary = sorted(set("".join(names)))
-    codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
-    offsets = np.cumsum(lengths) - lengths
-    data = (codes, lengths, offsets)
+    data = encode_names(names, vocabulary)
+    lengths = data[1]
     batches = _sequences.make_batches(lengths, BATCH_SIZE, np.random.default_rng(0))
     batches = batches[:N_BATCHES]
     n_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))

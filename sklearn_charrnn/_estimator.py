@@ -723,10 +723,9 @@ class CharRNNGenerator(BaseEstimator):
 
     def _restore_optimizer(self, state):
         optimizer = self._optimizer
-        for name, m in state["m"].items():
-            optimizer.m[name][...] = m
-        for name, v in state["v"].items():
-            optimizer.v[name][...] = v
+        for key in ("m", "v"):
+            for name, moment in state[key].items():
+                getattr(optimizer, key)[name][...] = moment
         optimizer.t = state["t"]
         self.t_ = state["t_"]
 
@@ -808,6 +807,7 @@ class CharRNNGenerator(BaseEstimator):
         if index is None:
             index = np.arange(len(lengths))
         result = np.empty(len(index))
+        n_threads = _thread_budget()
 
         def score(batch):
             def run():
@@ -828,7 +828,6 @@ class CharRNNGenerator(BaseEstimator):
             return run
 
         batches = _sequences.make_batches(lengths[index], _SCORE_BATCH)
-        n_threads = _thread_budget()
         with _one_blas_thread():
             run_all([score(batch) for batch in batches], n_threads)
         return result

@@ -478,8 +478,6 @@ def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
                 gate_view(W_h, G),
                 out=empty(layer_work, "hw", (G, rows.size, H), dtype),
             )  # (G, P, H)
-            if kept.size == 1:
-                where = np.zeros_like(where)
             hw0 = np.take(
                 hw,
                 where,
