@@ -226,13 +226,104 @@ def test_shared_sampling_draws_what_each_sequence_alone_would(model):
     assert [list(s) for s in got] == expected
 
 
+def _split_small(monkeypatch):
+    """Make a call of a few hundred sequences split in parts of 50."""
+    monkeypatch.setattr(sampling, "_SPLIT_MIN", 8)
+    monkeypatch.setattr(sampling, "_PART_MAX", 50)
+
+
+def test_parts_are_even_contiguous_and_bounded(monkeypatch):
+    assert list(sampling._part_bounds(sampling._SPLIT_MIN - 1)) == [
+        0,
+        sampling._SPLIT_MIN - 1,
+    ]
+    _split_small(monkeypatch)
+    for n in (8, 99, 100, 101, 400, 1001):
+        bounds = sampling._part_bounds(n)
+        sizes = np.diff(bounds)
+        assert bounds[0] == 0 and bounds[-1] == n
+        assert sizes.size % 2 == 0 and sizes.max() <= 50 and sizes.min() >= 1
+        assert sizes.max() - sizes.min() <= 1
+
+
+def test_each_part_draws_what_the_plain_algorithm_draws_from_its_seed(
+    model, monkeypatch
+):
+    """Split in parts, every part draws what running each of its sequences
+    alone from the part's own seed draws (float64 model)."""
+    _split_small(monkeypatch)
+    n = 120  # parts of 30, 30, 30, 30
+    got = generate(
+        model.weights_,
+        model.cell,
+        model.n_layers,
+        [np.zeros(0, dtype=np.intp)] * n,
+        np.random.RandomState(3),
+        banned=(model._unknown_index(),),
+        max_length=20,
+    )
+    bounds = sampling._part_bounds(n)
+    seeds = np.random.RandomState(3).randint(
+        0, 2**32, size=bounds.size - 1, dtype=np.int64
+    )
+    expected = []
+    for seed, size in zip(seeds, np.diff(bounds), strict=True):
+        expected += _reference_sample(model, int(size), seed=seed, max_length=20)
+    assert [list(s) for s in got] == expected
+
+
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_chunked_steps_give_the_same_samples(model, monkeypatch, n_threads):
-    """Groups split in chunks, on one thread or two: the same samples."""
-    whole = model.sample(400, random_state=7)
-    monkeypatch.setattr(sampling, "_CHUNK_GROUPS", 16)
-    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: n_threads)
-    assert model.sample(400, random_state=7) == whole
+def test_parts_give_the_same_samples_on_one_thread_or_more(
+    model, monkeypatch, n_threads
+):
+    """With prefixes of every length, parts on one thread or two draw what
+    each part's prefixes draw alone from the part's seed."""
+    _split_small(monkeypatch)
+    rng = np.random.default_rng(0)
+    n_tokens = len(model.vocabulary_)
+    prefixes = [rng.integers(1, n_tokens + 1, rng.integers(0, 5)) for _ in range(230)]
+
+    def draw_padded(rows, random_state, threads):
+        return sampling.generate_padded(
+            model.weights_,
+            model.cell,
+            model.n_layers,
+            rows,
+            random_state,
+            banned=(model._unknown_index(),),
+            max_length=12,
+            n_threads=threads,
+        )
+
+    out, lengths = draw_padded(prefixes, np.random.RandomState(0), n_threads)
+    bounds = sampling._part_bounds(len(prefixes))
+    assert bounds.size > 3  # several parts
+    seeds = np.random.RandomState(0).randint(
+        0, 2**32, size=bounds.size - 1, dtype=np.int64
+    )
+    monkeypatch.setattr(sampling, "_SPLIT_MIN", 10**9)  # each part alone
+    for k, seed in enumerate(seeds):
+        rows = slice(bounds[k], bounds[k + 1])
+        part_out, part_lengths = draw_padded(
+            prefixes[rows], np.random.RandomState(seed), 1
+        )
+        np.testing.assert_array_equal(out[rows, : part_out.shape[1]], part_out)
+        np.testing.assert_array_equal(lengths[rows], part_lengths)
+    for prefix, row, length in zip(prefixes, out, lengths, strict=True):
+        assert list(row[: len(prefix)]) == list(prefix) and length >= len(prefix)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_sample_splits_in_parts_the_same_way_on_any_thread_count(
+    model, monkeypatch, n_threads
+):
+    _split_small(monkeypatch)
+    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: 1)
+    expected = model.sample(400, random_state=7)
+    monkeypatch.setattr(
+        "sklearn_charrnn._estimator._thread_budget", lambda: n_threads
+    )
+    assert model.sample(400, random_state=7) == expected
 
 
 @pytest.mark.parametrize(
@@ -598,36 +689,6 @@ def test_arguments_are_keyword_only(model):
         model.sample(2, 0.5)
     with pytest.raises(TypeError):
         model.complete("ab", 2)
-
-
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_chunks_never_overwrite_the_states_they_read(model, monkeypatch, n_threads):
-    """A step split in chunks after a step that was not: the chunks must
-    read the previous states intact (they once shared its scratch memory)."""
-    vocabulary_size = len(model.vocabulary_)
-    firsts = np.arange(1, 13) % vocabulary_size + 1  # 12 distinct first tokens
-    prefixes = [np.array([token]) for token in firsts for _ in range(30)]
-
-    def draw_all():
-        out, lengths = sampling.generate_padded(
-            model.weights_,
-            model.cell,
-            model.n_layers,
-            prefixes,
-            np.random.RandomState(0),
-            banned=(model._unknown_index(),),
-            max_length=12,
-            n_threads=n_threads,
-        )
-        return out, lengths
-
-    whole = draw_all()
-    # step 1 holds the 12 prefixes (one chunk); step 2 more than 12 groups,
-    # in chunks of at most 12 rows
-    monkeypatch.setattr(sampling, "_CHUNK_GROUPS", 12)
-    chunked = draw_all()
-    np.testing.assert_array_equal(chunked[0], whole[0])
-    np.testing.assert_array_equal(chunked[1], whole[1])
 
 
 def test_scratch_memory_is_kept_per_thread_and_dropped_when_large(model, monkeypatch):

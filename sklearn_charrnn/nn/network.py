@@ -466,25 +466,31 @@ def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
             # two rows at least: BLAS's matrix-vector product rounds
             # differently from its matrix product
             rows = np.repeat(kept, 2) if kept.size == 1 else kept
-            h_kept = np.take(
-                h,
-                rows,
-                axis=0,
-                mode="clip",
-                out=empty(layer_work, "h_kept", (rows.size, H), dtype),
-            )  # (P, H)
+            if kept.size == h.shape[0]:  # sorted and distinct: every row
+                h_kept = h
+            else:
+                h_kept = np.take(
+                    h,
+                    rows,
+                    axis=0,
+                    mode="clip",
+                    out=empty(layer_work, "h_kept", (rows.size, H), dtype),
+                )  # (P, H)
             hw = np.matmul(
                 h_kept,
                 gate_view(W_h, G),
                 out=empty(layer_work, "hw", (G, rows.size, H), dtype),
             )  # (G, P, H)
-            hw0 = np.take(
-                hw,
-                where,
-                axis=1,
-                mode="clip",
-                out=empty(layer_work, "hw0", (G, B, H), dtype),
-            )  # (G, B, H)
+            if rows.size == B:  # one continuation per row: where is arange
+                hw0 = hw
+            else:
+                hw0 = np.take(
+                    hw,
+                    where,
+                    axis=1,
+                    mode="clip",
+                    out=empty(layer_work, "hw0", (G, B, H), dtype),
+                )  # (G, B, H)
             read = STATE_READ_WITH_HW0[cell]
             state0 = tuple(
                 np.take(

@@ -81,7 +81,8 @@ def draw(cdf, rows, rng):
     """
     u = rng.random(rows.size)  # (n,) in [0, 1)
     below = np.take(cdf, rows, axis=1) <= u  # (V, n)
-    return below.sum(axis=0)
+    # counted as bytes: four times faster than summing booleans
+    return below.view(np.uint8).sum(axis=0, dtype=np.int32).astype(np.intp)
 
 
 def _group_cdf(logits, t, options):
@@ -89,8 +90,9 @@ def _group_cdf(logits, t, options):
 
     Parameters
     ----------
-    logits : ndarray of shape (V, G)
-        Unnormalised log-probabilities of every group, one column each.
+    logits : ndarray of shape (V, G), dtype float64
+        Unnormalised log-probabilities of every group, one column each;
+        overwritten.
     t : int
         Tokens every sequence holds so far.
     options : dict
@@ -102,7 +104,7 @@ def _group_cdf(logits, t, options):
         Cumulative probabilities; every column ends exactly at 1, and so does
         every entry after the last token of nonzero probability.
     """
-    z = logits.astype(np.float64)  # (V, G)
+    z = logits  # (V, G)
     z[options["banned"]] = -np.inf
     if t < options["min_length"]:
         z[0] = -np.inf
@@ -119,18 +121,29 @@ def _group_cdf(logits, t, options):
         # reductions over the vocabulary run along long rows in this layout
         z -= z.max(axis=0)
         probs = np.exp(z, out=z)
-    # cumulative sums as one product with a lower-triangular matrix of ones:
-    # several times faster than np.cumsum over a short axis; every entry
-    # after the last nonzero probability adds only exact zeros
-    V = probs.shape[0]
-    cdf = np.tril(np.ones((V, V))) @ probs  # (V, G)
+    V, G = probs.shape
+    if G < _ROW_ADDS_FROM:
+        # a product with a lower-triangular matrix of ones: one call
+        cdf = np.tril(np.ones((V, V))) @ probs  # (V, G)
+    else:
+        # row after row, in place: each row a long vector; seven times faster
+        # than np.cumsum over the short axis, three times faster than the
+        # triangular product
+        cdf = probs
+        for v in range(1, V):
+            np.add(cdf[v - 1], cdf[v], out=cdf[v])
+    # every entry after the last nonzero probability added only exact zeros
     cdf /= cdf[-1]  # x / x is exactly 1
     return cdf
 
 
+# Groups from which _group_cdf sums its rows one by one.
+_ROW_ADDS_FROM = 64
+
+
 def _greedy_choice(logits, t, options):
     """Each group's most probable allowed token, shape ``(G,)``."""
-    z = logits.copy()  # (V, G)
+    z = logits  # (V, G), overwritten
     z[options["banned"]] = -np.inf
     if t < options["min_length"]:
         z[0] = -np.inf
@@ -181,8 +194,8 @@ def _regroup(group, tokens, n_groups, n_tokens):
 
 
 _WORKSPACES = threading.local()
-# Scratch memory kept after a call only up to this size (10,000 names of a
-# 200-unit network need about 50 MB).
+# Scratch memory kept after a call only up to this size (a part of 8,192
+# names of a 200-unit network needs about 30 MB).
 _KEEP_BYTES = 64 << 20
 
 
@@ -191,31 +204,43 @@ def _thread_workspaces():
 
     Fresh memory costs a page fault per 4 KiB page on first touch: a fifth
     to a third of the time of a call that samples 10,000 names when every
-    call allocated its own (``python benchmarks/sampler_memory.py``). Each thread
-    that samples has its own, so concurrent calls never share them, and
-    :func:`_release_if_large` drops them after a call that needed more than
-    ``_KEEP_BYTES``.
+    call allocated its own (``python benchmarks/sampler_memory.py``). Each
+    thread that samples has its own, so concurrent calls never share them,
+    and :func:`_release_if_large` drops them after a call that needed more
+    than ``_KEEP_BYTES``. Two workspaces used by turns: a step reads the
+    states the step before left in the other one.
     """
     works = getattr(_WORKSPACES, "works", None)
     if works is None:
-        works = _WORKSPACES.works = ([], [])
+        works = _WORKSPACES.works = (Workspace(), Workspace())
     return works
 
 
 def _release_if_large(works):
-    if sum(work.nbytes for turn in works for work in turn) > _KEEP_BYTES:
+    if sum(work.nbytes for work in works) > _KEEP_BYTES:
         _WORKSPACES.works = None
 
 
-# Steps with more groups than this split them into chunks of at most this
-# many, advanced on several threads when there are cores for them. The split
-# depends on the number of groups only, never on the thread count, so the
-# samples do not either (see :mod:`.parallel`).
-_CHUNK_GROUPS = 2048
+# Calls with at least _SPLIT_MIN sequences are split into an even number of
+# contiguous parts of at most _PART_MAX sequences, each generated on its own
+# from its own random stream, the parts on as many threads as there are
+# cores for them. Two threads that each run a whole part wait on each other
+# for the GIL far less than two threads that share every step. The split
+# depends on the number of sequences only, never on the thread count, so the
+# samples do not either (see :mod:`.parallel`); a part of 8,192 names keeps
+# the scratch memory bounded whatever the number of names.
+_SPLIT_MIN = 4096
+_PART_MAX = 8192
+
+
+def _part_bounds(n):
+    """Where the parts of ``n`` sequences start and end: ``(n_parts + 1,)``."""
+    n_parts = 1 if n < _SPLIT_MIN else 2 * -(-n // (2 * _PART_MAX))
+    return np.linspace(0, n, n_parts + 1).astype(np.intp)
 
 
 def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, options):
-    """Advance some groups one step and give their next-token distributions.
+    """Advance the groups one step and give their next-token distributions.
 
     Returns
     -------
@@ -231,52 +256,64 @@ def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, op
         parent = None if parent is None else np.repeat(parent, 2)
     top, states = advance(weights, cell, n_layers, tokens, states, parent, work)
     W_y, b_y = weights["W_y"], weights["b_y"]
-    logits = np.matmul(
-        W_y.T, top.T, out=work.empty("logits", (W_y.shape[1], tokens.size), W_y.dtype)
-    )
+    V = W_y.shape[1]
+    # (G, H) times (H, V): BLAS runs this product about twice as fast as the
+    # (V, H) times (H, G) one; the vocabulary-first float64 copy follows
+    product = np.matmul(top, W_y, out=work.empty("product", (top.shape[0], V), W_y.dtype))
+    logits = work.empty("logits", (V, G), np.float64)
+    np.copyto(logits, product[:G].T)
     logits += b_y[:, None]  # (V, G)
     if options["greedy"]:
-        return states, _greedy_choice(logits[:, :G], t, options)
-    return states, _group_cdf(logits[:, :G], t, options)
+        return states, _greedy_choice(logits, t, options)
+    return states, _group_cdf(logits, t, options)
 
 
-def _advance_all_groups(
-    weights, cell, n_layers, tokens, states, parent, works, t, options, n_threads
-):
-    """:func:`_advance_groups` for every group, in chunks when there are many."""
-    G = tokens.size
-    n_chunks = -(-G // _CHUNK_GROUPS)
-    while len(works) < n_chunks:
-        works.append(Workspace())
-    if n_chunks == 1:
-        return _advance_groups(
-            weights, cell, n_layers, tokens, states, parent, works[0], t, options
-        )
-    bounds = np.linspace(0, G, n_chunks + 1).astype(np.intp)
+def _generate_part(weights, cell, n_layers, lengths, out, final_length, rng, options):
+    """Generate the sequences of one part, filling ``out`` and ``final_length``.
 
-    def chunk(c):
-        part = slice(bounds[c], bounds[c + 1])
-        return _advance_groups(
+    ``out`` holds the prefixes (``lengths`` tokens each) and zeros after;
+    ``final_length`` the longest each sequence may grow. Both are views of
+    the call's arrays, rows of this part only.
+    """
+    V = weights["W_y"].shape[1]
+    works = _thread_workspaces()
+    n = lengths.size
+    longest_prefix = int(lengths.max(initial=0))
+    active = np.arange(n)  # (A,) rows still generating
+    group = np.zeros(n, dtype=np.intp)  # (A,) each row's group
+    group_tokens = np.zeros(1, dtype=np.intp)  # (G,) token read now: start
+    states, parent = None, None  # rows of the previous step; each group's
+    t = 0
+    while active.size:
+        G = group_tokens.size
+        states, dist = _advance_groups(
             weights,
             cell,
             n_layers,
-            tokens[part],
+            group_tokens,
             states,
-            parent[part],
-            works[c],
+            parent,
+            works[t % 2],
             t,
             options,
         )
-
-    results = run_all([partial(chunk, c) for c in range(n_chunks)], n_threads)
-    states = [
-        tuple(
-            np.concatenate([r[0][layer][k] for r in results])
-            for k in range(len(results[0][0][layer]))
-        )
-        for layer in range(n_layers)
-    ]
-    return states, np.concatenate([r[1] for r in results], axis=-1)
+        if t < longest_prefix:  # some rows still read their prefix
+            forced = t < lengths[active]  # (A,)
+            nxt = _next_tokens(
+                dist, group, out[active[forced], t], forced, rng, options["greedy"]
+            )
+            going = (nxt != 0) | forced
+        else:
+            nxt = dist[group] if options["greedy"] else draw(dist, group, rng)
+            going = nxt != 0
+        out[active, t] = nxt  # an end token writes the zero already there
+        final_length[active[~going]] = t
+        t += 1
+        still = going & (t < final_length[active])
+        active = active[still]
+        if active.size:
+            parent, group_tokens, group = _regroup(group[still], nxt[still], G, V)
+    _release_if_large(works)
 
 
 def generate_padded(
@@ -297,8 +334,10 @@ def generate_padded(
 ):
     """Like :func:`generate`, as one padded array and the lengths.
 
-    ``n_threads`` is how many threads the steps with many groups may run on
-    (see :mod:`.parallel`); the samples do not depend on it.
+    A call with many sequences generates them in parts (see
+    :func:`_part_bounds`), each part from its own random stream seeded from
+    ``rng``, on up to ``n_threads`` threads; the samples do not depend on
+    ``n_threads``.
 
     Returns
     -------
@@ -308,12 +347,12 @@ def generate_padded(
     lengths : ndarray of shape (n,) of int
     """
     n = len(prefixes)
-    lengths = np.array([len(p) for p in prefixes], dtype=np.intp)
+    lengths = np.fromiter(map(len, prefixes), dtype=np.intp, count=n)
     longest = max(int(lengths.max(initial=0)), max_length)
     out = np.zeros((n, longest), dtype=np.intp)  # (n, L)
     for i in np.flatnonzero(lengths):
         out[i, : lengths[i]] = prefixes[i]
-    final_length = np.maximum(np.full(n, max_length), lengths)
+    final_length = np.maximum(lengths, max_length)  # (n,)
     options = {
         "banned": np.asarray(banned, dtype=np.intp),
         "temperature": temperature,
@@ -322,45 +361,29 @@ def generate_padded(
         "greedy": greedy,
         "min_length": min_length,
     }
-    V = weights["W_y"].shape[1]
-    # One workspace per chunk of groups, in two sets used by turns: a step
-    # reads the states the step before left in its workspaces, so it must
-    # not write there (its chunks differ from the last step's).
-    works = _thread_workspaces()
+    bounds = _part_bounds(n)
+    if bounds.size == 2:
+        rngs = [rng]
+    else:
+        draw_seeds = getattr(rng, "integers", None) or rng.randint  # Generator or not
+        seeds = draw_seeds(0, 2**32, size=bounds.size - 1, dtype=np.int64)
+        rngs = [np.random.RandomState(seed) for seed in seeds]
 
-    active = np.arange(n)  # (A,) rows still generating
-    group = np.zeros(n, dtype=np.intp)  # (A,) each row's group
-    group_tokens = np.zeros(1, dtype=np.intp)  # (G,) token read now: start
-    states, parent = None, None  # rows of the previous step; each group's
-    t = 0
-    while active.size:
-        G = group_tokens.size
-        states, dist = _advance_all_groups(
+    def part(k):
+        rows = slice(bounds[k], bounds[k + 1])
+        return partial(
+            _generate_part,
             weights,
             cell,
             n_layers,
-            group_tokens,
-            states,
-            parent,
-            works[t % 2],
-            t,
+            lengths[rows],
+            out[rows],
+            final_length[rows],
+            rngs[k],
             options,
-            n_threads,
         )
-        forced = t < lengths[active]  # (A,)
-        nxt = _next_tokens(
-            dist, group, out[active[forced], t], forced, rng, options["greedy"]
-        )
-        ended = (nxt == 0) & ~forced
-        final_length[active[ended]] = t
-        keep_writing = ~ended
-        out[active[keep_writing], t] = nxt[keep_writing]
-        t += 1
-        still = keep_writing & (t < final_length[active])
-        active = active[still]
-        if active.size:
-            parent, group_tokens, group = _regroup(group[still], nxt[still], G, V)
-    _release_if_large(works)
+
+    run_all([part(k) for k in range(bounds.size - 1)], n_threads)
     out[np.arange(longest) >= final_length[:, None]] = 0
     return out, final_length
 
