@@ -320,9 +320,7 @@ def test_sample_splits_in_parts_the_same_way_on_any_thread_count(
     _split_small(monkeypatch)
     monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: 1)
     expected = model.sample(400, random_state=7)
-    monkeypatch.setattr(
-        "sklearn_charrnn._estimator._thread_budget", lambda: n_threads
-    )
+    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: n_threads)
     assert model.sample(400, random_state=7) == expected
 
 

@@ -259,7 +259,9 @@ def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, op
     V = W_y.shape[1]
     # (G, H) times (H, V): BLAS runs this product about twice as fast as the
     # (V, H) times (H, G) one; the vocabulary-first float64 copy follows
-    product = np.matmul(top, W_y, out=work.empty("product", (top.shape[0], V), W_y.dtype))
+    product = np.matmul(
+        top, W_y, out=work.empty("product", (top.shape[0], V), W_y.dtype)
+    )
     logits = work.empty("logits", (V, G), np.float64)
     np.copyto(logits, product[:G].T)
     logits += b_y[:, None]  # (V, G)
