@@ -130,6 +130,27 @@ def test_draw_follows_the_probabilities():
     assert frequencies[1] == 0 and frequencies[4] == 0
 
 
+class _FixedUniform:
+    """A random source whose every uniform number is ``value``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def random(self, n):
+        return np.full(n, self.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_draw_never_passes_the_last_probable_token(dtype):
+    probs = np.array([0.2, 0.5, 0.3, 0.0, 0.0], dtype=dtype)
+    cdf = np.cumsum(probs)[:, None]
+    cdf /= cdf[-1]
+    # 1 - 1e-10 is 1.0 in float32: the draw must still stop at token 2
+    for u in (0.0, 0.2, 0.69, 0.7, 1 - 1e-10):
+        (token,) = draw(cdf, np.zeros(1, dtype=np.intp), _FixedUniform(u))
+        assert token == (0 if u < 0.2 else 1 if u < 0.7 else 2)
+
+
 def test_greedy_takes_the_most_probable_token_at_every_step(model):
     weights, cell, n_layers = model.weights_, model.cell, model.n_layers
     unknown = model._unknown_index()

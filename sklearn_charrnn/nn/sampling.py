@@ -67,7 +67,7 @@ def draw(cdf, rows, rng):
 
     Parameters
     ----------
-    cdf : ndarray of shape (V, G)
+    cdf : ndarray of shape (V, G), float32 or float64
         Cumulative distributions, one column per group, each ending at 1
         (see :func:`_group_cdf`).
     rows : ndarray of shape (n,) of int
@@ -79,7 +79,12 @@ def draw(cdf, rows, rng):
     -------
     tokens : ndarray of shape (n,) of int
     """
-    u = rng.random(rows.size)  # (n,) in [0, 1)
+    u = rng.random(rows.size)  # (n,) float64 in [0, 1)
+    if cdf.dtype != u.dtype:
+        # compared at the cdf's width (a float32 model's), and kept below the
+        # 1 that ends every column: float32(u) may round up to 1
+        one = cdf.dtype.type(1)
+        u = np.minimum(u.astype(cdf.dtype), np.nextafter(one, cdf.dtype.type(0)))
     below = np.take(cdf, rows, axis=1) <= u  # (V, n)
     # counted as bytes: four times faster than summing booleans
     return below.view(np.uint8).sum(axis=0, dtype=np.int32).astype(np.intp)
@@ -90,9 +95,9 @@ def _group_cdf(logits, t, options):
 
     Parameters
     ----------
-    logits : ndarray of shape (V, G), dtype float64
-        Unnormalised log-probabilities of every group, one column each;
-        overwritten.
+    logits : ndarray of shape (V, G)
+        Unnormalised log-probabilities of every group, one column each, in
+        the model's dtype; overwritten.
     t : int
         Tokens every sequence holds so far.
     options : dict
@@ -100,8 +105,9 @@ def _group_cdf(logits, t, options):
 
     Returns
     -------
-    cdf : ndarray of shape (V, G), dtype float64
-        Cumulative probabilities; every column ends exactly at 1, and so does
+    cdf : ndarray of shape (V, G)
+        Cumulative probabilities, in the dtype of ``logits`` (float64 after
+        ``top_k`` or ``top_p``); every column ends exactly at 1, and so does
         every entry after the last token of nonzero probability.
     """
     z = logits  # (V, G)
@@ -188,7 +194,7 @@ def _regroup(group, tokens, n_groups, n_tokens):
     seen = np.zeros(n_groups * n_tokens, dtype=bool)  # (G_old * V,)
     seen[key] = True
     distinct = np.flatnonzero(seen)  # (G,)
-    number = np.cumsum(seen) - 1  # (G_old * V,)
+    number = np.cumsum(seen, dtype=np.int32) - 1  # (G_old * V,)
     old_group, new_tokens = np.divmod(distinct, n_tokens)
     return old_group, new_tokens, number[key]
 
@@ -258,11 +264,11 @@ def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, op
     W_y, b_y = weights["W_y"], weights["b_y"]
     V = W_y.shape[1]
     # (G, H) times (H, V): BLAS runs this product about twice as fast as the
-    # (V, H) times (H, G) one; the vocabulary-first float64 copy follows
+    # (V, H) times (H, G) one; the vocabulary-first copy follows
     product = np.matmul(
         top, W_y, out=work.empty("product", (top.shape[0], V), W_y.dtype)
     )
-    logits = work.empty("logits", (V, G), np.float64)
+    logits = work.empty("logits", (V, G), W_y.dtype)
     np.copyto(logits, product[:G].T)
     logits += b_y[:, None]  # (V, G)
     if options["greedy"]:
@@ -386,7 +392,6 @@ def generate_padded(
         )
 
     run_all([part(k) for k in range(bounds.size - 1)], n_threads)
-    out[np.arange(longest) >= final_length[:, None]] = 0
     return out, final_length
 
 
