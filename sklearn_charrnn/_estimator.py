@@ -1,6 +1,7 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -1246,7 +1247,8 @@ class CharRNNGenerator(BaseEstimator):
             found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
             decoded = [[_sequences.decode(s, kind, tokens) for s in f] for f in found]
             return decoded, n_drawn
-        batch = [p for p in prefixes for _ in range(n_each)]
+        repeated = (itertools.repeat(p, n_each) for p in prefixes)
+        batch = list(itertools.chain.from_iterable(repeated))
         padded, lengths = self._draw(batch, rng, sampling)
         flat = _sequences.decode_padded(padded, lengths, kind, tokens)
         decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]

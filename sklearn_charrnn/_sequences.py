@@ -311,8 +311,10 @@ def decode_padded(indices, lengths, kind, tokens):
             # one character per cell: the rows read as fixed-width strings,
             # which NumPy ends at their first trailing NUL (the padding)
             table = np.array(["", *tokens, ""], dtype="U1")
-            chars = np.ascontiguousarray(table[indices])  # (n, L)
-            return chars.view(f"U{indices.shape[1]}").ravel().tolist()
+            # only the columns some sequence reaches: the rest is padding
+            width = max(int(lengths.max(initial=0)), 1)
+            chars = np.ascontiguousarray(table[indices[:, :width]])  # (n, L')
+            return chars.view(f"U{width}").ravel().tolist()
     return [
         decode(row[:length], kind, tokens)
         for row, length in zip(indices, lengths, strict=True)

@@ -124,20 +124,10 @@ def test_draw_follows_the_probabilities():
     probs = np.array([0.5, 0.0, 0.2, 0.3, 0.0])
     rng = np.random.RandomState(0)
     cdf = np.cumsum(probs)[:, None]  # (V, 1): one group
-    drawn = draw(cdf / cdf[-1], np.zeros(20_000, dtype=np.intp), rng)
+    drawn = draw(cdf / cdf[-1], np.zeros(20_000, dtype=np.intp), rng.random(20_000))
     frequencies = np.bincount(drawn, minlength=probs.size) / drawn.size
     np.testing.assert_allclose(frequencies, probs, atol=0.015)
     assert frequencies[1] == 0 and frequencies[4] == 0
-
-
-class _FixedUniform:
-    """A random source whose every uniform number is ``value``."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def random(self, n):
-        return np.full(n, self.value)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -147,7 +137,7 @@ def test_draw_never_passes_the_last_probable_token(dtype):
     cdf /= cdf[-1]
     # 1 - 1e-10 is 1.0 in float32: the draw must still stop at token 2
     for u in (0.0, 0.2, 0.69, 0.7, 1 - 1e-10):
-        (token,) = draw(cdf, np.zeros(1, dtype=np.intp), _FixedUniform(u))
+        (token,) = draw(cdf, np.zeros(1, dtype=np.intp), np.array([u]))
         assert token == (0 if u < 0.2 else 1 if u < 0.7 else 2)
 
 
@@ -220,7 +210,7 @@ def _reference_sample(model, n, seed, max_length):
         probs[:, unknown] = 0.0
         cdf = np.cumsum(probs, axis=1)
         cdf /= cdf[:, -1:]
-        u = rng.random(active.size)
+        u = rng.random(n)[active]  # one number per sequence and step
         nxt = (cdf <= u[:, None]).sum(axis=1)
         going = nxt != 0
         for row, token in zip(active[going], nxt[going], strict=True):
@@ -247,98 +237,105 @@ def test_shared_sampling_draws_what_each_sequence_alone_would(model):
     assert [list(s) for s in got] == expected
 
 
-def _split_small(monkeypatch):
-    """Make a call of a few hundred sequences split in parts of 50."""
-    monkeypatch.setattr(sampling, "_SPLIT_MIN", 8)
-    monkeypatch.setattr(sampling, "_PART_MAX", 50)
-
-
-def test_parts_are_even_contiguous_and_bounded(monkeypatch):
-    assert list(sampling._part_bounds(sampling._SPLIT_MIN - 1)) == [
-        0,
-        sampling._SPLIT_MIN - 1,
-    ]
-    _split_small(monkeypatch)
-    for n in (8, 99, 100, 101, 400, 1001):
-        bounds = sampling._part_bounds(n)
-        sizes = np.diff(bounds)
-        assert bounds[0] == 0 and bounds[-1] == n
-        assert sizes.size % 2 == 0 and sizes.max() <= 50 and sizes.min() >= 1
-        assert sizes.max() - sizes.min() <= 1
-
-
-def test_each_part_draws_what_the_plain_algorithm_draws_from_its_seed(
-    model, monkeypatch
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("split_at", [2, 40, 10**9])
+def test_split_groups_draw_what_the_plain_algorithm_draws(
+    model, monkeypatch, n_threads, split_at
 ):
-    """Split in parts, every part draws what running each of its sequences
-    alone from the part's own seed draws (float64 model)."""
-    _split_small(monkeypatch)
-    n = 120  # parts of 30, 30, 30, 30
-    got = generate(
+    """Groups split in halves, run on one thread or two: every sequence
+    still draws what it draws alone (float64 model)."""
+    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", split_at)
+    expected = _reference_sample(model, 300, seed=3, max_length=20)
+    out, lengths = sampling.generate_padded(
         model.weights_,
         model.cell,
         model.n_layers,
-        [np.zeros(0, dtype=np.intp)] * n,
+        [np.zeros(0, dtype=np.intp)] * 300,
         np.random.RandomState(3),
         banned=(model._unknown_index(),),
         max_length=20,
+        n_threads=n_threads,
     )
-    bounds = sampling._part_bounds(n)
-    seeds = np.random.RandomState(3).randint(
-        0, 2**32, size=bounds.size - 1, dtype=np.int64
-    )
-    expected = []
-    for seed, size in zip(seeds, np.diff(bounds), strict=True):
-        expected += _reference_sample(model, int(size), seed=seed, max_length=20)
-    assert [list(s) for s in got] == expected
+    assert [list(row[:k]) for row, k in zip(out, lengths, strict=True)] == expected
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_parts_give_the_same_samples_on_one_thread_or_more(
-    model, monkeypatch, n_threads
-):
-    """With prefixes of every length, parts on one thread or two draw what
-    each part's prefixes draw alone from the part's seed."""
-    _split_small(monkeypatch)
-    rng = np.random.default_rng(0)
-    n_tokens = len(model.vocabulary_)
-    prefixes = [rng.integers(1, n_tokens + 1, rng.integers(0, 5)) for _ in range(230)]
-
-    def draw_padded(rows, random_state, threads):
+def test_parts_run_as_calls_one_after_the_other(model, monkeypatch):
+    def draw_padded(count, rng):
         return sampling.generate_padded(
             model.weights_,
             model.cell,
             model.n_layers,
-            rows,
-            random_state,
+            [np.zeros(0, dtype=np.intp)] * count,
+            rng,
             banned=(model._unknown_index(),),
-            max_length=12,
-            n_threads=threads,
+            max_length=20,
         )
 
-    out, lengths = draw_padded(prefixes, np.random.RandomState(0), n_threads)
-    bounds = sampling._part_bounds(len(prefixes))
-    assert bounds.size > 3  # several parts
-    seeds = np.random.RandomState(0).randint(
-        0, 2**32, size=bounds.size - 1, dtype=np.int64
+    monkeypatch.setattr(sampling, "_PART_MAX", 70)
+    out, lengths = draw_padded(300, np.random.RandomState(5))
+    monkeypatch.setattr(sampling, "_PART_MAX", 10**9)
+    rng = np.random.RandomState(5)
+    for start in range(0, 300, 70):
+        part_out, part_lengths = draw_padded(min(70, 300 - start), rng)
+        np.testing.assert_array_equal(out[start : start + 70], part_out)
+        np.testing.assert_array_equal(lengths[start : start + 70], part_lengths)
+
+
+def test_halves_split_between_groups_at_half_the_rows():
+    group = np.array([0, 0, 0, 0, 1, 2, 2, 3])  # rows per group: 4, 1, 2, 1
+    parent = np.array([0, 0, 1, 2])  # groups 0 and 1 continue row 0
+    states = [(np.arange(3.0)[:, None] * np.ones((1, 2)),)]
+    run = sampling._Run(
+        np.arange(10, 18), group, np.array([5, 6, 7, 8]), states, parent, 4
     )
-    monkeypatch.setattr(sampling, "_SPLIT_MIN", 10**9)  # each part alone
-    for k, seed in enumerate(seeds):
-        rows = slice(bounds[k], bounds[k + 1])
-        part_out, part_lengths = draw_padded(
-            prefixes[rows], np.random.RandomState(seed), 1
-        )
-        np.testing.assert_array_equal(out[rows, : part_out.shape[1]], part_out)
-        np.testing.assert_array_equal(lengths[rows], part_lengths)
-    for prefix, row, length in zip(prefixes, out, lengths, strict=True):
-        assert list(row[: len(prefix)]) == list(prefix) and length >= len(prefix)
+    first, second = run.halves()
+    np.testing.assert_array_equal(first.active, [10, 11, 12, 13])
+    np.testing.assert_array_equal(first.group, [0, 0, 0, 0])
+    np.testing.assert_array_equal(first.group_tokens, [5])
+    np.testing.assert_array_equal(second.active, [14, 15, 16, 17])
+    np.testing.assert_array_equal(second.group, [0, 1, 1, 2])
+    np.testing.assert_array_equal(second.group_tokens, [6, 7, 8])
+    # each half holds the states its groups continue, and points into them
+    np.testing.assert_array_equal(first.states[0][0][first.parent], [[0, 0]])
+    np.testing.assert_array_equal(
+        second.states[0][0][second.parent], [[0, 0], [1, 1], [2, 2]]
+    )
+    assert first.t == second.t == 4
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_sample_splits_in_parts_the_same_way_on_any_thread_count(
+def test_prefixes_of_every_length_draw_the_same_split_or_not(
     model, monkeypatch, n_threads
 ):
-    _split_small(monkeypatch)
+    rng = np.random.default_rng(0)
+    n_tokens = len(model.vocabulary_)
+    prefixes = [rng.integers(1, n_tokens + 1, rng.integers(0, 5)) for _ in range(230)]
+
+    def draw_padded():
+        return sampling.generate_padded(
+            model.weights_,
+            model.cell,
+            model.n_layers,
+            prefixes,
+            np.random.RandomState(0),
+            banned=(model._unknown_index(),),
+            max_length=12,
+            n_threads=n_threads,
+        )
+
+    whole = draw_padded()
+    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 3)
+    split = draw_padded()
+    np.testing.assert_array_equal(split[0], whole[0])
+    np.testing.assert_array_equal(split[1], whole[1])
+    for prefix, row, length in zip(prefixes, *whole, strict=True):
+        assert list(row[: len(prefix)]) == list(prefix) and length >= len(prefix)
+        assert not row[length:].any()
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_sample_is_the_same_on_any_thread_count(model, monkeypatch, n_threads):
+    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 4)
     monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: 1)
     expected = model.sample(400, random_state=7)
     monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: n_threads)

@@ -466,7 +466,7 @@ def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
             # two rows at least: BLAS's matrix-vector product rounds
             # differently from its matrix product
             rows = np.repeat(kept, 2) if kept.size == 1 else kept
-            if kept.size == h.shape[0]:  # sorted and distinct: every row
+            if kept.size == rows.size == h.shape[0]:  # sorted, distinct: every row
                 h_kept = h
             else:
                 h_kept = np.take(

@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from .network import advance, next_token_log_probs
+from .network import _first_of_runs, advance, next_token_log_probs
 from .parallel import run_all
 from .workspace import Workspace
 
@@ -58,11 +58,11 @@ def filter_log_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
     return probs
 
 
-def draw(cdf, rows, rng):
+def draw(cdf, rows, u):
     """Draw one token per row from its group's cumulative distribution.
 
-    Each draw takes a uniform number ``u`` in ``[0, 1)`` and returns the first
-    token whose cumulative probability exceeds it: a token of zero
+    Each draw takes its uniform number ``u`` in ``[0, 1)`` and returns the
+    first token whose cumulative probability exceeds it: a token of zero
     probability adds nothing to the cumulative sums and is never returned.
 
     Parameters
@@ -72,14 +72,13 @@ def draw(cdf, rows, rng):
         (see :func:`_group_cdf`).
     rows : ndarray of shape (n,) of int
         The group (column) of every draw.
-    rng : numpy.random.RandomState or numpy.random.Generator
-        Gives the ``n`` uniform numbers, in row order.
+    u : ndarray of shape (n,), dtype float64
+        The uniform number of every draw, in ``[0, 1)``.
 
     Returns
     -------
     tokens : ndarray of shape (n,) of int
     """
-    u = rng.random(rows.size)  # (n,) float64 in [0, 1)
     if cdf.dtype != u.dtype:
         # compared at the cdf's width (a float32 model's), and kept below the
         # 1 that ends every column: float32(u) may round up to 1
@@ -156,14 +155,13 @@ def _greedy_choice(logits, t, options):
     return np.argmax(z, axis=0)
 
 
-def _next_tokens(dist, group, forced_tokens, forced, rng, greedy):
+def _next_tokens(dist, group, forced_tokens, forced, u, greedy):
     """The token every row reads next, from its group's distribution.
 
     ``forced`` rows copy ``forced_tokens`` (their prefix). With ``greedy``,
     ``dist`` holds each group's choice; otherwise it holds each group's
-    cumulative distribution (shape ``(V, G)``) and every other row draws one
-    uniform number, in row order, and takes the first token whose cumulative
-    probability exceeds it.
+    cumulative distribution (shape ``(V, G)``) and every other row draws
+    with its uniform number from ``u``.
     """
     nxt = np.empty(group.size, dtype=np.intp)  # (A,)
     nxt[forced] = forced_tokens
@@ -174,7 +172,7 @@ def _next_tokens(dist, group, forced_tokens, forced, rng, greedy):
     if greedy:
         nxt[free] = dist[rows]
         return nxt
-    nxt[free] = draw(dist, rows, rng)
+    nxt[free] = draw(dist, rows, u[free])
     return nxt
 
 
@@ -227,22 +225,37 @@ def _release_if_large(works):
         _WORKSPACES.works = None
 
 
-# Calls with at least _SPLIT_MIN sequences are split into an even number of
-# contiguous parts of at most _PART_MAX sequences, each generated on its own
-# from its own random stream, the parts on as many threads as there are
-# cores for them. Two threads that each run a whole part wait on each other
-# for the GIL far less than two threads that share every step. The split
-# depends on the number of sequences only, never on the thread count, so the
-# samples do not either (see :mod:`.parallel`); a part of 8,192 names keeps
-# the scratch memory bounded whatever the number of names.
-_SPLIT_MIN = 4096
-_PART_MAX = 8192
+class _Uniforms:
+    """One uniform number per sequence and step, the same however they run.
+
+    Step ``t`` draws ``n`` numbers from ``rng`` (all sequences, finished or
+    not), in step order, the first time any thread asks for it: sequence
+    ``i`` reads number ``i``. A sequence's draws therefore depend on neither
+    the sequences it shares a state with, nor on how the groups are split
+    between threads.
+    """
+
+    def __init__(self, rng, n):
+        self._rng, self._n = rng, n
+        self._steps = []
+        self._lock = threading.Lock()
+
+    def step(self, t):
+        with self._lock:
+            while len(self._steps) <= t:
+                self._steps.append(self._rng.random(self._n))
+            return self._steps[t]
 
 
-def _part_bounds(n):
-    """Where the parts of ``n`` sequences start and end: ``(n_parts + 1,)``."""
-    n_parts = 1 if n < _SPLIT_MIN else 2 * -(-n // (2 * _PART_MAX))
-    return np.linspace(0, n, n_parts + 1).astype(np.intp)
+# A call's sequences are generated in parts of at most _PART_MAX, one after
+# the other: that bounds the scratch memory and the uniform numbers kept.
+_PART_MAX = 16384
+# With more than one thread, the groups of a part are split in two halves
+# at the first step that holds at least _SPLIT_GROUPS of them, and each half
+# runs on its own thread to the end. Sequences that start differently never
+# share a state again, so the halves lose nothing of the sharing; the
+# samples do not depend on the split (see _Uniforms).
+_SPLIT_GROUPS = 1024
 
 
 def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, options):
@@ -276,24 +289,72 @@ def _advance_groups(weights, cell, n_layers, tokens, states, parent, work, t, op
     return states, _group_cdf(logits, t, options)
 
 
-def _generate_part(weights, cell, n_layers, lengths, out, final_length, rng, options):
-    """Generate the sequences of one part, filling ``out`` and ``final_length``.
+class _Run:
+    """Where the generation of some sequences stands, between two steps.
 
-    ``out`` holds the prefixes (``lengths`` tokens each) and zeros after;
-    ``final_length`` the longest each sequence may grow. Both are views of
-    the call's arrays, rows of this part only.
+    ``active`` are the rows still generating, ``group`` the group of each,
+    ``group_tokens`` the token each group reads next, ``parent`` the row of
+    ``states`` (the previous step's) each group continues, ``t`` the step.
+    """
+
+    def __init__(self, active, group, group_tokens, states, parent, t):
+        self.active, self.group, self.group_tokens = active, group, group_tokens
+        self.states, self.parent, self.t = states, parent, t
+
+    def halves(self):
+        """Two runs that together continue this one, split between groups.
+
+        The split falls where about half of the rows are on each side. Each
+        half gets its own copy of the states it continues.
+        """
+        G = self.group_tokens.size
+        rows_before = np.cumsum(np.bincount(self.group, minlength=G))  # (G,)
+        cut = int(np.searchsorted(rows_before, rows_before[-1] / 2)) + 1
+        cut = min(max(cut, 1), G - 1)
+        runs = []
+        for lo, hi in ((0, cut), (cut, G)):
+            mine = (self.group >= lo) & (self.group < hi)  # (A,)
+            kept, where = _first_of_runs(self.parent[lo:hi])
+            states = [
+                tuple(np.take(s, kept, axis=0) for s in layer) for layer in self.states
+            ]
+            runs.append(
+                _Run(
+                    self.active[mine],
+                    self.group[mine] - lo,
+                    self.group_tokens[lo:hi],
+                    states,
+                    where,
+                    self.t,
+                )
+            )
+        return runs
+
+
+def _generate_rows(weights, cell, n_layers, run, call, split_at=None):
+    """Run the steps of ``run`` to the end, or until it has ``split_at`` groups.
+
+    ``call`` holds what every run of one call shares: ``lengths`` (prefix
+    lengths), ``out`` and ``final_length`` (filled in, each run its own
+    rows), ``uniforms`` and ``options``.
+
+    Returns
+    -------
+    run : _Run or None
+        Where the steps stopped, if they stopped to split; None when done.
     """
     V = weights["W_y"].shape[1]
+    lengths, out, final_length = call["lengths"], call["out"], call["final_length"]
+    options, greedy = call["options"], call["options"]["greedy"]
     works = _thread_workspaces()
-    n = lengths.size
     longest_prefix = int(lengths.max(initial=0))
-    active = np.arange(n)  # (A,) rows still generating
-    group = np.zeros(n, dtype=np.intp)  # (A,) each row's group
-    group_tokens = np.zeros(1, dtype=np.intp)  # (G,) token read now: start
-    states, parent = None, None  # rows of the previous step; each group's
-    t = 0
+    active, group, group_tokens = run.active, run.group, run.group_tokens
+    states, parent, t = run.states, run.parent, run.t
     while active.size:
         G = group_tokens.size
+        if split_at is not None and G >= split_at:
+            _release_if_large(works)
+            return _Run(active, group, group_tokens, states, parent, t)
         states, dist = _advance_groups(
             weights,
             cell,
@@ -305,14 +366,13 @@ def _generate_part(weights, cell, n_layers, lengths, out, final_length, rng, opt
             t,
             options,
         )
+        u = None if greedy else call["uniforms"].step(t)[active]  # (A,)
         if t < longest_prefix:  # some rows still read their prefix
             forced = t < lengths[active]  # (A,)
-            nxt = _next_tokens(
-                dist, group, out[active[forced], t], forced, rng, options["greedy"]
-            )
+            nxt = _next_tokens(dist, group, out[active[forced], t], forced, u, greedy)
             going = (nxt != 0) | forced
         else:
-            nxt = dist[group] if options["greedy"] else draw(dist, group, rng)
+            nxt = dist[group] if greedy else draw(dist, group, u)
             going = nxt != 0
         out[active, t] = nxt  # an end token writes the zero already there
         final_length[active[~going]] = t
@@ -322,6 +382,7 @@ def _generate_part(weights, cell, n_layers, lengths, out, final_length, rng, opt
         if active.size:
             parent, group_tokens, group = _regroup(group[still], nxt[still], G, V)
     _release_if_large(works)
+    return None
 
 
 def generate_padded(
@@ -342,10 +403,9 @@ def generate_padded(
 ):
     """Like :func:`generate`, as one padded array and the lengths.
 
-    A call with many sequences generates them in parts (see
-    :func:`_part_bounds`), each part from its own random stream seeded from
-    ``rng``, on up to ``n_threads`` threads; the samples do not depend on
-    ``n_threads``.
+    ``n_threads`` is how many threads a call may run on: the groups of a
+    big step are then split in two halves run to the end on their own
+    threads. The samples do not depend on it.
 
     Returns
     -------
@@ -369,29 +429,34 @@ def generate_padded(
         "greedy": greedy,
         "min_length": min_length,
     }
-    bounds = _part_bounds(n)
-    if bounds.size == 2:
-        rngs = [rng]
-    else:
-        draw_seeds = getattr(rng, "integers", None) or rng.randint  # Generator or not
-        seeds = draw_seeds(0, 2**32, size=bounds.size - 1, dtype=np.int64)
-        rngs = [np.random.RandomState(seed) for seed in seeds]
-
-    def part(k):
-        rows = slice(bounds[k], bounds[k + 1])
-        return partial(
-            _generate_part,
-            weights,
-            cell,
-            n_layers,
-            lengths[rows],
-            out[rows],
-            final_length[rows],
-            rngs[k],
-            options,
+    split_at = _SPLIT_GROUPS if n_threads > 1 else None
+    for start in range(0, n, _PART_MAX):
+        rows = slice(start, min(start + _PART_MAX, n))
+        call = {
+            "lengths": lengths[rows],
+            "out": out[rows],
+            "final_length": final_length[rows],
+            "uniforms": _Uniforms(rng, rows.stop - rows.start),
+            "options": options,
+        }
+        size = rows.stop - rows.start
+        first = _Run(
+            np.arange(size),  # every row generates
+            np.zeros(size, dtype=np.intp),  # in one group
+            np.zeros(1, dtype=np.intp),  # that reads the start token
+            None,  # from the zero state
+            None,
+            0,
         )
-
-    run_all([part(k) for k in range(bounds.size - 1)], n_threads)
+        stopped = _generate_rows(weights, cell, n_layers, first, call, split_at)
+        if stopped is not None:
+            run_all(
+                [
+                    partial(_generate_rows, weights, cell, n_layers, half, call)
+                    for half in stopped.halves()
+                ],
+                n_threads,
+            )
     return out, final_length
 
 
