@@ -313,7 +313,7 @@ def decode_padded(indices, lengths, kind, tokens):
             table = np.array(["", *tokens, ""], dtype="U1")
             # only the columns some sequence reaches: the rest is padding
             width = max(int(lengths.max(initial=0)), 1)
-            chars = np.ascontiguousarray(table[indices[:, :width]])  # (n, L')
+            chars = np.take(table, indices[:, :width])  # (n, L')
             return chars.view(f"U{width}").ravel().tolist()
     return [
         decode(row[:length], kind, tokens)
