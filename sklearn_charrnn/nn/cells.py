@@ -156,14 +156,11 @@ def rnn_backward(dhs, cache, W_h, work=None):
     np.multiply(hs, hs, out=dz)
     np.subtract(1.0, dz, out=dz)  # 1 - h^2, the derivative of tanh
     dh = empty(work, "dh", (B, H), hs.dtype)  # (B, H)
+    dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     dz[T - 1] *= dhs[T - 1]
-    # W_h^T laid out in memory: dz W_h^T then runs as fast as the transposed
-    # product W_h dz^T and lands in dh's own layout
-    W_hT = empty(work, "W_hT", (H, H), W_h.dtype)
-    np.copyto(W_hT, W_h.T)
     for t in range(T - 1, 0, -1):
-        np.matmul(dz[t], W_hT, out=dh)
-        dh += dhs[t - 1]
+        np.matmul(W_h, dz[t].T, out=dhT)  # (dz W_h^T)^T
+        np.add(dhT.T, dhs[t - 1], out=dh)
         dz[t - 1] *= dh
     dW_h = empty(work, "dW_h", (H, H), hs.dtype)
     _weight_gradient(h0, hs, dxw, dW_h[None])
