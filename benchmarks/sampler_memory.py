@@ -62,10 +62,9 @@ def main():
     for _ in range(ROUNDS):
         for label, limit in (("kept", keep), ("dropped", 0)):
             sampling._KEEP_BYTES = limit
-            if label == "kept":  # a call before fills the kept memory
-                model.sample(N_SAMPLES, max_length=MAX_LENGTH, random_state=1)
-            else:  # nothing kept from the call before
-                sampling._WORKSPACES.works = None
+            # a call before fills the kept memory, or (limit 0) drops it in
+            # every thread that sampled, the pool's included
+            model.sample(N_SAMPLES, max_length=MAX_LENGTH, random_state=1)
             results[label].append(one_call(model))
     sampling._KEEP_BYTES = keep
     print(f"sample({N_SAMPLES:,}), per call, median of {ROUNDS}")

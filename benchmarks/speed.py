@@ -23,7 +23,8 @@ and the median of the rounds reported:
   defaults on 25%, 50% and 100% of the names, each in a fresh process
   (``fit_memory.py``).
 
-Options: ``--rounds N`` (default 5), ``--quick`` (one round, smaller
+Options: ``--rounds N`` (default 5; sampling, a fraction of a second per
+round, runs three times as many), ``--quick`` (one round, smaller
 measurements: a smoke test, not a result). See ``benchmarks/README.md``.
 """
 
@@ -434,12 +435,16 @@ def main():
         print(f"torch {torch.__version__}: columns c1 and c2 run it on 1 and 2 threads")
     else:
         print("torch not installed: PyTorch columns skipped")
-    print(f"rounds: {rounds} (median), implementations alternated each round")
+    sampling_rounds = rounds if args.quick else 3 * rounds
+    print(
+        f"rounds: {rounds} for training, {sampling_rounds} for sampling (median), "
+        "implementations alternated each round"
+    )
 
     peak_all = matmul_peak()
     peak_one = matmul_peak(threads=1)
     train, info = measure_training(names, vocabulary, rounds, args.quick)
-    sampling, sample_lengths = measure_sampling(names, rounds, args.quick)
+    sampling, sample_lengths = measure_sampling(names, sampling_rounds, args.quick)
     memory = measure_memory(names_file, args.quick)
 
     n_tokens = len(vocabulary) + 2
