@@ -303,9 +303,10 @@ def test_halves_split_between_groups_at_half_the_rows():
     assert first.t == second.t == 4
 
 
+@pytest.mark.parametrize("max_length", [12, 3])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_prefixes_of_every_length_draw_the_same_split_or_not(
-    model, monkeypatch, n_threads
+    model, monkeypatch, n_threads, max_length
 ):
     rng = np.random.default_rng(0)
     n_tokens = len(model.vocabulary_)
@@ -319,7 +320,7 @@ def test_prefixes_of_every_length_draw_the_same_split_or_not(
             prefixes,
             np.random.RandomState(0),
             banned=(model._unknown_index(),),
-            max_length=12,
+            max_length=max_length,
             n_threads=n_threads,
         )
 
@@ -330,7 +331,9 @@ def test_prefixes_of_every_length_draw_the_same_split_or_not(
     np.testing.assert_array_equal(split[1], whole[1])
     for prefix, row, length in zip(prefixes, *whole, strict=True):
         assert list(row[: len(prefix)]) == list(prefix) and length >= len(prefix)
-        assert not row[length:].any()
+        assert length <= max(len(prefix), max_length)
+        assert row[:length].all() and not row[length:].any()
+    assert (whole[1] == max_length).any()  # some stopped by the length limit
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])

@@ -7,7 +7,9 @@ into independent parts that NumPy runs without holding the GIL:
 
 - a training batch into two halves of its names (:func:`n_parts`), whose
   gradients add up to the batch's (:func:`batch_loss_and_gradients`);
-- a sampling step into chunks of its groups (see :mod:`.sampling`).
+- the groups of a sampling call into two halves (see :mod:`.sampling`;
+  there every sequence draws its own random numbers, so the samples do not
+  depend on the split either).
 
 How work is split depends on its size only, never on the number of threads
 that run it, so results are the same bits on one thread or many: threads

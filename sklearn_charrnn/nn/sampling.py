@@ -350,6 +350,8 @@ def _generate_rows(weights, cell, n_layers, run, call, split_at=None):
     longest_prefix = int(lengths.max(initial=0))
     active, group, group_tokens = run.active, run.group, run.group_tokens
     states, parent, t = run.states, run.parent, run.t
+    # below it no row stops for its length (max_length, or a longer prefix)
+    shortest_final = int(final_length[active].min()) if active.size else 0
     while active.size:
         G = group_tokens.size
         if split_at is not None and G >= split_at:
@@ -377,7 +379,7 @@ def _generate_rows(weights, cell, n_layers, run, call, split_at=None):
         out[active, t] = nxt  # an end token writes the zero already there
         final_length[active[~going]] = t
         t += 1
-        still = going & (t < final_length[active])
+        still = going if t < shortest_final else going & (t < final_length[active])
         active = active[still]
         if active.size:
             parent, group_tokens, group = _regroup(group[still], nxt[still], G, V)
