@@ -14,17 +14,14 @@ trained for 3 epochs on ``names.txt`` (about 20 seconds to fit).
 import resource
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import MAX_LENGTH, N_SAMPLES, find_names, read_names  # noqa: E402
+from speed import MAX_LENGTH, N_SAMPLES, find_names, read_names, sampling_model  # noqa: E402
 
-from sklearn_charrnn import CharRNNGenerator  # noqa: E402
 from sklearn_charrnn.nn import sampling  # noqa: E402
 
 ROUNDS = 5
@@ -45,17 +42,7 @@ def one_call(model):
 
 
 def main():
-    model = CharRNNGenerator(
-        hidden_size=200,
-        cell="rnn",
-        dropout=0.0,
-        max_iter=3,
-        early_stopping=False,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(read_names(find_names()))
+    model = sampling_model(read_names(find_names()))
     keep = sampling._KEEP_BYTES
     results = {"kept": [], "dropped": []}
     model.sample(N_SAMPLES, max_length=MAX_LENGTH, random_state=1)  # warm up

@@ -17,32 +17,19 @@ samples from (a tanh RNN with 200 units trained for 3 epochs on
 
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import MAX_LENGTH, N_SAMPLES, find_names, read_names  # noqa: E402
+from speed import MAX_LENGTH, N_SAMPLES, find_names, read_names, sampling_model  # noqa: E402
 
-from sklearn_charrnn import CharRNNGenerator  # noqa: E402
 from sklearn_charrnn.nn import sampling  # noqa: E402
 
 
 def main():
-    model = CharRNNGenerator(
-        hidden_size=200,
-        cell="rnn",
-        dropout=0.0,
-        max_iter=3,
-        early_stopping=False,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(read_names(find_names()))
+    model = sampling_model(read_names(find_names()))
 
     counts, lock = [], threading.Lock()
     advance = sampling.advance

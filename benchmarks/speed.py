@@ -277,19 +277,24 @@ def _torch_run(entry, threads, batches):
 # ---------------------------------------------------------------- sampling
 
 
-def measure_sampling(names, rounds, quick):
-    """Names per second of the three samplers, with the same weights."""
+def sampling_model(names, max_iter=3):
+    """The model every sampler is measured with: a tanh RNN with 200 units."""
     model = CharRNNGenerator(
         hidden_size=200,
         cell="rnn",
         dropout=0.0,
-        max_iter=1 if quick else 3,
+        max_iter=max_iter,
         early_stopping=False,
         random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(names)
+        return model.fit(names)
+
+
+def measure_sampling(names, rounds, quick):
+    """Names per second of the three samplers, with the same weights."""
+    model = sampling_model(names, max_iter=1 if quick else 3)
     n_samples = 1000 if quick else N_SAMPLES
     n_tutorial = 100 if quick else 500
     weights = tutorial.from_package(model.weights_)
