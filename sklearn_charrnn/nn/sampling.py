@@ -206,9 +206,9 @@ _KEEP_BYTES = 64 << 20
 def _thread_workspaces():
     """The sampler's scratch memory for the calling thread, kept between calls.
 
-    Fresh memory costs a page fault per 4 KiB page on first touch: a fifth
-    to a third of the time of a call that samples 10,000 names when every
-    call allocated its own (``python benchmarks/sampler_memory.py``). Each
+    Fresh memory costs a page fault per 4 KiB page on first touch: about a
+    third of the time of a call that samples 10,000 names when every call
+    allocated its own (``python benchmarks/sampler_memory.py``). Each
     thread that samples has its own, so concurrent calls never share them,
     and :func:`_release_if_large` drops them after a call that needed more
     than ``_KEEP_BYTES``. Two workspaces used by turns: a step reads the
