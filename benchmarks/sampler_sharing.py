@@ -4,7 +4,8 @@ Sequences that have read the same tokens share one state (a *group*), and a
 state's recurrent product is computed once for all the groups that continue
 it. The script counts, for ``sample(10_000)`` of the model ``speed.py``
 samples from (a tanh RNN with 200 units trained for 3 epochs on
-``names.txt``, about 20 seconds to fit), on one thread and on two:
+``names.txt``, about 20 seconds to fit), with its groups split in two
+halves as the sampler splits them, and not split:
 
 - tokens read: what a sampler that runs every name on its own row computes;
 - states computed: the groups, summed over the steps;
@@ -42,9 +43,14 @@ def main():
 
     sampling.advance = counting_advance
     print(f"sample({N_SAMPLES:,}), max_length={MAX_LENGTH}")
-    print(f"{'threads':>8} {'tokens read':>12} {'states':>8} {'products':>9}")
+    print(f"{'groups':>14} {'tokens read':>12} {'states':>8} {'products':>9}")
+    split_groups = sampling._SPLIT_GROUPS
     try:
-        for n_threads in (1, 2):
+        for label, split_at in (
+            ("in halves", split_groups),
+            ("not split", N_SAMPLES + 1),
+        ):
+            sampling._SPLIT_GROUPS = split_at  # more groups than names: no split
             counts.clear()
             padded, lengths = sampling.generate_padded(
                 model.weights_,
@@ -54,13 +60,14 @@ def main():
                 np.random.RandomState(1),
                 banned=(model._unknown_index(),),
                 max_length=MAX_LENGTH,
-                n_threads=n_threads,
+                n_threads=2,
             )
             states, products = np.array(counts).sum(axis=0)
             tokens = int((lengths + 1).sum())  # each name's end token too
-            print(f"{n_threads:>8} {tokens:>12,} {states:>8,} {products:>9,}")
+            print(f"{label:>14} {tokens:>12,} {states:>8,} {products:>9,}")
     finally:
         sampling.advance = advance
+        sampling._SPLIT_GROUPS = split_groups
     print("(a group of one state is computed on two rows, see network.advance)")
 
 

@@ -322,6 +322,47 @@ def test_prefixes_of_every_length_draw_the_same_split_or_not(
     assert (whole[1] == max_length).any()  # some stopped by the length limit
 
 
+def test_sampling_computes_the_same_bits_on_one_thread_or_two(monkeypatch):
+    """BLAS may round a row differently in a taller matrix: the groups must
+    be split the same way whatever the threads, or a float32 draw could
+    flip between machines."""
+    weights = init_weights(
+        np.random.default_rng(0),
+        cell="gru",
+        n_layers=2,
+        hidden_size=48,
+        n_tokens=12,
+        dtype=np.dtype("float32"),
+    )
+    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 16)
+    group_cdf = sampling._group_cdf
+    seen = []
+
+    def recording(logits, t, options):
+        cdf = group_cdf(logits, t, options)
+        seen.append((t, cdf.shape, cdf.tobytes()))
+        return cdf
+
+    monkeypatch.setattr(sampling, "_group_cdf", recording)
+    results = {}
+    for n_threads in (1, 2):
+        seen.clear()
+        out, lengths = sampling.generate_padded(
+            weights,
+            "gru",
+            2,
+            [np.zeros(0, dtype=np.intp)] * 500,
+            np.random.RandomState(0),
+            banned=(11,),
+            max_length=8,
+            n_threads=n_threads,
+        )
+        results[n_threads] = (sorted(seen), out, lengths)
+    one, two = results[1], results[2]
+    assert len(one[0]) > 10 and one[0] == two[0]  # every step's cdf, bit for bit
+    np.testing.assert_array_equal(one[1], two[1])
+
+
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_sample_is_the_same_on_any_thread_count(model, monkeypatch, n_threads):
     monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 4)

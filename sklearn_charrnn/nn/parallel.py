@@ -9,12 +9,9 @@ into independent parts that NumPy runs without holding the GIL:
   gradients add up to the batch's (:func:`batch_loss_and_gradients`);
 - the groups of a sampling call into two halves (see :mod:`.sampling`).
 
-How a training batch or a scoring call is split depends on its size only,
-never on the number of threads that run it, so results are the same bits on
-one thread or many: threads change when the parts run, not what they
-compute. The sampler splits only when it has a second thread, and that
-changes no sample: every sequence draws with its own random numbers, and
-the halves compute what one thread computes.
+How work is split depends on its size only, never on the number of threads
+that run it, so results are the same bits on one thread or many: threads
+change when the parts run, not what they compute.
 """
 
 import os

@@ -250,11 +250,13 @@ class _Uniforms:
 # A call's sequences are generated in parts of at most _PART_MAX, one after
 # the other: that bounds the scratch memory and the uniform numbers kept.
 _PART_MAX = 16384
-# With more than one thread, the groups of a part are split in two halves
-# at the first step that holds at least _SPLIT_GROUPS of them, and each half
-# runs on its own thread to the end. Sequences that start differently never
-# share a state again, so the halves lose nothing of the sharing; the
-# samples do not depend on the split (see _Uniforms).
+# The groups of a part are split in two halves at the first step that holds
+# at least _SPLIT_GROUPS of them, and each half runs to the end on its own
+# (on its own thread when there are two). Sequences that start differently
+# never share a state again, so the halves lose nothing of the sharing, and
+# every sequence reads its own uniform numbers (see _Uniforms). The split
+# depends on the sizes only, so the computation, to the last bit, does not
+# depend on the thread count.
 _SPLIT_GROUPS = 1024
 
 
@@ -405,9 +407,11 @@ def generate_padded(
 ):
     """Like :func:`generate`, as one padded array and the lengths.
 
-    ``n_threads`` is how many threads a call may run on: the groups of a
-    big step are then split in two halves run to the end on their own
-    threads. The samples do not depend on it.
+    At the first step with ``_SPLIT_GROUPS`` groups, the groups are split
+    in two halves, each run to the end on its own, on up to ``n_threads``
+    threads. The split depends on the sizes only, never on ``n_threads``:
+    BLAS may round a row differently in a matrix of another height, so the
+    split must be the same whatever the threads for the samples to be.
 
     Returns
     -------
@@ -431,7 +435,6 @@ def generate_padded(
         "greedy": greedy,
         "min_length": min_length,
     }
-    split_at = _SPLIT_GROUPS if n_threads > 1 else None
     for start in range(0, n, _PART_MAX):
         rows = slice(start, min(start + _PART_MAX, n))
         call = {
@@ -450,7 +453,7 @@ def generate_padded(
             None,
             0,
         )
-        stopped = _generate_rows(weights, cell, n_layers, first, call, split_at)
+        stopped = _generate_rows(weights, cell, n_layers, first, call, _SPLIT_GROUPS)
         if stopped is not None:
             run_all(
                 [
