@@ -474,7 +474,9 @@ def generate(weights, cell, n_layers, prefixes, rng, **options):
     state at the first step and a few dozen at the second. The recurrent
     product of a group's state is computed once for all the groups that
     continue it with different tokens. Every sequence still draws its own
-    next token, with its own random number, from its group's distribution.
+    next token from its group's distribution, with its own uniform number
+    for the step (see :class:`_Uniforms`), so what it draws depends neither
+    on the sequences it shares a state with nor on the threads.
 
     Parameters
     ----------
@@ -484,7 +486,8 @@ def generate(weights, cell, n_layers, prefixes, rng, **options):
     prefixes : list of ndarray of int
         Token indices each sequence must start with (empty for free samples).
         The prefix is fed one token at a time.
-    rng : numpy.random.RandomState
+    rng : numpy.random.RandomState or numpy.random.Generator
+        Gives every step's uniform numbers, one per sequence.
     banned : sequence of int, default=()
         Token indices that are never drawn (the unknown token).
     temperature, top_k, top_p : see :func:`filter_log_probs`
@@ -496,6 +499,9 @@ def generate(weights, cell, n_layers, prefixes, rng, **options):
     max_length : int, default=50
         A sequence stops at this many tokens (prefix included) even without
         an end token.
+    n_threads : int, default=1
+        Threads the two halves of the groups may run on (see
+        :func:`generate_padded`); the samples do not depend on it.
 
     Returns
     -------
