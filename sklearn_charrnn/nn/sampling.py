@@ -155,24 +155,24 @@ def _greedy_choice(logits, t, options):
     return np.argmax(z, axis=0)
 
 
-def _next_tokens(dist, group, forced_tokens, forced, u, greedy):
-    """The token every row reads next, from its group's distribution.
+def _choose(dist, rows, u, greedy):
+    """The token of every row from its group's ``dist``.
 
-    ``forced`` rows copy ``forced_tokens`` (their prefix). With ``greedy``,
-    ``dist`` holds each group's choice; otherwise it holds each group's
-    cumulative distribution (shape ``(V, G)``) and every other row draws
-    with its uniform number from ``u``.
+    With ``greedy``, ``dist`` holds each group's choice; otherwise it holds
+    each group's cumulative distribution (shape ``(V, G)``) and every row
+    draws with its uniform number from ``u``.
     """
+    return dist[rows] if greedy else draw(dist, rows, u)
+
+
+def _next_tokens(dist, group, forced_tokens, forced, u, greedy):
+    """The token every row reads next: ``forced`` rows copy ``forced_tokens``
+    (their prefix), the others choose (:func:`_choose`)."""
     nxt = np.empty(group.size, dtype=np.intp)  # (A,)
     nxt[forced] = forced_tokens
     free = ~forced
-    if not free.any():
-        return nxt
-    rows = group[free]  # (F,)
-    if greedy:
-        nxt[free] = dist[rows]
-        return nxt
-    nxt[free] = draw(dist, rows, u[free])
+    if free.any():
+        nxt[free] = _choose(dist, group[free], None if greedy else u[free], greedy)
     return nxt
 
 
@@ -376,7 +376,7 @@ def _generate_rows(weights, cell, n_layers, run, call, split_at=None):
             nxt = _next_tokens(dist, group, out[active[forced], t], forced, u, greedy)
             going = (nxt != 0) | forced
         else:
-            nxt = dist[group] if greedy else draw(dist, group, u)
+            nxt = _choose(dist, group, u, greedy)
             going = nxt != 0
         out[active, t] = nxt  # an end token writes the zero already there
         final_length[active[~going]] = t
