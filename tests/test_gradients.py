@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn.cells import CELLS
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
 
@@ -17,7 +18,14 @@ def _batch(rng, n_tokens, lengths):
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("n_layers", [1, 2])
-def test_gradients_match_finite_differences(cell, n_layers):
+@pytest.mark.parametrize("first", ["boundary", "mixed"])
+def test_gradients_match_finite_differences(cell, n_layers, first):
+    """Exact gradients, with the first step shared by every row or not.
+
+    Real batches start every row with the boundary token, so their first
+    step is the same in every row and computed once ("boundary"); "mixed"
+    first tokens take the general path.
+    """
     rng = np.random.default_rng(0)
     n_tokens, hidden = 7, 5
     weights = init_weights(
@@ -33,6 +41,8 @@ def test_gradients_match_finite_differences(cell, n_layers):
         w += rng.normal(scale=0.3, size=w.shape)
     inputs, targets, mask = _batch(rng, n_tokens, [1, 4, 2, 6])
     assert not mask.all()  # the batch really has padding
+    if first == "mixed":
+        inputs[0] = [0, 3, 1, 3]
 
     def loss(ws):
         return loss_and_gradients(ws, cell, n_layers, inputs, targets, mask)[0]
@@ -105,3 +115,33 @@ def test_dropout_gradients_match_finite_differences():
             assert grads[name].reshape(-1)[i] == pytest.approx(
                 (up - down) / (2 * eps), rel=1e-5, abs=1e-8
             ), name
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_shared_first_step_computes_the_general_result(cell):
+    """``shared_start`` changes how the first steps are computed, not what.
+
+    The states are the same; the first step's input gradient comes back
+    summed over the rows (in row 0), every later step's row by row.
+    """
+    rng = np.random.default_rng(3)
+    G, _, forward, backward = CELLS[cell]
+    T, B, H = 5, 4, 6
+    xw = rng.normal(size=(G, T, B, H))
+    xw[:, 0] = xw[:, 0, :1]  # the same first input in every row
+    W_h = rng.normal(scale=0.5, size=(H, G * H))
+    dhs = rng.normal(size=(T, B, H))
+    results = {}
+    for shared in (False, True):
+        hs, _, cache = forward(xw, W_h, None, shared_start=shared)
+        dxw, dW_h = backward(dhs, cache, W_h)
+        results[shared] = hs.copy(), dxw.copy(), dW_h.copy()
+    (hs_a, dxw_a, dW_a), (hs_b, dxw_b, dW_b) = results[False], results[True]
+    np.testing.assert_allclose(hs_b, hs_a, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dW_b, dW_a, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dxw_b[:, 1:], dxw_a[:, 1:], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        dxw_b[:, 0, 0], dxw_a[:, 0].sum(axis=1), rtol=1e-10, atol=1e-12
+    )
+    assert not dxw_b[:, 0, 1:].any()
+    assert not np.allclose(dxw_a[:, 0, 1:], 0.0)  # the sum really moved to row 0

@@ -2,13 +2,13 @@
 
 Each cell is a pair of pure functions over a whole padded batch:
 
-- ``forward(xw, W_h, state0, work=None, hw0=None)`` takes the input
-  projection of every time step, already computed outside the loop
-  (``xw = x @ W_x + b``), and returns the hidden states of every step, the
-  final state and a cache for the backward pass; ``hw0``, when the caller
-  has it, is the first step's recurrent product ``h0 @ W_h`` (gate first,
-  ``(G, B, H)``): sampling computes it once for all the sequences that share
-  a past and hands each its copy;
+- ``forward(xw, W_h, state0, work=None, hw0=None, shared_start=False)``
+  takes the input projection of every time step, already computed outside
+  the loop (``xw = x @ W_x + b``), and returns the hidden states of every
+  step, the final state and a cache for the backward pass; ``hw0``, when the
+  caller has it, is the first step's recurrent product ``h0 @ W_h`` (gate
+  first, ``(G, B, H)``): sampling computes it once for all the sequences that
+  share a past and hands each its copy;
 - ``backward(dhs, cache, W_h, work=None)`` takes the gradient of the loss with
   respect to every hidden state and returns the gradients with respect to
   ``xw`` and ``W_h``.
@@ -23,6 +23,18 @@ cell's time at the usual sizes. One step's product ``h @ W_h`` still writes
 all gates at once, through a ``(G, H, H)`` view of ``W_h``. Going back, the
 product with ``W_h^T`` is computed as ``(W_h @ d^T)^T``: OpenBLAS multiplies a
 small ``d`` by a transposed ``W_h`` about 1.5 times slower.
+
+A training batch starts every sequence from the zero state with the same
+input (the boundary token), so its first step is the same in every row:
+``shared_start=True`` says so. The second step's recurrent product is then
+computed from one row (two, see :mod:`.network`) instead of ``B``, and going
+back only the sum over the rows of the first step's gradient is computed:
+everything that uses the gradient of a step whose inputs are the same in
+every row needs only that sum (the input and bias gradients, and the layer
+below, whose first step is shared too). The first step's gradient is then
+returned as that sum in row 0 and zeros in the other rows. This saves one of
+the ``T - 1`` recurrent products of each direction and ``B - 1`` rows of the
+weight gradient.
 
 ``work`` is an optional :class:`~.workspace.Workspace`: scratch arrays reused
 from one batch to the next, so that training does not pay the page faults of
@@ -69,7 +81,47 @@ def _recurrent_input(h, Wg, xw_t, a, hw=None):
         a += xw_t
 
 
-def _weight_gradient(h0, hs, d, out):
+def _is_shared(state0, T, B):
+    """Whether a ``shared_start`` forward pass can use its first step's sharing."""
+    return state0 is None and T >= 2 and B >= 2
+
+
+def _shared_product(h, Wg):
+    """``h @ W_h`` of a state that is the same in every row, as ``(G, 1, H)``.
+
+    Two rows are multiplied: BLAS's matrix-vector product of a single row
+    rounds differently from its matrix product. The result broadcasts over
+    the rows.
+    """
+    return np.matmul(h[:2], Wg)[:, :1]  # (G, 1, H)
+
+
+def _first_step_gradient(W_h, sums, dhs0, out, extra=None):
+    """Gradient of a shared first step's state, summed over the rows.
+
+    Parameters
+    ----------
+    W_h : ndarray of shape (H, G * H)
+    sums : ndarray of shape (G, H)
+        Sum over the rows of the second step's gradient with respect to the
+        recurrent product of every gate.
+    dhs0 : ndarray of shape (B, H)
+        Gradient of the loss with respect to the first step's output.
+    out : ndarray of shape (B, H)
+        Receives the sum over the rows in row 0 and zeros in the others.
+    extra : ndarray of shape (B, H), default=None
+        What else the first step's state gets from the second step, row by
+        row (the GRU's ``dh * z``); it may be ``out`` itself.
+    """
+    total = W_h @ sums.reshape(-1)  # (H,): sum over gates of W_hg @ sums[g]
+    total += dhs0.sum(axis=0)
+    if extra is not None:
+        total += extra.sum(axis=0)
+    out[0] = total
+    out[1:] = 0.0
+
+
+def _weight_gradient(h0, hs, d, out, first_sums=None):
     """``out = sum_t h_prev[t]^T @ d[:, t]`` for every gate.
 
     Parameters
@@ -82,16 +134,29 @@ def _weight_gradient(h0, hs, d, out):
         Gradient with respect to ``h_prev[t] @ W_h`` of every gate.
     out : ndarray of shape (G, H, H)
         Gate view of the ``(H, G * H)`` gradient.
+    first_sums : ndarray of shape (G, H), default=None
+        Given when the first step is shared (``hs[0]`` the same in every
+        row): the sum over the rows of ``d[:, 1]``. Step 1 then adds
+        ``hs[0, 0]^T @ first_sums``, one row of the product instead of
+        ``B``: the row ``d[:, 1, B - 1]`` holds the sums during the product
+        (its state ``hs[0, B - 1]`` is the shared state) and is restored.
     """
     T, B, H = hs.shape
     G = d.shape[0]
-    h_prev = hs[:-1].reshape(-1, H).T  # (H, (T-1)*B)
-    np.matmul(h_prev, d[:, 1:].reshape(G, -1, H), out=out)
+    h_prev = hs[:-1].reshape(-1, H)  # ((T-1)*B, H)
+    d_next = d[:, 1:].reshape(G, -1, H)  # (G, (T-1)*B, H)
+    if first_sums is None:
+        np.matmul(h_prev.T, d_next, out=out)
+    else:
+        kept = d[:, 1, B - 1].copy()
+        d[:, 1, B - 1] = first_sums
+        np.matmul(h_prev[B - 1 :].T, d_next[:, B - 1 :], out=out)
+        d[:, 1, B - 1] = kept
     if h0 is not None:
         out += np.matmul(h0.T, d[:, 0])
 
 
-def rnn_forward(xw, W_h, state0, work=None, hw0=None):
+def rnn_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     """Run the tanh RNN over a padded batch.
 
     Parameters
@@ -106,6 +171,9 @@ def rnn_forward(xw, W_h, state0, work=None, hw0=None):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
+    shared_start : bool, default=False
+        Whether every row starts from the zero state with the same input
+        (see the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -118,15 +186,19 @@ def rnn_forward(xw, W_h, state0, work=None, hw0=None):
     """
     (h0,) = state0 or (None,)
     _, T, B, H = xw.shape
+    shared = shared_start and _is_shared(state0, T, B)
     hs = empty(work, "hs", (T, B, H), xw.dtype)  # (T, B, H)
     _recurrent_input(h0, W_h, xw[0, 0], hs[0], None if hw0 is None else hw0[0])
     np.tanh(hs[0], out=hs[0])
     for t in range(1, T):
         h = hs[t]  # (B, H)
-        np.matmul(hs[t - 1], W_h, out=h)
-        h += xw[0, t]
+        if t == 1 and shared:
+            np.add(xw[0, 1], _shared_product(hs[0], W_h[None])[0], out=h)
+        else:
+            np.matmul(hs[t - 1], W_h, out=h)
+            h += xw[0, t]
         np.tanh(h, out=h)
-    return hs, (hs[T - 1],), (h0, hs)
+    return hs, (hs[T - 1],), (h0, hs, shared)
 
 
 def rnn_backward(dhs, cache, W_h, work=None):
@@ -149,7 +221,7 @@ def rnn_backward(dhs, cache, W_h, work=None):
     dW_h : ndarray of shape (H, H)
         Gradient with respect to the recurrent weights.
     """
-    h0, hs = cache
+    h0, hs, shared = cache
     T, B, H = hs.shape
     dxw = empty(work, "dxw", (1, T, B, H), hs.dtype)
     dz = dxw[0]  # (T, B, H): gradient of the pre-activation
@@ -158,16 +230,21 @@ def rnn_backward(dhs, cache, W_h, work=None):
     dh = empty(work, "dh", (B, H), hs.dtype)  # (B, H)
     dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     dz[T - 1] *= dhs[T - 1]
+    first_sums = None
     for t in range(T - 1, 0, -1):
-        np.matmul(W_h, dz[t].T, out=dhT)  # (dz W_h^T)^T
-        np.add(dhT.T, dhs[t - 1], out=dh)
+        if t == 1 and shared:
+            first_sums = dxw[:, 1].sum(axis=1)  # (1, H)
+            _first_step_gradient(W_h, first_sums, dhs[0], dh)
+        else:
+            np.matmul(W_h, dz[t].T, out=dhT)  # (dz W_h^T)^T
+            np.add(dhT.T, dhs[t - 1], out=dh)
         dz[t - 1] *= dh
     dW_h = empty(work, "dW_h", (H, H), hs.dtype)
-    _weight_gradient(h0, hs, dxw, dW_h[None])
+    _weight_gradient(h0, hs, dxw, dW_h[None], first_sums)
     return dxw, dW_h
 
 
-def gru_forward(xw, W_h, state0, work=None, hw0=None):
+def gru_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     """Run the GRU over a padded batch.
 
     ``r = sigmoid(x_r + h W_hr)``, ``z = sigmoid(x_z + h W_hz)``,
@@ -185,6 +262,9 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
+    shared_start : bool, default=False
+        Whether every row starts from the zero state with the same input
+        (see the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -199,13 +279,16 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None):
     hs = empty(work, "hs", (T, B, H), dtype)  # (T, B, H)
     gates = empty(work, "gates", (3, T, B, H), dtype)  # r, z, n
     hn = empty(work, "hn", (T, B, H), dtype)  # h W_hn
+    shared = shared_start and _is_shared(state0, T, B)
     h = h0
     for t in range(T):
         a = gates[:, t]  # (3, B, H)
-        first = hw0 is not None and t == 0
-        _recurrent_input(h, Wg[:2], xw[:2, t], a[:2], hw0[:2] if first else None)
-        if first:
-            hn[t] = hw0[2]
+        hw = hw0 if t == 0 else None
+        if t == 1 and shared:
+            hw = _shared_product(h, Wg)  # (3, 1, H)
+        _recurrent_input(h, Wg[:2], xw[:2, t], a[:2], None if hw is None else hw[:2])
+        if hw is not None:
+            hn[t] = hw[2]
         elif h is None:
             hn[t] = 0.0
         else:
@@ -224,7 +307,7 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None):
         h_new *= z
         h_new += n
         h = h_new
-    return hs, (h,), (h0, hs, gates, hn)
+    return hs, (h,), (h0, hs, gates, hn, shared)
 
 
 def gru_backward(dhs, cache, W_h, work=None):
@@ -243,7 +326,7 @@ def gru_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (3, T, B, H)
     dW_h : ndarray of shape (H, 3 * H)
     """
-    h0, hs, gates, hn = cache
+    h0, hs, gates, hn, shared = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 3)  # (3, H, H)
@@ -275,12 +358,20 @@ def gru_backward(dhs, cache, W_h, work=None):
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
     dh[...] = dhs[T - 1]
+    first_sums = None
     for t in range(T - 1, -1, -1):
         dxw[1:, t] *= dh  # d_z, d_n
         np.multiply(d_n[t], r[t], out=dhn[t])
         d_r[t] *= d_n[t]
         if t == 0:
             break
+        if t == 1 and shared:
+            first_sums = empty(work, "first_sums", (3, H), dtype)
+            np.sum(dxw[:2, 1], axis=1, out=first_sums[:2])
+            np.sum(dhn[1], axis=0, out=first_sums[2])
+            dh *= z[1]
+            _first_step_gradient(W_h, first_sums, dhs[0], dh, extra=dh)
+            continue
         # dh_prev = dh * z + [d_r, d_z] W_h[r, z]^T + dhn W_hn^T + dhs[t - 1]
         np.matmul(Wg[:2], dxw[:2, t].transpose(0, 2, 1), out=dhT[:2])
         np.matmul(Wg[2], dhn[t].T, out=dhT[2])
@@ -291,12 +382,15 @@ def gru_backward(dhs, cache, W_h, work=None):
         dh += dh_sum.T
     dW_h = empty(work, "dW_h", (H, 3 * H), dtype)
     dWg = gate_view(dW_h, 3)  # (3, H, H)
-    _weight_gradient(h0, hs, dxw[:2], dWg[:2])
-    _weight_gradient(h0, hs, dhn[None], dWg[2:])
+    r_z_sums, n_sums = None, None
+    if first_sums is not None:
+        r_z_sums, n_sums = first_sums[:2], first_sums[2:]
+    _weight_gradient(h0, hs, dxw[:2], dWg[:2], r_z_sums)
+    _weight_gradient(h0, hs, dhn[None], dWg[2:], n_sums)
     return dxw, dW_h
 
 
-def lstm_forward(xw, W_h, state0, work=None, hw0=None):
+def lstm_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     """Run the LSTM over a padded batch.
 
     ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f * c + i * g``,
@@ -313,6 +407,9 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
+    shared_start : bool, default=False
+        Whether every row starts from the zero state with the same input
+        (see the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -329,10 +426,14 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None):
     tcs = empty(work, "tcs", (T, B, H), dtype)  # (T, B, H): tanh(c)
     gates = empty(work, "gates", (4, T, B, H), dtype)  # i, f, g, o
     tmp = empty(work, "tmp", (B, H), dtype)
+    shared = shared_start and _is_shared(state0, T, B)
     h, c = h0, c0
     for t in range(T):
         a = gates[:, t]  # (4, B, H)
-        _recurrent_input(h, Wg, xw[:, t], a, hw0 if t == 0 else None)
+        hw = hw0 if t == 0 else None
+        if t == 1 and shared:
+            hw = _shared_product(h, Wg)  # (4, 1, H)
+        _recurrent_input(h, Wg, xw[:, t], a, hw)
         _sigmoid(a[:2], out=a[:2])
         np.tanh(a[2], out=a[2])
         _sigmoid(a[3], out=a[3])
@@ -345,7 +446,7 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None):
         np.tanh(c_new, out=tcs[t])
         np.multiply(o, tcs[t], out=hs[t])
         h, c = hs[t], c_new
-    return hs, (h, c), (h0, c0, hs, cs, tcs, gates)
+    return hs, (h, c), (h0, c0, hs, cs, tcs, gates, shared)
 
 
 def lstm_backward(dhs, cache, W_h, work=None):
@@ -364,7 +465,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (4, T, B, H)
     dW_h : ndarray of shape (H, 4 * H)
     """
-    h0, c0, hs, cs, tcs, gates = cache
+    h0, c0, hs, cs, tcs, gates, shared = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 4)  # (4, H, H)
@@ -402,6 +503,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dh[...] = dhs[T - 1]
     dc[...] = 0.0
+    first_sums = None
     for t in range(T - 1, -1, -1):
         np.multiply(dh, dc_dh[t], out=tmp)
         dc += tmp
@@ -410,6 +512,12 @@ def lstm_backward(dhs, cache, W_h, work=None):
         if t == 0:
             break
         dc *= f[t]
+        if t == 1 and shared:
+            first_sums = da[:, 1].sum(axis=1)  # (4, H)
+            dc[0] = dc.sum(axis=0)
+            dc[1:] = 0.0
+            _first_step_gradient(W_h, first_sums, dhs[0], dh)
+            continue
         # dh_prev = sum over gates of d_gate W_hgate^T, plus dhs[t - 1]
         np.matmul(Wg, da[:, t].transpose(0, 2, 1), out=dhT)  # (4, H, B)
         np.add(dhT[0], dhT[1], out=dh_sum)  # three adds beat np.sum(axis=0)
@@ -417,7 +525,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
         dh_sum += dhT[3]
         np.add(dh_sum.T, dhs[t - 1], out=dh)
     dW_h = empty(work, "dW_h", (H, 4 * H), dtype)
-    _weight_gradient(h0, hs, da, gate_view(dW_h, 4))
+    _weight_gradient(h0, hs, da, gate_view(dW_h, 4), first_sums)
     return da, dW_h
 
 

@@ -220,13 +220,20 @@ def run_layers(
     G, _, forward, _ = CELLS[cell]
     x = inputs
     final_states, caches = [], []
+    # Every sequence read from the zero state with the same first token: the
+    # first step is the same in every row, in every layer up to the first
+    # one after dropout (see the notes of :mod:`.cells`).
+    shared = states is None and bool((inputs[0] == inputs[0, 0]).all())
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
         state0 = None if states is None else states[layer]  # None: zeros
-        hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0, layer_work)
+        hs, state, cache = forward(
+            xw, weights[f"W_h{layer}"], state0, layer_work, shared_start=shared
+        )
         drop = None
         if dropout > 0.0:
+            shared = False
             drop = _dropout_mask(rng, hs.shape, dropout, dtype, layer_work)
             dropped = empty(layer_work, "dropped", hs.shape, dtype)  # (T, B, H)
             hs = np.multiply(hs, drop, out=dropped)
