@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import sklearn_charrnn
 from sklearn_charrnn import CharRNNGenerator, _sequences
 from sklearn_charrnn.nn.network import init_weights, is_decayed
-from sklearn_charrnn.nn.optim import AdamW, clip_by_global_norm
+from sklearn_charrnn.nn.optim import AdamW
 from sklearn_charrnn.nn.parallel import (
     available_cores,
     batch_loss_and_gradients,
@@ -144,8 +144,7 @@ class PackageTrainer:
             works=self.works,
             n_threads=self.n_threads,
         )
-        clip_by_global_norm(grads, CLIP_NORM)
-        self.optimizer.step(self.weights, grads, self.works[0])
+        self.optimizer.step(self.weights, grads, self.works[0], max_norm=CLIP_NORM)
 
     def run(self, batches):
         with threadpool_limits(limits=1, user_api="blas"):

@@ -31,7 +31,7 @@ from .nn.network import (
     is_decayed,
     sequence_log_likelihood,
 )
-from .nn.optim import AdamW, WeightAverage, clip_by_global_norm
+from .nn.optim import AdamW, WeightAverage
 from .nn.parallel import (
     available_cores,
     batch_loss_and_gradients,
@@ -623,10 +623,12 @@ class CharRNNGenerator(BaseEstimator):
                         works=works,
                         n_threads=n_threads,
                     )
-                    norm = clip_by_global_norm(grads, self.clip_norm)
+                    # clipped inside the step; a non-finite norm updates nothing
+                    norm = self._optimizer.step(
+                        self.weights_, grads, works[0], max_norm=self.clip_norm
+                    )
                     if not (np.isfinite(loss) and np.isfinite(norm)):
                         self._diverged(snapshot, optimizer_snapshot)
-                    self._optimizer.step(self.weights_, grads, works[0])
                     self.t_ += 1
                     if average is not None:
                         average.update(self.weights_)

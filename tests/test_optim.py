@@ -105,3 +105,45 @@ def test_clip_by_global_norm_leaves_small_gradients_alone(max_norm):
     assert norm == pytest.approx(5.0)
     np.testing.assert_array_equal(grads["a"], [3.0, 0.0])
     np.testing.assert_array_equal(grads["b"], [[0.0, 4.0]])
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e3, None])
+def test_adamw_step_clips_like_clip_by_global_norm(max_norm):
+    """``step(max_norm=...)`` is ``clip_by_global_norm`` then a plain step."""
+    rng = np.random.default_rng(0)
+    params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    twin = {name: p.copy() for name, p in params.items()}
+    kwargs = dict(learning_rate=0.1, weight_decay=0.01, decay={"W": True, "b": False})
+    opt, opt_twin = AdamW(params, **kwargs), AdamW(twin, **kwargs)
+    for _ in range(3):
+        grads = {
+            name: rng.normal(scale=2.0, size=p.shape) for name, p in params.items()
+        }
+        kept = {name: g.copy() for name, g in grads.items()}
+        norm = opt.step(params, grads, max_norm=max_norm)
+        for name in grads:  # the gradients themselves are left as they were
+            np.testing.assert_array_equal(grads[name], kept[name])
+        assert norm == pytest.approx(clip_by_global_norm(kept, max_norm), rel=1e-12)
+        opt_twin.step(twin, kept)
+        for name in params:
+            np.testing.assert_allclose(params[name], twin[name], rtol=1e-12)
+            np.testing.assert_allclose(opt.m[name], opt_twin.m[name], rtol=1e-12)
+            np.testing.assert_allclose(opt.v[name], opt_twin.v[name], rtol=1e-12)
+    if max_norm == 0.5:  # the norms drawn were all above it: clipping happened
+        assert norm > max_norm
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_adamw_step_with_a_non_finite_gradient_updates_nothing(bad):
+    params = {"W": np.array([[1.0, 2.0]]), "b": np.array([0.5])}
+    opt = AdamW(params, learning_rate=0.1)
+    opt.step(params, {"W": np.array([[0.1, 0.2]]), "b": np.array([0.3])}, max_norm=1.0)
+    before = {name: p.copy() for name, p in params.items()}
+    moments = {name: (opt.m[name].copy(), opt.v[name].copy()) for name in params}
+    norm = opt.step(params, {"W": np.array([[bad, 0.2]]), "b": np.array([0.3])})
+    assert not np.isfinite(norm)
+    assert opt.t == 1
+    for name in params:
+        np.testing.assert_array_equal(params[name], before[name])
+        np.testing.assert_array_equal(opt.m[name], moments[name][0])
+        np.testing.assert_array_equal(opt.v[name], moments[name][1])

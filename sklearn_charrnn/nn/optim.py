@@ -60,12 +60,37 @@ class AdamW:
         self.m = _flat_dict(params)
         self.v = _flat_dict(params)
 
-    def step(self, params, grads, work=None):
+    def step(self, params, grads, work=None, max_norm=None):
         """Update every array of ``params`` in place from ``grads``.
 
-        ``work`` is an optional :class:`~.workspace.Workspace` for the
-        scratch arrays the update needs.
+        Parameters
+        ----------
+        params, grads : dict of str to ndarray
+        work : Workspace, default=None
+            Scratch arrays for the update.
+        max_norm : float, default=None
+            Clip first: scale the gradients so that their joint L2 norm is at
+            most ``max_norm``, as :func:`clip_by_global_norm` does (the scale
+            is folded into the moment updates; ``grads`` are not changed).
+            No clipping when None.
+
+        Returns
+        -------
+        norm : float
+            The gradients' joint L2 norm before clipping. When it is not
+            finite, nothing is updated: not the parameters, not the moments,
+            not the step count.
         """
+        # The moments live end to end in one array each, so that the update
+        # is a dozen NumPy calls over one long array, not a dozen per weight.
+        names = list(params)
+        m, v = _flat(self.m, names), _flat(self.v, names)
+        g = empty(work, "adamw_g", m.shape, m.dtype)
+        np.concatenate([grads[name].ravel() for name in names], out=g)
+        norm = math.sqrt(float(np.vdot(g, g)))
+        if not math.isfinite(norm):
+            return norm
+        scale = _clip_scale(norm, max_norm)
         self.t += 1
         # Python floats: a NumPy float64 scalar would make every float32
         # operation below take NumPy's slow mixed-type path.
@@ -77,21 +102,15 @@ class AdamW:
         # eps is added to sqrt(v_hat); scaling it by sqrt(correction_2) keeps
         # the update exact while working on the uncorrected v.
         eps = float(self.epsilon) * math.sqrt(correction_2)
-        # The moments live end to end in one array each, so that the update
-        # is a dozen NumPy calls over one long array, not a dozen per weight.
-        names = list(params)
-        m, v = _flat(self.m, names), _flat(self.v, names)
-        g = empty(work, "adamw_g", m.shape, m.dtype)
-        np.concatenate([grads[name].ravel() for name in names], out=g)
         tmp = empty(work, "adamw_tmp", m.shape, m.dtype)
-        # m = beta_1 m + (1 - beta_1) g, as m += (1 - beta_1) (g - m): the
-        # same value in fewer passes over memory.
-        np.subtract(g, m, out=tmp)
-        tmp *= 1.0 - beta_1
+        # m = beta_1 m + (1 - beta_1) scale g
+        np.multiply(g, (1.0 - beta_1) * scale, out=tmp)
+        m *= beta_1
         m += tmp
+        # v = beta_2 v + (1 - beta_2) (scale g)^2
         np.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= 1.0 - beta_2
+        tmp *= (1.0 - beta_2) * scale * scale
+        v *= beta_2
         v += tmp
         np.sqrt(v, out=tmp)
         tmp += eps
@@ -104,6 +123,14 @@ class AdamW:
                 p *= 1.0 - lr * float(self.weight_decay)
             p -= tmp[start : start + p.size].reshape(p.shape)
             start += p.size
+        return norm
+
+
+def _clip_scale(norm, max_norm):
+    """What gradients of joint norm ``norm`` are multiplied by to clip them."""
+    if max_norm is not None and norm > max_norm:
+        return float(max_norm) / (norm + 1e-12)
+    return 1.0
 
 
 def _flat_dict(params):
@@ -157,8 +184,8 @@ def clip_by_global_norm(grads, max_norm):
         The global norm before clipping.
     """
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
-    if max_norm is not None and norm > max_norm:
-        scale = float(max_norm) / (norm + 1e-12)
+    scale = _clip_scale(norm, max_norm)
+    if scale != 1.0:
         for g in grads.values():
             g *= scale
     return norm
