@@ -22,6 +22,8 @@ gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
 ``(n_in, G * H)`` shapes, viewed per gate with :func:`.cells.gate_view`.
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from .cells import CELLS, STATE_READ_WITH_HW0, gate_view
@@ -102,6 +104,22 @@ def zero_state(cell, batch_size, hidden_size, dtype):
     )
 
 
+@lru_cache(maxsize=64)
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones: row sums as a product (see below)."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+@lru_cache(maxsize=64)
+def _arange(n):
+    """A read-only ``np.arange(n)``."""
+    positions = np.arange(n)
+    positions.flags.writeable = False
+    return positions
+
+
 def log_softmax(logits, axis=-1):
     """Log-softmax along ``axis`` (rows by default), stable for any finite input."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
@@ -124,7 +142,7 @@ def _shifted_exp(logits):
     total : ndarray of shape (N,)
         Its row sums.
     """
-    ones = np.ones(logits.shape[1], dtype=logits.dtype)
+    ones = _ones(logits.shape[1], logits.dtype)
     logits -= logits.max()
     exp = np.exp(logits)
     total = exp @ ones  # row sums; a product beats sum(axis=1) on short rows
@@ -158,7 +176,8 @@ def _project_inputs(weights, layer, x, n_gates, work=None):
     H = W_x.shape[1] // G
     if layer == 0:
         T, B = x.shape
-        table = gate_view(W_x + b, G)  # (G, V, H)
+        table = np.add(W_x, b, out=empty(work, "table", W_x.shape, W_x.dtype))
+        table = gate_view(table, G)  # (G, V, H)
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
         np.take(table, x, axis=1, out=xw, mode="clip")  # (G, T, B, H)
         return xw
@@ -298,8 +317,7 @@ def loss_and_gradients(
         h_all, weights["W_y"], out=empty(work, "logits", (T * B, V), dtype)
     )
     logits += weights["b_y"]
-    rows = np.arange(T * B)
-    picks = rows * V + targets.reshape(-1)  # (T*B,): each target in logits.flat
+    picks = targets.reshape(-1) + _arange(T * B) * V  # each target in logits.flat
     dlogits, total = _shifted_exp(logits)  # (T*B, V), (T*B,)
     token_logp = logits.reshape(-1)[picks] - np.log(total)  # (T*B,)
     weight = mask.reshape(-1).astype(dtype)  # (T*B,): 0 on padding
@@ -310,7 +328,8 @@ def loss_and_gradients(
     dlogits *= (weight / total)[:, None]
     dlogits.reshape(-1)[picks] -= weight
     dW_y = np.matmul(h_all.T, dlogits, out=empty(work, "dW_y", (H, V), dtype))
-    grads = {"W_y": dW_y, "b_y": dlogits.sum(axis=0)}
+    # sums over rows as products: faster than sum(axis=0) on short rows
+    grads = {"W_y": dW_y, "b_y": _ones(T * B, dtype) @ dlogits}
     dtop = empty(work, "dtop", (T * B, H), dtype)
     np.matmul(dlogits, weights["W_y"].T, out=dtop)  # (T*B, H)
     backward(weights, cell, caches, dtop.reshape(T, B, H), grads, work)
@@ -339,11 +358,11 @@ def backward(weights, cell, caches, dtop, grads, work=None):
             # gradient of a row gather: one-hot rows times dxw
             onehot = empty(layer_work, "onehot", (W_x.shape[0], T * B), W_x.dtype)
             onehot[...] = 0.0  # (V, T*B)
-            onehot[x.reshape(-1), np.arange(T * B)] = 1.0
+            onehot.reshape(-1)[x.reshape(-1) * (T * B) + _arange(T * B)] = 1.0
             np.matmul(onehot, dxw_flat, out=gate_view(dW_x, G))
             # every position reads exactly one token: the bias gradient is
             # the sum of W_x's rows, a (V, G*H) sum instead of (T*B, G*H)
-            grads[f"b{layer}"] = dW_x.sum(axis=0)  # (G*H,)
+            grads[f"b{layer}"] = _ones(W_x.shape[0], W_x.dtype) @ dW_x  # (G*H,)
         else:
             grads[f"b{layer}"] = dxw_flat.sum(axis=1).reshape(-1)  # (G*H,)
             x_flat = x.reshape(T * B, -1)  # (T*B, H_in)
