@@ -230,3 +230,26 @@ def test_wide_batches_are_scored_in_slices_with_the_same_result(monkeypatch):
     monkeypatch.setattr(network, "_SCORE_BYTES", 4 * 4 * T * 8 * 2)  # float32
     sliced = network.sequence_log_likelihood(weights, "lstm", 1, *batch)
     np.testing.assert_array_equal(sliced, whole)
+
+
+def test_workspace_views_follow_their_buffer():
+    """A remembered view is handed out again until its buffer is replaced."""
+    work = Workspace()
+    a = work.empty("x", (2, 3), np.float32)
+    assert work.empty("x", (2, 3), np.float32) is a
+    b = work.empty("x", (3,), np.float32)  # same buffer, another shape
+    assert np.shares_memory(a, b)
+    c = work.empty("x", (4, 5), np.float32)  # larger: a new buffer
+    assert not np.shares_memory(a, c)
+    d = work.empty("x", (2, 3), np.float32)  # no stale view of the old buffer
+    assert np.shares_memory(d, c) and not np.shares_memory(d, a)
+    e = work.empty("x", (2, 3), np.float64)  # another dtype: a new buffer
+    assert e.dtype == np.float64 and not np.shares_memory(e, c)
+    assert work.nbytes == e.nbytes
+
+
+def test_workspace_remembers_a_bounded_number_of_views():
+    work = Workspace()
+    for n in range(1, 2000):
+        work.empty("x", (n,), np.float32)
+    assert len(work._views) <= 256

@@ -127,7 +127,7 @@ def log_softmax(logits, axis=-1):
     return shifted
 
 
-def _shifted_exp(logits):
+def _shifted_exp(logits, out=None):
     """``exp(logits - shift)`` and its row sums, shifting ``logits`` in place.
 
     The shift is the largest logit of the whole array, one fast reduction,
@@ -138,13 +138,13 @@ def _shifted_exp(logits):
     Returns
     -------
     exp : ndarray of shape (N, V)
-        A new array.
+        ``out`` when given, else a new array.
     total : ndarray of shape (N,)
         Its row sums.
     """
     ones = _ones(logits.shape[1], logits.dtype)
     logits -= logits.max()
-    exp = np.exp(logits)
+    exp = np.exp(logits, out=out)
     total = exp @ ones  # row sums; a product beats sum(axis=1) on short rows
     if total.min() < 1e-30:
         logits -= logits.max(axis=1, keepdims=True)
@@ -318,7 +318,7 @@ def loss_and_gradients(
     )
     logits += weights["b_y"]
     picks = targets.reshape(-1) + _arange(T * B) * V  # each target in logits.flat
-    dlogits, total = _shifted_exp(logits)  # (T*B, V), (T*B,)
+    dlogits, total = _shifted_exp(logits, empty(work, "dlogits", (T * B, V), dtype))
     token_logp = logits.reshape(-1)[picks] - np.log(total)  # (T*B,)
     weight = mask.reshape(-1).astype(dtype)  # (T*B,): 0 on padding
     loss = -float(np.dot(token_logp, weight)) / n_tokens

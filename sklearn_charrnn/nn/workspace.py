@@ -12,6 +12,9 @@ import math
 
 import numpy as np
 
+# Views a workspace remembers at most (see Workspace.empty).
+_MAX_VIEWS = 256
+
 
 class Workspace:
     """Scratch arrays kept from one call to the next, keyed by name.
@@ -21,15 +24,29 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}
+        # (key, shape, dtype) -> the view handed out last time: a training
+        # step asks for the same few dozen views at every batch, and a
+        # dictionary look-up costs less than slicing and reshaping again
+        self._views = {}
 
     def empty(self, key, shape, dtype):
         """An uninitialised array of ``shape``, a view of the buffer ``key``."""
+        view = self._views.get((key, shape, dtype))
+        if view is not None:
+            return view
         size = math.prod(shape)
         buffer = self._arrays.get(key)
         if buffer is None or buffer.size < size or buffer.dtype != dtype:
             buffer = np.empty(size, dtype=dtype)
             self._arrays[key] = buffer
-        return buffer[:size].reshape(shape)
+            # views of the buffer this one replaces must not keep it alive
+            for cached in [k for k in self._views if k[0] == key]:
+                del self._views[cached]
+        view = buffer[:size].reshape(shape)
+        if len(self._views) >= _MAX_VIEWS:  # sampling asks for ever new shapes
+            self._views.clear()
+        self._views[key, shape, dtype] = view
+        return view
 
     @property
     def nbytes(self):
