@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
-from sklearn_charrnn.nn.cells import CELLS
+from sklearn_charrnn.nn.cells import CELLS, find_runs
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
 
@@ -18,13 +18,14 @@ def _batch(rng, n_tokens, lengths):
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("n_layers", [1, 2])
-@pytest.mark.parametrize("first", ["boundary", "mixed"])
+@pytest.mark.parametrize("first", ["boundary", "runs", "mixed"])
 def test_gradients_match_finite_differences(cell, n_layers, first):
     """Exact gradients, with the first step shared by every row or not.
 
     Real batches start every row with the boundary token, so their first
-    step is the same in every row and computed once ("boundary"); "mixed"
-    first tokens take the general path.
+    step is the same in every row and computed once ("boundary"); rows that
+    also begin with the same character share their second step ("runs");
+    "mixed" first tokens take the general path.
     """
     rng = np.random.default_rng(0)
     n_tokens, hidden = 7, 5
@@ -43,6 +44,9 @@ def test_gradients_match_finite_differences(cell, n_layers, first):
     assert not mask.all()  # the batch really has padding
     if first == "mixed":
         inputs[0] = [0, 3, 1, 3]
+    if first == "runs":  # first characters 2, 2, 5, 5: two runs of two rows
+        inputs[1] = [2, 2, 5, 5]
+        targets[0] = [2, 2, 5, 5]
 
     def loss(ws):
         return loss_and_gradients(ws, cell, n_layers, inputs, targets, mask)[0]
@@ -118,30 +122,40 @@ def test_dropout_gradients_match_finite_differences():
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_shared_first_step_computes_the_general_result(cell):
-    """``shared_start`` changes how the first steps are computed, not what.
+def test_runs_compute_the_general_result(cell):
+    """Runs of rows that share states change how they are computed, not what.
 
-    The states are the same; the first step's input gradient comes back
-    summed over the rows (in row 0), every later step's row by row.
+    The states are the same. Steps whose rows share their state and input
+    give their input gradients summed over each run, in its first row.
     """
     rng = np.random.default_rng(3)
     G, _, forward, backward = CELLS[cell]
-    T, B, H = 5, 4, 6
+    T, B, H = 5, 6, 4
+    second = np.array([2, 2, 4, 4, 4, 1])  # the rows' second inputs, in runs
     xw = rng.normal(size=(G, T, B, H))
     xw[:, 0] = xw[:, 0, :1]  # the same first input in every row
+    xw[:, 1] = xw[:, 1, [0, 0, 2, 2, 2, 5]]
     W_h = rng.normal(scale=0.5, size=(H, G * H))
     dhs = rng.normal(size=(T, B, H))
+    runs = (find_runs(np.zeros(B, dtype=int), xw.dtype), find_runs(second, xw.dtype))
+    assert [r.firsts.tolist() for r in runs] == [[0], [0, 2, 5]]
     results = {}
-    for shared in (False, True):
-        hs, _, cache = forward(xw, W_h, None, shared_start=shared)
+    for used in ((), runs[:1], runs):
+        hs, _, cache = forward(xw, W_h, None, runs=used)
         dxw, dW_h = backward(dhs, cache, W_h)
-        results[shared] = hs.copy(), dxw.copy(), dW_h.copy()
-    (hs_a, dxw_a, dW_a), (hs_b, dxw_b, dW_b) = results[False], results[True]
-    np.testing.assert_allclose(hs_b, hs_a, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(dW_b, dW_a, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(dxw_b[:, 1:], dxw_a[:, 1:], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(
-        dxw_b[:, 0, 0], dxw_a[:, 0].sum(axis=1), rtol=1e-10, atol=1e-12
-    )
-    assert not dxw_b[:, 0, 1:].any()
-    assert not np.allclose(dxw_a[:, 0, 1:], 0.0)  # the sum really moved to row 0
+        results[len(used)] = hs.copy(), dxw.copy(), dW_h.copy()
+    hs_a, dxw_a, dW_a = results[0]
+    for k in (1, 2):
+        hs_b, dxw_b, dW_b = results[k]
+        np.testing.assert_allclose(hs_b, hs_a, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(dW_b, dW_a, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dxw_b[:, k:], dxw_a[:, k:], rtol=1e-10, atol=1e-12)
+        for t in range(k):
+            run_sums = np.matmul(runs[t].indicator, dxw_a[:, t])  # (G, n, H)
+            firsts = runs[t].firsts
+            np.testing.assert_allclose(
+                dxw_b[:, t, firsts], run_sums, rtol=1e-10, atol=1e-12
+            )
+            others = np.setdiff1d(np.arange(B), firsts)
+            assert not dxw_b[:, t, others].any()
+            assert not np.allclose(dxw_a[:, t, others], 0.0)  # sums really moved

@@ -2,13 +2,13 @@
 
 Each cell is a pair of pure functions over a whole padded batch:
 
-- ``forward(xw, W_h, state0, work=None, hw0=None, shared_start=False)``
-  takes the input projection of every time step, already computed outside
-  the loop (``xw = x @ W_x + b``), and returns the hidden states of every
-  step, the final state and a cache for the backward pass; ``hw0``, when the
-  caller has it, is the first step's recurrent product ``h0 @ W_h`` (gate
-  first, ``(G, B, H)``): sampling computes it once for all the sequences that
-  share a past and hands each its copy;
+- ``forward(xw, W_h, state0, work=None, hw0=None, runs=())`` takes the
+  input projection of every time step, already computed outside the loop
+  (``xw = x @ W_x + b``), and returns the hidden states of every step, the
+  final state and a cache for the backward pass; ``hw0``, when the caller
+  has it, is the first step's recurrent product ``h0 @ W_h`` (gate first,
+  ``(G, B, H)``): sampling computes it once for all the sequences that share
+  a past and hands each its copy;
 - ``backward(dhs, cache, W_h, work=None)`` takes the gradient of the loss with
   respect to every hidden state and returns the gradients with respect to
   ``xw`` and ``W_h``.
@@ -24,17 +24,25 @@ all gates at once, through a ``(G, H, H)`` view of ``W_h``. Going back, the
 product with ``W_h^T`` is computed as ``(W_h @ d^T)^T``: OpenBLAS multiplies a
 small ``d`` by a transposed ``W_h`` about 1.5 times slower.
 
-A training batch starts every sequence from the zero state with the same
-input (the boundary token), so its first step is the same in every row:
-``shared_start=True`` says so. The second step's recurrent product is then
-computed from one row (two, see :mod:`.network`) instead of ``B``, and going
-back only the sum over the rows of the first step's gradient is computed:
-everything that uses the gradient of a step whose inputs are the same in
-every row needs only that sum (the input and bias gradients, and the layer
-below, whose first step is shared too). The first step's gradient is then
-returned as that sum in row 0 and zeros in the other rows. This saves one of
-the ``T - 1`` recurrent products of each direction and ``B - 1`` rows of the
-weight gradient.
+Sequences that begin alike share their first states. A training batch
+starts every sequence from the zero state with the same input (the boundary
+token), so the state after the first step is the same in every row; with the
+rows ordered by their first character, the state after the second step is
+the same in each run of rows that begin with the same character (a batch of
+32 names has about 15). ``runs[k]`` (:class:`Runs`) lists the runs of rows
+that share the state after step ``k``; only from the zero state. Then:
+
+- the recurrent product of step ``k + 1`` is computed once per run and
+  copied to its rows;
+- going back, the gradient of a shared state is only computed summed over
+  each run. Everything that uses the gradient of a step whose rows share
+  their state and their input needs only those sums: the input, bias and
+  recurrent weight gradients, and the layer below, whose rows share their
+  states alike. The gradients of such a step are returned as each run's sum
+  in its first row and zeros in its other rows;
+- the recurrent weight gradient takes one row per run for those steps.
+
+This saves most of two of the ``T - 1`` recurrent products each way.
 
 ``work`` is an optional :class:`~.workspace.Workspace`: scratch arrays reused
 from one batch to the next, so that training does not pay the page faults of
@@ -81,47 +89,86 @@ def _recurrent_input(h, Wg, xw_t, a, hw=None):
         a += xw_t
 
 
-def _is_shared(state0, T, B):
-    """Whether a ``shared_start`` forward pass can use its first step's sharing."""
-    return state0 is None and T >= 2 and B >= 2
+class Runs(NamedTuple):
+    """Runs of consecutive rows that share their state after one step.
 
-
-def _shared_product(h, Wg):
-    """``h @ W_h`` of a state that is the same in every row, as ``(G, 1, H)``.
-
-    Two rows are multiplied: BLAS's matrix-vector product of a single row
-    rounds differently from its matrix product. The result broadcasts over
-    the rows.
+    Attributes
+    ----------
+    firsts : ndarray of shape (n,)
+        The first row of every run.
+    where : ndarray of shape (B,)
+        The run of every row.
+    indicator : ndarray of shape (n, B)
+        One where a row is in a run, else zero: ``indicator @ x`` sums the
+        rows of ``x`` over each run.
     """
-    return np.matmul(h[:2], Wg)[:, :1]  # (G, 1, H)
+
+    firsts: np.ndarray
+    where: np.ndarray
+    indicator: np.ndarray
 
 
-def _first_step_gradient(W_h, sums, dhs0, out, extra=None):
-    """Gradient of a shared first step's state, summed over the rows.
+def find_runs(keys, dtype):
+    """The runs of equal consecutive values of ``keys``, shape ``(B,)``."""
+    B = keys.shape[0]
+    new = np.empty(B, dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    firsts = np.flatnonzero(new)
+    where = np.cumsum(new) - 1
+    indicator = np.zeros((firsts.size, B), dtype=dtype)
+    indicator[where, np.arange(B)] = 1.0
+    return Runs(firsts, where, indicator)
+
+
+def _used_runs(runs, state0, T):
+    """The runs a forward pass uses: from the zero state, for steps 1..T-1."""
+    return () if state0 is not None else tuple(runs[: T - 1])
+
+
+def _runs_product(h, Wg, runs):
+    """``h @ W_h`` for every gate, computed once per run of rows sharing ``h``.
+
+    Returns ``(G, B, H)``, or ``(G, 1, H)`` broadcasting over the rows when
+    they all share ``h``. One run is multiplied as two rows: BLAS's
+    matrix-vector product rounds differently from its matrix product.
+    """
+    if runs.firsts.size == 1:
+        return np.matmul(h[:2], Wg)[:, :1]  # (G, 1, H)
+    hw = np.matmul(h[runs.firsts], Wg)  # (G, n, H)
+    return np.take(hw, runs.where, axis=1)  # (G, B, H)
+
+
+def _runs_gradient(W_h, runs, sums, dhs_prev, out, extra=None):
+    """Gradient of a state that rows share run by run, summed over each run.
 
     Parameters
     ----------
     W_h : ndarray of shape (H, G * H)
-    sums : ndarray of shape (G, H)
-        Sum over the rows of the second step's gradient with respect to the
-        recurrent product of every gate.
-    dhs0 : ndarray of shape (B, H)
-        Gradient of the loss with respect to the first step's output.
+    runs : Runs
+        The runs of rows that share the state.
+    sums : ndarray of shape (G, n, H)
+        The next step's gradient with respect to the recurrent product of
+        every gate, summed over each run.
+    dhs_prev : ndarray of shape (B, H)
+        Gradient of the loss with respect to the state's output.
     out : ndarray of shape (B, H)
-        Receives the sum over the rows in row 0 and zeros in the others.
+        Receives each run's sum in its first row and zeros in its others.
     extra : ndarray of shape (B, H), default=None
-        What else the first step's state gets from the second step, row by
-        row (the GRU's ``dh * z``); it may be ``out`` itself.
+        What else the state gets from the next step, row by row (the GRU's
+        ``dh * z``); it may be ``out`` itself.
     """
-    total = W_h @ sums.reshape(-1)  # (H,): sum over gates of W_hg @ sums[g]
-    total += dhs0.sum(axis=0)
+    G, n, H = sums.shape
+    flat = sums[0] if G == 1 else sums.transpose(1, 0, 2).reshape(n, G * H)
+    total = flat @ W_h.T  # (n, H): sum over gates of sums[g] @ W_hg^T
+    total += runs.indicator @ dhs_prev
     if extra is not None:
-        total += extra.sum(axis=0)
-    out[0] = total
-    out[1:] = 0.0
+        total += runs.indicator @ extra
+    out[...] = 0.0
+    out[runs.firsts] = total
 
 
-def _weight_gradient(h0, hs, d, out, first_sums=None):
+def _weight_gradient(h0, hs, d, out, compact=()):
     """``out = sum_t h_prev[t]^T @ d[:, t]`` for every gate.
 
     Parameters
@@ -134,29 +181,36 @@ def _weight_gradient(h0, hs, d, out, first_sums=None):
         Gradient with respect to ``h_prev[t] @ W_h`` of every gate.
     out : ndarray of shape (G, H, H)
         Gate view of the ``(H, G * H)`` gradient.
-    first_sums : ndarray of shape (G, H), default=None
-        Given when the first step is shared (``hs[0]`` the same in every
-        row): the sum over the rows of ``d[:, 1]``. Step 1 then adds
-        ``hs[0, 0]^T @ first_sums``, one row of the product instead of
-        ``B``: the row ``d[:, 1, B - 1]`` holds the sums during the product
-        (its state ``hs[0, B - 1]`` is the shared state) and is restored.
+    compact : sequence of (Runs, ndarray of shape (G, n, H)), default=()
+        For the steps ``t = 1, ..., K`` whose previous state rows share run
+        by run: the runs and the sums of ``d[:, t]`` over each. Step ``t``
+        then adds ``hs[t - 1][firsts]^T @ sums``, one row of the product per
+        run instead of ``B``. These rows are written, for the time of the
+        product, at the end of the block of step ``K`` (whose own rows they
+        replace), and restored.
     """
     T, B, H = hs.shape
     G = d.shape[0]
     h_prev = hs[:-1].reshape(-1, H)  # ((T-1)*B, H)
     d_next = d[:, 1:].reshape(G, -1, H)  # (G, (T-1)*B, H)
-    if first_sums is None:
+    K = len(compact)
+    if K == 0:
         np.matmul(h_prev.T, d_next, out=out)
     else:
-        kept = d[:, 1, B - 1].copy()
-        d[:, 1, B - 1] = first_sums
-        np.matmul(h_prev[B - 1 :].T, d_next[:, B - 1 :], out=out)
-        d[:, 1, B - 1] = kept
+        rows_h = np.concatenate([hs[k][r.firsts] for k, (r, _) in enumerate(compact)])
+        rows_d = np.concatenate([sums for _, sums in compact], axis=1)  # (G, R, H)
+        R = rows_h.shape[0]
+        block_h, block_d = hs[K - 1, B - R :], d[:, K, B - R :]
+        kept_h, kept_d = block_h.copy(), block_d.copy()
+        block_h[...], block_d[...] = rows_h, rows_d
+        start = K * B - R
+        np.matmul(h_prev[start:].T, d_next[:, start:], out=out)
+        block_h[...], block_d[...] = kept_h, kept_d
     if h0 is not None:
         out += np.matmul(h0.T, d[:, 0])
 
 
-def rnn_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
+def rnn_forward(xw, W_h, state0, work=None, hw0=None, runs=()):
     """Run the tanh RNN over a padded batch.
 
     Parameters
@@ -171,9 +225,9 @@ def rnn_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
-    shared_start : bool, default=False
-        Whether every row starts from the zero state with the same input
-        (see the module notes); ignored when ``state0`` is given.
+    runs : sequence of Runs, default=()
+        ``runs[k]``: the rows that share their state after step ``k`` (see
+        the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -186,19 +240,20 @@ def rnn_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     """
     (h0,) = state0 or (None,)
     _, T, B, H = xw.shape
-    shared = shared_start and _is_shared(state0, T, B)
+    runs = _used_runs(runs, state0, T)
     hs = empty(work, "hs", (T, B, H), xw.dtype)  # (T, B, H)
     _recurrent_input(h0, W_h, xw[0, 0], hs[0], None if hw0 is None else hw0[0])
     np.tanh(hs[0], out=hs[0])
     for t in range(1, T):
         h = hs[t]  # (B, H)
-        if t == 1 and shared:
-            np.add(xw[0, 1], _shared_product(hs[0], W_h[None])[0], out=h)
+        if t <= len(runs):
+            hw = _runs_product(hs[t - 1], W_h[None], runs[t - 1])  # (1, B or 1, H)
+            np.add(xw[0, t], hw[0], out=h)
         else:
             np.matmul(hs[t - 1], W_h, out=h)
             h += xw[0, t]
         np.tanh(h, out=h)
-    return hs, (hs[T - 1],), (h0, hs, shared)
+    return hs, (hs[T - 1],), (h0, hs, runs)
 
 
 def rnn_backward(dhs, cache, W_h, work=None):
@@ -221,7 +276,7 @@ def rnn_backward(dhs, cache, W_h, work=None):
     dW_h : ndarray of shape (H, H)
         Gradient with respect to the recurrent weights.
     """
-    h0, hs, shared = cache
+    h0, hs, runs = cache
     T, B, H = hs.shape
     dxw = empty(work, "dxw", (1, T, B, H), hs.dtype)
     dz = dxw[0]  # (T, B, H): gradient of the pre-activation
@@ -230,21 +285,22 @@ def rnn_backward(dhs, cache, W_h, work=None):
     dh = empty(work, "dh", (B, H), hs.dtype)  # (B, H)
     dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     dz[T - 1] *= dhs[T - 1]
-    first_sums = None
+    compact = []
     for t in range(T - 1, 0, -1):
-        if t == 1 and shared:
-            first_sums = dxw[:, 1].sum(axis=1)  # (1, H)
-            _first_step_gradient(W_h, first_sums, dhs[0], dh)
+        if t <= len(runs):
+            sums = np.matmul(runs[t - 1].indicator, dxw[:, t])  # (1, n, H)
+            _runs_gradient(W_h, runs[t - 1], sums, dhs[t - 1], dh)
+            compact.insert(0, (runs[t - 1], sums))
         else:
             np.matmul(W_h, dz[t].T, out=dhT)  # (dz W_h^T)^T
             np.add(dhT.T, dhs[t - 1], out=dh)
         dz[t - 1] *= dh
     dW_h = empty(work, "dW_h", (H, H), hs.dtype)
-    _weight_gradient(h0, hs, dxw, dW_h[None], first_sums)
+    _weight_gradient(h0, hs, dxw, dW_h[None], compact)
     return dxw, dW_h
 
 
-def gru_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
+def gru_forward(xw, W_h, state0, work=None, hw0=None, runs=()):
     """Run the GRU over a padded batch.
 
     ``r = sigmoid(x_r + h W_hr)``, ``z = sigmoid(x_z + h W_hz)``,
@@ -262,9 +318,9 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
-    shared_start : bool, default=False
-        Whether every row starts from the zero state with the same input
-        (see the module notes); ignored when ``state0`` is given.
+    runs : sequence of Runs, default=()
+        ``runs[k]``: the rows that share their state after step ``k`` (see
+        the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -279,13 +335,13 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     hs = empty(work, "hs", (T, B, H), dtype)  # (T, B, H)
     gates = empty(work, "gates", (3, T, B, H), dtype)  # r, z, n
     hn = empty(work, "hn", (T, B, H), dtype)  # h W_hn
-    shared = shared_start and _is_shared(state0, T, B)
+    runs = _used_runs(runs, state0, T)
     h = h0
     for t in range(T):
         a = gates[:, t]  # (3, B, H)
         hw = hw0 if t == 0 else None
-        if t == 1 and shared:
-            hw = _shared_product(h, Wg)  # (3, 1, H)
+        if 1 <= t <= len(runs):
+            hw = _runs_product(h, Wg, runs[t - 1])  # (3, B or 1, H)
         _recurrent_input(h, Wg[:2], xw[:2, t], a[:2], None if hw is None else hw[:2])
         if hw is not None:
             hn[t] = hw[2]
@@ -307,7 +363,7 @@ def gru_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
         h_new *= z
         h_new += n
         h = h_new
-    return hs, (h,), (h0, hs, gates, hn, shared)
+    return hs, (h,), (h0, hs, gates, hn, runs)
 
 
 def gru_backward(dhs, cache, W_h, work=None):
@@ -326,7 +382,7 @@ def gru_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (3, T, B, H)
     dW_h : ndarray of shape (H, 3 * H)
     """
-    h0, hs, gates, hn, shared = cache
+    h0, hs, gates, hn, runs = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 3)  # (3, H, H)
@@ -358,19 +414,21 @@ def gru_backward(dhs, cache, W_h, work=None):
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
     dh[...] = dhs[T - 1]
-    first_sums = None
+    compact = []
     for t in range(T - 1, -1, -1):
         dxw[1:, t] *= dh  # d_z, d_n
         np.multiply(d_n[t], r[t], out=dhn[t])
         d_r[t] *= d_n[t]
         if t == 0:
             break
-        if t == 1 and shared:
-            first_sums = empty(work, "first_sums", (3, H), dtype)
-            np.sum(dxw[:2, 1], axis=1, out=first_sums[:2])
-            np.sum(dhn[1], axis=0, out=first_sums[2])
-            dh *= z[1]
-            _first_step_gradient(W_h, first_sums, dhs[0], dh, extra=dh)
+        if t <= len(runs):
+            indicator = runs[t - 1].indicator
+            sums = np.empty((3, indicator.shape[0], H), dtype=dtype)
+            np.matmul(indicator, dxw[:2, t], out=sums[:2])
+            np.matmul(indicator, dhn[t], out=sums[2])
+            dh *= z[t]
+            _runs_gradient(W_h, runs[t - 1], sums, dhs[t - 1], dh, extra=dh)
+            compact.insert(0, (runs[t - 1], sums))
             continue
         # dh_prev = dh * z + [d_r, d_z] W_h[r, z]^T + dhn W_hn^T + dhs[t - 1]
         np.matmul(Wg[:2], dxw[:2, t].transpose(0, 2, 1), out=dhT[:2])
@@ -382,15 +440,12 @@ def gru_backward(dhs, cache, W_h, work=None):
         dh += dh_sum.T
     dW_h = empty(work, "dW_h", (H, 3 * H), dtype)
     dWg = gate_view(dW_h, 3)  # (3, H, H)
-    r_z_sums, n_sums = None, None
-    if first_sums is not None:
-        r_z_sums, n_sums = first_sums[:2], first_sums[2:]
-    _weight_gradient(h0, hs, dxw[:2], dWg[:2], r_z_sums)
-    _weight_gradient(h0, hs, dhn[None], dWg[2:], n_sums)
+    _weight_gradient(h0, hs, dxw[:2], dWg[:2], [(r, s[:2]) for r, s in compact])
+    _weight_gradient(h0, hs, dhn[None], dWg[2:], [(r, s[2:]) for r, s in compact])
     return dxw, dW_h
 
 
-def lstm_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
+def lstm_forward(xw, W_h, state0, work=None, hw0=None, runs=()):
     """Run the LSTM over a padded batch.
 
     ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f * c + i * g``,
@@ -407,9 +462,9 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     hw0 : ndarray of shape (G, B, H), default=None
         ``h0 @ W_h`` gate first, when already computed; ``state0`` must
         still be given for what the cell needs beyond this product.
-    shared_start : bool, default=False
-        Whether every row starts from the zero state with the same input
-        (see the module notes); ignored when ``state0`` is given.
+    runs : sequence of Runs, default=()
+        ``runs[k]``: the rows that share their state after step ``k`` (see
+        the module notes); ignored when ``state0`` is given.
 
     Returns
     -------
@@ -426,13 +481,13 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
     tcs = empty(work, "tcs", (T, B, H), dtype)  # (T, B, H): tanh(c)
     gates = empty(work, "gates", (4, T, B, H), dtype)  # i, f, g, o
     tmp = empty(work, "tmp", (B, H), dtype)
-    shared = shared_start and _is_shared(state0, T, B)
+    runs = _used_runs(runs, state0, T)
     h, c = h0, c0
     for t in range(T):
         a = gates[:, t]  # (4, B, H)
         hw = hw0 if t == 0 else None
-        if t == 1 and shared:
-            hw = _shared_product(h, Wg)  # (4, 1, H)
+        if 1 <= t <= len(runs):
+            hw = _runs_product(h, Wg, runs[t - 1])  # (4, B or 1, H)
         _recurrent_input(h, Wg, xw[:, t], a, hw)
         _sigmoid(a[:2], out=a[:2])
         np.tanh(a[2], out=a[2])
@@ -446,7 +501,7 @@ def lstm_forward(xw, W_h, state0, work=None, hw0=None, shared_start=False):
         np.tanh(c_new, out=tcs[t])
         np.multiply(o, tcs[t], out=hs[t])
         h, c = hs[t], c_new
-    return hs, (h, c), (h0, c0, hs, cs, tcs, gates, shared)
+    return hs, (h, c), (h0, c0, hs, cs, tcs, gates, runs)
 
 
 def lstm_backward(dhs, cache, W_h, work=None):
@@ -465,7 +520,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (4, T, B, H)
     dW_h : ndarray of shape (H, 4 * H)
     """
-    h0, c0, hs, cs, tcs, gates, shared = cache
+    h0, c0, hs, cs, tcs, gates, runs = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 4)  # (4, H, H)
@@ -503,7 +558,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dh[...] = dhs[T - 1]
     dc[...] = 0.0
-    first_sums = None
+    compact = []
     for t in range(T - 1, -1, -1):
         np.multiply(dh, dc_dh[t], out=tmp)
         dc += tmp
@@ -512,11 +567,14 @@ def lstm_backward(dhs, cache, W_h, work=None):
         if t == 0:
             break
         dc *= f[t]
-        if t == 1 and shared:
-            first_sums = da[:, 1].sum(axis=1)  # (4, H)
-            dc[0] = dc.sum(axis=0)
-            dc[1:] = 0.0
-            _first_step_gradient(W_h, first_sums, dhs[0], dh)
+        if t <= len(runs):
+            indicator = runs[t - 1].indicator
+            sums = np.matmul(indicator, da[:, t])  # (4, n, H)
+            dc_sums = indicator @ dc  # (n, H)
+            dc[...] = 0.0
+            dc[runs[t - 1].firsts] = dc_sums
+            _runs_gradient(W_h, runs[t - 1], sums, dhs[t - 1], dh)
+            compact.insert(0, (runs[t - 1], sums))
             continue
         # dh_prev = sum over gates of d_gate W_hgate^T, plus dhs[t - 1]
         np.matmul(Wg, da[:, t].transpose(0, 2, 1), out=dhT)  # (4, H, B)
@@ -525,7 +583,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
         dh_sum += dhT[3]
         np.add(dh_sum.T, dhs[t - 1], out=dh)
     dW_h = empty(work, "dW_h", (H, 4 * H), dtype)
-    _weight_gradient(h0, hs, da, gate_view(dW_h, 4), first_sums)
+    _weight_gradient(h0, hs, da, gate_view(dW_h, 4), compact)
     return da, dW_h
 
 

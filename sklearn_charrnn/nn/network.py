@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .cells import CELLS, STATE_READ_WITH_HW0, gate_view
+from .cells import CELLS, STATE_READ_WITH_HW0, find_runs, gate_view
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
@@ -198,6 +198,33 @@ def _dropout_mask(rng, shape, rate, dtype, work=None):
     return drop
 
 
+def _prefix_runs(inputs, dtype):
+    """The runs of rows that share their first states (see :mod:`.cells`).
+
+    From the zero state, rows that read the same first token share the
+    state after the first step; rows that also read the same second token
+    share the state after the second step. Only runs of consecutive rows
+    count: batches list their rows by first character
+    (:func:`~sklearn_charrnn._sequences.make_batches`). The second step's
+    runs are used when they save at least half of the rows.
+
+    Returns
+    -------
+    runs : tuple of Runs
+        Empty, or the runs after the first step (a single run: every row),
+        or those and the runs after the second step.
+    """
+    T, B = inputs.shape
+    if B < 2 or not (inputs[0] == inputs[0, 0]).all():
+        return ()
+    runs = (find_runs(inputs[0], dtype),)
+    if T >= 3:
+        second = find_runs(inputs[1], dtype)
+        if second.firsts.size <= B // 2:
+            runs += (second,)
+    return runs
+
+
 def run_layers(
     weights,
     cell,
@@ -239,20 +266,17 @@ def run_layers(
     G, _, forward, _ = CELLS[cell]
     x = inputs
     final_states, caches = [], []
-    # Every sequence read from the zero state with the same first token: the
-    # first step is the same in every row, in every layer up to the first
-    # one after dropout (see the notes of :mod:`.cells`).
-    shared = states is None and bool((inputs[0] == inputs[0, 0]).all())
+    runs = _prefix_runs(inputs, dtype) if states is None else ()
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
         state0 = None if states is None else states[layer]  # None: zeros
         hs, state, cache = forward(
-            xw, weights[f"W_h{layer}"], state0, layer_work, shared_start=shared
+            xw, weights[f"W_h{layer}"], state0, layer_work, runs=runs
         )
         drop = None
         if dropout > 0.0:
-            shared = False
+            runs = ()  # the next layer's rows read different inputs
             drop = _dropout_mask(rng, hs.shape, dropout, dtype, layer_work)
             dropped = empty(layer_work, "dropped", hs.shape, dtype)  # (T, B, H)
             hs = np.multiply(hs, drop, out=dropped)
