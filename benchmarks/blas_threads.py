@@ -51,7 +51,10 @@ def main():
     vocabulary = sorted(set("".join(names)))
     data = encode_names(names, vocabulary)
     lengths = data[1]
-    batches = _sequences.make_batches(lengths, 32, np.random.default_rng(0))
+    first = _sequences.first_tokens(data[0], data[2], lengths)  # as in fit
+    batches = _sequences.make_batches(
+        lengths, 32, np.random.default_rng(0), first=first
+    )
     batches = batches[:N_BATCHES]
     tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
 

@@ -205,7 +205,8 @@ def measure_training(names, vocabulary, rounds, quick):
     sequences = np.split(codes, offsets[1:])
     rng = np.random.default_rng(0)
     # The same length-bucketed batches as fit makes, drawn from all names.
-    all_batches = _sequences.make_batches(lengths, BATCH_SIZE, rng)
+    first = _sequences.first_tokens(codes, offsets, lengths)
+    all_batches = _sequences.make_batches(lengths, BATCH_SIZE, rng, first=first)
     n_batches = 8 if quick else 48
     batches = all_batches[:n_batches]
     batch_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))

@@ -54,7 +54,10 @@ def main():
     vocabulary = sorted(set("".join(names)))
     data = encode_names(names, vocabulary)
     lengths = data[1]
-    batches = _sequences.make_batches(lengths, BATCH_SIZE, np.random.default_rng(0))
+    first = _sequences.first_tokens(data[0], data[2], lengths)  # as in fit
+    batches = _sequences.make_batches(
+        lengths, BATCH_SIZE, np.random.default_rng(0), first=first
+    )
     batches = batches[:N_BATCHES]
     n_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
     header = f"{'':16} {'work/row':>9} {'1 part 1t':>11} {'2 parts 2t':>11} {'gain':>6}"

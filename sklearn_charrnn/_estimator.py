@@ -580,6 +580,8 @@ class CharRNNGenerator(BaseEstimator):
         ``n_threads``.
         """
         offsets = np.cumsum(lengths) - lengths
+        # batches list their rows by first token: see nn.cells on runs
+        first = _sequences.first_tokens(codes, offsets, lengths)[train]
         self.max_length_ = max(self.max_length_, int(lengths.max()))
         batch_size = min(self.batch_size, len(train))
         dropout = self.dropout
@@ -605,7 +607,10 @@ class CharRNNGenerator(BaseEstimator):
             for _ in range(max_iter):
                 start = time.perf_counter()
                 batches = _sequences.make_batches(
-                    lengths[train], batch_size, gen if self.shuffle else None
+                    lengths[train],
+                    batch_size,
+                    gen if self.shuffle else None,
+                    first=first,
                 )
                 total_loss, total_tokens = 0.0, 0
                 for batch in batches:

@@ -151,8 +151,8 @@ def test_runs_compute_the_general_result(cell):
         np.testing.assert_allclose(dW_b, dW_a, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(dxw_b[:, k:], dxw_a[:, k:], rtol=1e-10, atol=1e-12)
         for t in range(k):
-            run_sums = np.matmul(runs[t].indicator, dxw_a[:, t])  # (G, n, H)
             firsts = runs[t].firsts
+            run_sums = np.matmul(runs[t].indicator[: firsts.size], dxw_a[:, t])
             np.testing.assert_allclose(
                 dxw_b[:, t, firsts], run_sums, rtol=1e-10, atol=1e-12
             )

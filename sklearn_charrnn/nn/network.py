@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .cells import CELLS, STATE_READ_WITH_HW0, find_runs, gate_view
+from .cells import CELLS, STATE_READ_WITH_HW0, find_runs, gate_view, single_run
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
@@ -217,7 +217,7 @@ def _prefix_runs(inputs, dtype):
     T, B = inputs.shape
     if B < 2 or not (inputs[0] == inputs[0, 0]).all():
         return ()
-    runs = (find_runs(inputs[0], dtype),)
+    runs = (single_run(B, dtype),)
     if T >= 3:
         second = find_runs(inputs[1], dtype)
         if second.firsts.size <= B // 2:
@@ -234,6 +234,7 @@ def run_layers(
     dropout=0.0,
     rng=None,
     work=None,
+    runs=(),
 ):
     """Run every layer over a batch of input tokens.
 
@@ -252,6 +253,12 @@ def run_layers(
         Needed when ``dropout > 0``.
     work : Workspace, default=None
         Scratch memory reused between calls; the returned arrays live in it.
+    runs : tuple of Runs, default=()
+        Rows that share their first states (:func:`_prefix_runs`), from the
+        zero state; used up to the first layer after dropout. Training only:
+        a row's products are then computed in matrices of other heights, and
+        BLAS may round them differently, so that a sequence's score would
+        depend on the batch it is scored in.
 
     Returns
     -------
@@ -266,7 +273,7 @@ def run_layers(
     G, _, forward, _ = CELLS[cell]
     x = inputs
     final_states, caches = [], []
-    runs = _prefix_runs(inputs, dtype) if states is None else ()
+    runs = () if states is not None else runs
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
@@ -327,8 +334,10 @@ def loss_and_gradients(
     grads : dict of str to ndarray
         Gradient of ``loss`` for every weight.
     """
+    dtype = weights["W_y"].dtype
+    runs = _prefix_runs(inputs, dtype)
     top, _, caches = run_layers(
-        weights, cell, n_layers, inputs, None, dropout, rng, work
+        weights, cell, n_layers, inputs, None, dropout, rng, work, runs
     )
     T, B, H = top.shape
     V = weights["W_y"].shape[1]
