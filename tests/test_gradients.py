@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn import network
 from sklearn_charrnn.nn.cells import CELLS, find_runs
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
@@ -19,7 +20,7 @@ def _batch(rng, n_tokens, lengths):
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("n_layers", [1, 2])
 @pytest.mark.parametrize("first", ["boundary", "runs", "mixed"])
-def test_gradients_match_finite_differences(cell, n_layers, first):
+def test_gradients_match_finite_differences(cell, n_layers, first, monkeypatch):
     """Exact gradients, with the first step shared by every row or not.
 
     Real batches start every row with the boundary token, so their first
@@ -27,6 +28,7 @@ def test_gradients_match_finite_differences(cell, n_layers, first):
     also begin with the same character share their second step ("runs");
     "mixed" first tokens take the general path.
     """
+    monkeypatch.setattr(network, "_SHARE_WORK", 0)  # share at this small size
     rng = np.random.default_rng(0)
     n_tokens, hidden = 7, 5
     weights = init_weights(
@@ -92,8 +94,13 @@ def test_padding_adds_nothing(cell):
         np.testing.assert_allclose(grads_a[name], grads_p[name], atol=1e-12)
 
 
-def test_dropout_gradients_match_finite_differences():
-    """With a fixed dropout mask the gradient is still exact."""
+def test_dropout_gradients_match_finite_differences(monkeypatch):
+    """With a fixed dropout mask the gradient is still exact.
+
+    The first layer's rows share their first states; the second's, after
+    dropout, do not.
+    """
+    monkeypatch.setattr(network, "_SHARE_WORK", 0)
     rng = np.random.default_rng(2)
     weights = init_weights(
         rng, cell="lstm", n_layers=2, hidden_size=4, n_tokens=5, dtype=np.float64

@@ -32,6 +32,13 @@ from .workspace import empty
 # Standard deviation of the first layer's per-token input rows.
 INPUT_STD = 3.0
 
+# Training shares the first states of rows that begin alike (_prefix_runs)
+# when one row's recurrent product costs at least this many multiply-adds
+# (gates times hidden size squared); below it the bookkeeping costs more
+# than the products it saves. `python benchmarks/shared_runs.py` measures
+# both ways (docs/benchmarks_speed.rst).
+_SHARE_WORK = 40_000
+
 
 def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
     """Draw initial weights.
@@ -335,7 +342,9 @@ def loss_and_gradients(
         Gradient of ``loss`` for every weight.
     """
     dtype = weights["W_y"].dtype
-    runs = _prefix_runs(inputs, dtype)
+    H = weights["W_y"].shape[0]
+    shares = CELLS[cell].n_gates * H * H >= _SHARE_WORK
+    runs = _prefix_runs(inputs, dtype) if shares else ()
     top, _, caches = run_layers(
         weights, cell, n_layers, inputs, None, dropout, rng, work, runs
     )
