@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
-from sklearn_charrnn.nn import network
-from sklearn_charrnn.nn.cells import CELLS, find_runs
+from sklearn_charrnn.nn import cells, network
+from sklearn_charrnn.nn.cells import CELLS, find_runs, row_chunks
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
 
@@ -166,3 +166,64 @@ def test_runs_compute_the_general_result(cell):
             others = np.setdiff1d(np.arange(B), firsts)
             assert not dxw_b[:, t, others].any()
             assert not np.allclose(dxw_a[:, t, others], 0.0)  # sums really moved
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_products_in_chunks_of_rows_compute_the_same(cell):
+    """Cutting each step's recurrent products in chunks of rows changes nothing."""
+    rng = np.random.default_rng(4)
+    G, _, forward, backward = CELLS[cell]
+    T, B, H = 5, 16, 6
+    xw = rng.normal(size=(G, T, B, H))
+    W_h = rng.normal(scale=0.5, size=(H, G * H))
+    dhs = rng.normal(size=(T, B, H))
+    results = []
+    for chunks in (1, 2, 4):
+        hs, _, cache = forward(xw, W_h, None, chunks=chunks)
+        dxw, dW_h = backward(dhs, cache, W_h)
+        results.append((hs.copy(), dxw.copy(), dW_h.copy()))
+    for got in results[1:]:
+        for a, b in zip(got, results[0], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_row_chunks_keep_products_small_and_chunks_big_enough():
+    assert row_chunks(32, 200) == 2  # 16 x 200 x 200 = 640,000 multiply-adds
+    assert row_chunks(32, 128) == 1  # already small
+    assert row_chunks(32, 256) == 4  # 8 rows of 256 x 256
+    assert row_chunks(32, 512) == 1  # no chunk of 8 rows or more is small
+    assert row_chunks(31, 200) == 1  # no equal chunks
+    assert row_chunks(16, 200) == 1  # already small
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_gradients_with_products_in_chunks_match_finite_differences(cell, monkeypatch):
+    """A batch of 16 rows whose products are cut in two chunks of 8."""
+    H = 4
+    monkeypatch.setattr(cells, "_SMALL_PRODUCT", 8 * H * H)
+    monkeypatch.setattr(network, "_SHARE_WORK", 0)
+    rng = np.random.default_rng(5)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=H, n_tokens=5, dtype=np.float64
+    )
+    lengths = rng.integers(1, 5, size=16)
+    inputs, targets, mask = _batch(rng, 5, lengths)
+    assert row_chunks(16, H) == 2
+
+    def loss(ws):
+        return loss_and_gradients(ws, cell, 2, inputs, targets, mask)[0]
+
+    _, grads = loss_and_gradients(weights, cell, 2, inputs, targets, mask)
+    eps = 1e-6
+    for name, w in weights.items():
+        flat = w.reshape(-1)
+        for i in range(0, flat.size, max(1, flat.size // 9)):
+            old = flat[i]
+            flat[i] = old + eps
+            up = loss(weights)
+            flat[i] = old - eps
+            down = loss(weights)
+            flat[i] = old
+            assert grads[name].reshape(-1)[i] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
+            ), name

@@ -26,7 +26,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from .cells import CELLS, STATE_READ_WITH_HW0, find_runs, gate_view, single_run
+from .cells import (
+    CELLS,
+    STATE_READ_WITH_HW0,
+    find_runs,
+    gate_view,
+    row_chunks,
+    single_run,
+)
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
@@ -242,6 +249,7 @@ def run_layers(
     rng=None,
     work=None,
     runs=(),
+    chunks=1,
 ):
     """Run every layer over a batch of input tokens.
 
@@ -266,6 +274,9 @@ def run_layers(
         a row's products are then computed in matrices of other heights, and
         BLAS may round them differently, so that a sequence's score would
         depend on the batch it is scored in.
+    chunks : int, default=1
+        Chunks of rows the recurrent products are cut in
+        (:func:`~.cells.row_chunks`); training only, for the same reason.
 
     Returns
     -------
@@ -286,7 +297,7 @@ def run_layers(
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
         state0 = None if states is None else states[layer]  # None: zeros
         hs, state, cache = forward(
-            xw, weights[f"W_h{layer}"], state0, layer_work, runs=runs
+            xw, weights[f"W_h{layer}"], state0, layer_work, runs=runs, chunks=chunks
         )
         drop = None
         if dropout > 0.0:
@@ -345,8 +356,9 @@ def loss_and_gradients(
     H = weights["W_y"].shape[0]
     shares = CELLS[cell].n_gates * H * H >= _SHARE_WORK
     runs = _prefix_runs(inputs, dtype) if shares else ()
+    chunks = row_chunks(inputs.shape[1], H)
     top, _, caches = run_layers(
-        weights, cell, n_layers, inputs, None, dropout, rng, work, runs
+        weights, cell, n_layers, inputs, None, dropout, rng, work, runs, chunks
     )
     T, B, H = top.shape
     V = weights["W_y"].shape[1]
