@@ -83,21 +83,33 @@ def _sigmoid(x, out=None):
 _SMALL_PRODUCT = 1_000_000
 
 
-def row_chunks(B, H):
-    """In how many equal chunks of rows training multiplies ``(B, H) @ (H, H)``.
+def row_chunks(B, H, n_out=None):
+    """In how many equal chunks of rows training multiplies ``(B, H) @ (H, n_out)``.
 
     The fewest chunks of at least 8 rows whose products are small enough
     for OpenBLAS's small-matrix kernel; 1 when that takes no cut or none
-    fits. The count depends on the sizes only, so results do not depend on
-    anything else.
+    fits. ``n_out`` is ``H`` by default. The count depends on the sizes
+    only, so results do not depend on anything else.
     """
+    n_out = H if n_out is None else n_out
     for chunks in (1, 2, 4):
         rows, left = divmod(B, chunks)
         if left or rows < 8:
             break
-        if rows * H * H <= _SMALL_PRODUCT:
+        if rows * H * n_out <= _SMALL_PRODUCT:
             return chunks
     return 1
+
+
+def matmul_rows(a, b, out):
+    """``out = a @ b`` (2-D), in the chunks of rows :func:`row_chunks` picks."""
+    M, K = a.shape
+    N = b.shape[1]
+    chunks = row_chunks(M, K, N)
+    if chunks == 1:
+        return np.matmul(a, b, out=out)
+    np.matmul(a.reshape(chunks, M // chunks, K), b, out=out.reshape(chunks, -1, N))
+    return out
 
 
 def _product(h, Wg, out, chunks=1):

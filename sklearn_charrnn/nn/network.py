@@ -31,6 +31,7 @@ from .cells import (
     STATE_READ_WITH_HW0,
     find_runs,
     gate_view,
+    matmul_rows,
     row_chunks,
     single_run,
 )
@@ -367,8 +368,9 @@ def loss_and_gradients(
     # The output layer runs on every position, padding included: a few
     # wasted rows cost less than gathering the real ones and scattering back.
     h_all = top.reshape(-1, H)  # (T*B, H)
-    logits = np.matmul(
-        h_all, weights["W_y"], out=empty(work, "logits", (T * B, V), dtype)
+    # the output layer's products in chunks of rows, as the steps' (cells)
+    logits = matmul_rows(
+        h_all, weights["W_y"], empty(work, "logits", (T * B, V), dtype)
     )
     logits += weights["b_y"]
     picks = targets.reshape(-1) + _arange(T * B) * V  # each target in logits.flat
@@ -381,11 +383,13 @@ def loss_and_gradients(
     weight *= dtype.type(1.0 / n_tokens)
     dlogits *= (weight / total)[:, None]
     dlogits.reshape(-1)[picks] -= weight
-    dW_y = np.matmul(h_all.T, dlogits, out=empty(work, "dW_y", (H, V), dtype))
+    dW_y = matmul_rows(h_all.T, dlogits, empty(work, "dW_y", (H, V), dtype))
     # sums over rows as products: faster than sum(axis=0) on short rows
     grads = {"W_y": dW_y, "b_y": _ones(T * B, dtype) @ dlogits}
     dtop = empty(work, "dtop", (T * B, H), dtype)
-    np.matmul(dlogits, weights["W_y"].T, out=dtop)  # (T*B, H)
+    W_yT = empty(work, "W_yT", (V, H), dtype)  # laid out: faster than a view
+    np.copyto(W_yT, weights["W_y"].T)
+    matmul_rows(dlogits, W_yT, dtop)  # (T*B, H)
     backward(weights, cell, caches, dtop.reshape(T, B, H), grads, work)
     return loss, grads
 
