@@ -11,8 +11,9 @@ prints, for a range of hidden sizes:
 - the package's training step (tanh RNN, batch 32, float32, one part on
   one thread, as in ``benchmarks/speed.py`` otherwise) with and without the
   chunks (of the steps' products and of the output layer's, which training
-  cuts alike with ``matmul_rows``): each batch is timed both ways, one after the other, and each way
-  keeps its best of 7 repeats of 10 steps, summed over 24 batches.
+  cuts alike with ``matmul_rows``): each batch is timed both ways, one
+  after the other, and each way keeps its best of 7 repeats of 10 steps,
+  summed over 24 batches.
 
 ::
 

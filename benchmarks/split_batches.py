@@ -43,6 +43,8 @@ CONFIGS = [
     ("lstm", 200),
     ("gru", 256),
     ("rnn", 512),
+    ("lstm", 300),
+    ("gru", 384),
     ("lstm", 512),
 ]
 ROUNDS = 3

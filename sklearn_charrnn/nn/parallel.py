@@ -27,11 +27,12 @@ from .network import loss_and_gradients
 # and each half keeps at least _SPLIT_MIN_ROWS names. Below it the two
 # threads' many small NumPy calls wait on each other for the GIL and a split
 # batch trains slower. `python benchmarks/split_batches.py` measures both
-# ways; on 2 cores, tanh RNN 200 (40,000) and LSTM 128 (65,536) were slower
-# split in every run, GRU 200 (120,000) in most; tanh RNN 384 (147,456), GRU
-# 256, tanh RNN 512 and LSTM 512 faster in every run, LSTM 200 (160,000) in
-# most (docs/benchmarks_speed.rst).
-_SPLIT_WORK = 140_000
+# ways; on 2 cores, with the whole batch's products in chunks of rows and
+# its first states shared, LSTM 200 (160,000) and GRU 256 (196,608) were
+# about 10% slower split, tanh RNN 384 and 512 (262,144) within noise
+# either way, LSTM 300 (360,000), GRU 384 and LSTM 512 faster
+# (docs/benchmarks_speed.rst).
+_SPLIT_WORK = 300_000
 _SPLIT_MIN_ROWS = 8
 
 _POOL = {"pid": None, "executor": None, "workers": 0}
