@@ -124,6 +124,25 @@ def _product(h, Wg, out, chunks=1):
     return np.matmul(rows, Wg[:, None], out=out.reshape(G, chunks, B // chunks, H))
 
 
+def _gate_products(d, WgT, out, chunks):
+    """``out[g] = d[g] @ WgT[g]`` for every gate, in ``chunks`` chunks of rows.
+
+    ``d`` is ``(G, B, H)``, ``WgT`` ``(G, H, H_in)`` (each gate's ``W_hg^T``
+    laid out), ``out`` ``(G, B, H_in)``.
+    """
+    G, B, H = d.shape
+    rows = d.reshape(G, chunks, B // chunks, H)
+    return np.matmul(rows, WgT[:, None], out=out.reshape(G, chunks, B // chunks, -1))
+
+
+def _transposed_gates(Wg, work):
+    """Every gate's ``W_hg^T``, laid out: ``(G, H, H_in)``."""
+    G, H_in, H = Wg.shape
+    WgT = empty(work, "W_hT", (G, H, H_in), Wg.dtype)
+    np.copyto(WgT, Wg.transpose(0, 2, 1))
+    return WgT
+
+
 def _recurrent_input(h, Wg, xw_t, a, hw=None, chunks=1):
     """``a = h @ W_h + xw_t`` for every gate; ``h=None`` is the zero state.
 
@@ -359,8 +378,7 @@ def rnn_backward(dhs, cache, W_h, work=None):
     dh = empty(work, "dh", (B, H), hs.dtype)  # (B, H)
     dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     if chunks > 1:  # products of chunks of rows, as dz @ (W_h^T laid out)
-        W_hT = empty(work, "W_hT", (1, H, H), hs.dtype)
-        np.copyto(W_hT[0], W_h.T)
+        W_hT = _transposed_gates(W_h[None], work)
     dz[T - 1] *= dhs[T - 1]
     compact = []
     for t in range(T - 1, 0, -1):
@@ -466,7 +484,7 @@ def gru_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (3, T, B, H)
     dW_h : ndarray of shape (H, 3 * H)
     """
-    h0, hs, gates, hn, runs, _ = cache
+    h0, hs, gates, hn, runs, chunks = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 3)  # (3, H, H)
@@ -497,6 +515,9 @@ def gru_backward(dhs, cache, W_h, work=None):
     dh = empty(work, "dh", (B, H), dtype)
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
+    if chunks > 1:  # products of chunks of rows, as d @ (W_hg^T laid out)
+        WgT = _transposed_gates(Wg, work)
+        dhg = empty(work, "dhg", (3, B, H), dtype)
     dh[...] = dhs[T - 1]
     compact = []
     for t in range(T - 1, -1, -1):
@@ -515,6 +536,15 @@ def gru_backward(dhs, cache, W_h, work=None):
             compact.insert(0, (runs[t - 1], sums))
             continue
         # dh_prev = dh * z + [d_r, d_z] W_h[r, z]^T + dhn W_hn^T + dhs[t - 1]
+        if chunks > 1:
+            _gate_products(dxw[:2, t], WgT[:2], dhg[:2], chunks)
+            _gate_products(dhn[t][None], WgT[2:], dhg[2:], chunks)
+            dh *= z[t]
+            dh += dhs[t - 1]
+            dh += dhg[0]
+            dh += dhg[1]
+            dh += dhg[2]
+            continue
         np.matmul(Wg[:2], dxw[:2, t].transpose(0, 2, 1), out=dhT[:2])
         np.matmul(Wg[2], dhn[t].T, out=dhT[2])
         np.add(dhT[0], dhT[1], out=dh_sum)
@@ -607,7 +637,7 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dxw : ndarray of shape (4, T, B, H)
     dW_h : ndarray of shape (H, 4 * H)
     """
-    h0, c0, hs, cs, tcs, gates, runs, _ = cache
+    h0, c0, hs, cs, tcs, gates, runs, chunks = cache
     T, B, H = hs.shape
     dtype = hs.dtype
     Wg = gate_view(W_h, 4)  # (4, H, H)
@@ -643,6 +673,9 @@ def lstm_backward(dhs, cache, W_h, work=None):
     tmp = empty(work, "tmp", (B, H), dtype)
     dhT = empty(work, "dhT", (4, H, B), dtype)  # per gate (d W_hg^T)^T
     dh_sum = empty(work, "dh_sum", (H, B), dtype)
+    if chunks > 1:  # products of chunks of rows, as d @ (W_hg^T laid out)
+        WgT = _transposed_gates(Wg, work)
+        dhg = empty(work, "dhg", (4, B, H), dtype)
     dh[...] = dhs[T - 1]
     dc[...] = 0.0
     compact = []
@@ -665,6 +698,13 @@ def lstm_backward(dhs, cache, W_h, work=None):
             compact.insert(0, (runs[t - 1], sums))
             continue
         # dh_prev = sum over gates of d_gate W_hgate^T, plus dhs[t - 1]
+        if chunks > 1:
+            _gate_products(da[:, t], WgT, dhg, chunks)  # (4, B, H)
+            np.add(dhg[0], dhg[1], out=dh)
+            dh += dhg[2]
+            dh += dhg[3]
+            dh += dhs[t - 1]
+            continue
         np.matmul(Wg, da[:, t].transpose(0, 2, 1), out=dhT)  # (4, H, B)
         np.add(dhT[0], dhT[1], out=dh_sum)  # three adds beat np.sum(axis=0)
         dh_sum += dhT[2]
