@@ -29,16 +29,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from sklearn_charrnn import CharRNNGenerator, _sequences
+from sklearn_charrnn import CharRNNGenerator
 from sklearn_charrnn.nn.sampling import generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed import (  # noqa: E402
     PackageTrainer,
-    encode_names,
-    find_names,
-    read_names,
+    names_and_batches,
 )
 
 ROUNDS = 3
@@ -47,15 +45,8 @@ N_SAMPLES = 10_000
 
 
 def main():
-    names = read_names(find_names())
-    vocabulary = sorted(set("".join(names)))
-    data = encode_names(names, vocabulary)
+    names, vocabulary, data, batches = names_and_batches(N_BATCHES)
     lengths = data[1]
-    first = _sequences.first_tokens(data[0], data[2], lengths)  # as in fit
-    batches = _sequences.make_batches(
-        lengths, 32, np.random.default_rng(0), first=first
-    )
-    batches = batches[:N_BATCHES]
     tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
 
     model = CharRNNGenerator(

@@ -21,7 +21,6 @@ import sys
 import timeit
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,12 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed import (  # noqa: E402
     BATCH_SIZE,
     PackageTrainer,
-    encode_names,
-    find_names,
-    read_names,
+    names_and_batches,
 )
 
-from sklearn_charrnn import _sequences  # noqa: E402
 from sklearn_charrnn.nn import network  # noqa: E402
 from sklearn_charrnn.nn.cells import CELLS  # noqa: E402
 from sklearn_charrnn.nn.workspace import Workspace  # noqa: E402
@@ -62,14 +58,7 @@ def best_step(trainer, index, share_work):
 
 
 def main():
-    names = read_names(find_names())
-    vocabulary = sorted(set("".join(names)))
-    data = encode_names(names, vocabulary)
-    codes, lengths, offsets = data
-    first = _sequences.first_tokens(codes, offsets, lengths)  # as in fit
-    batches = _sequences.make_batches(
-        lengths, BATCH_SIZE, np.random.default_rng(0), first=first
-    )[:N_BATCHES]
+    _, vocabulary, data, batches = names_and_batches(N_BATCHES)
     rule_work = network._SHARE_WORK
     print(f"{N_BATCHES} batches of {BATCH_SIZE}, one part, one thread")
     header = f"{'':16} {'work/row':>9} {'not shared':>11} {'shared':>11} {'gain':>6}"

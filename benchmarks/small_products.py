@@ -34,12 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed import (  # noqa: E402
     BATCH_SIZE,
     PackageTrainer,
-    encode_names,
-    find_names,
-    read_names,
+    names_and_batches,
 )
 
-from sklearn_charrnn import _sequences  # noqa: E402
 from sklearn_charrnn.nn import cells  # noqa: E402
 from sklearn_charrnn.nn.workspace import Workspace  # noqa: E402
 
@@ -82,14 +79,7 @@ def step_times(H, data, n_tokens, batches):
 
 
 def main():
-    names = read_names(find_names())
-    vocabulary = sorted(set("".join(names)))
-    data = encode_names(names, vocabulary)
-    codes, lengths, offsets = data
-    first = _sequences.first_tokens(codes, offsets, lengths)  # as in fit
-    batches = _sequences.make_batches(
-        lengths, BATCH_SIZE, np.random.default_rng(0), first=first
-    )[:N_BATCHES]
+    _, vocabulary, data, batches = names_and_batches(N_BATCHES)
     print(
         f"{'H':>4} {'chunks':>6} {'product':>9} {'in chunks':>10} "
         f"{'step':>9} {'in chunks':>10} {'gain':>6}"

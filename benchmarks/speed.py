@@ -197,18 +197,34 @@ def encode_names(names, vocabulary):
     return codes, lengths, np.cumsum(lengths) - lengths
 
 
+def fit_batches(data, n_batches):
+    """The first ``n_batches`` batches of 32 of ``data``, as ``fit`` makes them.
+
+    Length-bucketed, in the order of a generator seeded with 0, each
+    batch's rows ordered by first token.
+    """
+    codes, lengths, offsets = data
+    first = _sequences.first_tokens(codes, offsets, lengths)
+    rng = np.random.default_rng(0)
+    return _sequences.make_batches(lengths, BATCH_SIZE, rng, first=first)[:n_batches]
+
+
+def names_and_batches(n_batches):
+    """``(names, vocabulary, data, batches)``: all names, :func:`fit_batches`."""
+    names = read_names(find_names())
+    vocabulary = sorted(set("".join(names)))
+    data = encode_names(names, vocabulary)
+    return names, vocabulary, data, fit_batches(data, n_batches)
+
+
 def measure_training(names, vocabulary, rounds, quick):
     """Tokens per second of every implementation and configuration."""
     n_tokens = len(vocabulary) + 2
     data = encode_names(names, vocabulary)
     codes, lengths, offsets = data
     sequences = np.split(codes, offsets[1:])
-    rng = np.random.default_rng(0)
-    # The same length-bucketed batches as fit makes, drawn from all names.
-    first = _sequences.first_tokens(codes, offsets, lengths)
-    all_batches = _sequences.make_batches(lengths, BATCH_SIZE, rng, first=first)
     n_batches = 8 if quick else 48
-    batches = all_batches[:n_batches]
+    batches = fit_batches(data, n_batches)
     batch_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
     padded = int(sum((lengths[b].max() + 1) * len(b) for b in batches))
     # The per-character loop is slow: it gets fewer names, sized by H.

@@ -25,12 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed import (  # noqa: E402
     BATCH_SIZE,
     PackageTrainer,
-    encode_names,
-    find_names,
-    read_names,
+    names_and_batches,
 )
 
-from sklearn_charrnn import _sequences  # noqa: E402
 from sklearn_charrnn.nn.cells import CELLS  # noqa: E402
 from sklearn_charrnn.nn.parallel import n_parts  # noqa: E402
 from sklearn_charrnn.nn.workspace import Workspace  # noqa: E402
@@ -52,15 +49,8 @@ N_BATCHES = 24
 
 
 def main():
-    names = read_names(find_names())
-    vocabulary = sorted(set("".join(names)))
-    data = encode_names(names, vocabulary)
+    _, vocabulary, data, batches = names_and_batches(N_BATCHES)
     lengths = data[1]
-    first = _sequences.first_tokens(data[0], data[2], lengths)  # as in fit
-    batches = _sequences.make_batches(
-        lengths, BATCH_SIZE, np.random.default_rng(0), first=first
-    )
-    batches = batches[:N_BATCHES]
     n_tokens = int(sum(lengths[b].sum() + len(b) for b in batches))
     header = f"{'':16} {'work/row':>9} {'1 part 1t':>11} {'2 parts 2t':>11} {'gain':>6}"
     print(header + "  rule")

@@ -14,8 +14,12 @@ its positions get zero weight in the loss, so no gradient flows from them.
 
 Scoring and sampling run a single sequence as two identical ones. NumPy
 multiplies a single row by a matrix with BLAS's matrix-vector product, whose
-sums round differently from the matrix product of a batch; with two rows a
-sequence gets the same numbers alone as in any batch.
+sums round differently from the matrix product of a batch. Two rows are not
+enough for float32 products of every size: OpenBLAS multiplies products of
+at most 1,000,000 multiply-adds with another kernel than bigger ones, and
+the two may round a row differently. Scoring runs in float64, where a
+sequence's result does not depend on its batch (tested), and the sampler
+splits its work by sizes only.
 
 Inside the network the input projections and their gradients are laid out
 gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
