@@ -9,6 +9,24 @@ from sklearn_charrnn.nn.cells import CELLS, find_runs, row_chunks
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
 
+def _check_some_entries(loss, weights, grads, n_per_weight):
+    """``grads`` against central differences of ``loss`` at about
+    ``n_per_weight`` evenly spaced entries of every weight."""
+    eps = 1e-6
+    for name, w in weights.items():
+        flat = w.reshape(-1)
+        for i in range(0, flat.size, max(1, flat.size // n_per_weight)):
+            old = flat[i]
+            flat[i] = old + eps
+            up = loss(weights)
+            flat[i] = old - eps
+            down = loss(weights)
+            flat[i] = old
+            assert grads[name].reshape(-1)[i] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
+            ), name
+
+
 def _batch(rng, n_tokens, lengths):
     """A padded batch of sequences of different lengths."""
     lengths = np.asarray(lengths)
@@ -113,19 +131,7 @@ def test_dropout_gradients_match_finite_differences(monkeypatch):
         )
 
     _, grads = loss_grads(weights)
-    eps = 1e-6
-    for name, w in weights.items():
-        flat = w.reshape(-1)
-        for i in range(0, flat.size, max(1, flat.size // 7)):
-            old = flat[i]
-            flat[i] = old + eps
-            up = loss_grads(weights)[0]
-            flat[i] = old - eps
-            down = loss_grads(weights)[0]
-            flat[i] = old
-            assert grads[name].reshape(-1)[i] == pytest.approx(
-                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
-            ), name
+    _check_some_entries(lambda ws: loss_grads(ws)[0], weights, grads, 7)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -214,16 +220,4 @@ def test_gradients_with_products_in_chunks_match_finite_differences(cell, monkey
         return loss_and_gradients(ws, cell, 2, inputs, targets, mask)[0]
 
     _, grads = loss_and_gradients(weights, cell, 2, inputs, targets, mask)
-    eps = 1e-6
-    for name, w in weights.items():
-        flat = w.reshape(-1)
-        for i in range(0, flat.size, max(1, flat.size // 9)):
-            old = flat[i]
-            flat[i] = old + eps
-            up = loss(weights)
-            flat[i] = old - eps
-            down = loss(weights)
-            flat[i] = old
-            assert grads[name].reshape(-1)[i] == pytest.approx(
-                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
-            ), name
+    _check_some_entries(loss, weights, grads, 9)
