@@ -376,9 +376,10 @@ def rnn_backward(dhs, cache, W_h, work=None):
     np.multiply(hs, hs, out=dz)
     np.subtract(1.0, dz, out=dz)  # 1 - h^2, the derivative of tanh
     dh = empty(work, "dh", (B, H), hs.dtype)  # (B, H)
-    dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     if chunks > 1:  # products of chunks of rows, as dz @ (W_h^T laid out)
         W_hT = _transposed_gates(W_h[None], work)
+    else:
+        dhT = empty(work, "dhT", (H, B), hs.dtype)  # (H, B)
     dz[T - 1] *= dhs[T - 1]
     compact = []
     for t in range(T - 1, 0, -1):
@@ -513,11 +514,12 @@ def gru_backward(dhs, cache, W_h, work=None):
     d_r *= r
     d_r *= hn
     dh = empty(work, "dh", (B, H), dtype)
-    dh_sum = empty(work, "dh_sum", (H, B), dtype)
-    dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
     if chunks > 1:  # products of chunks of rows, as d @ (W_hg^T laid out)
         WgT = _transposed_gates(Wg, work)
         dhg = empty(work, "dhg", (3, B, H), dtype)
+    else:
+        dh_sum = empty(work, "dh_sum", (H, B), dtype)
+        dhT = empty(work, "dhT", (3, H, B), dtype)  # per gate (d W_hg^T)^T
     dh[...] = dhs[T - 1]
     compact = []
     for t in range(T - 1, -1, -1):
@@ -671,11 +673,12 @@ def lstm_backward(dhs, cache, W_h, work=None):
     dh = empty(work, "dh", (B, H), dtype)
     dc = empty(work, "dc", (B, H), dtype)
     tmp = empty(work, "tmp", (B, H), dtype)
-    dhT = empty(work, "dhT", (4, H, B), dtype)  # per gate (d W_hg^T)^T
-    dh_sum = empty(work, "dh_sum", (H, B), dtype)
     if chunks > 1:  # products of chunks of rows, as d @ (W_hg^T laid out)
         WgT = _transposed_gates(Wg, work)
         dhg = empty(work, "dhg", (4, B, H), dtype)
+    else:
+        dhT = empty(work, "dhT", (4, H, B), dtype)  # per gate (d W_hg^T)^T
+        dh_sum = empty(work, "dh_sum", (H, B), dtype)
     dh[...] = dhs[T - 1]
     dc[...] = 0.0
     compact = []
