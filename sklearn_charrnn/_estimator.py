@@ -1,174 +1,35 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
-import contextlib
-import itertools
-import os
-import sys
-import threading
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import sklearn.base
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
 from . import _persistence, _sequences
+from ._generator import GeneratorMixin, warn
 from ._sequences import STRING
+from ._training import train
+from .generation import sequence_hashes
 from .nn.cells import CELLS
 from .nn.network import (
-    _SCORE_BYTES,
+    RecurrentSteps,
     init_weights,
     is_decayed,
     sequence_log_likelihood,
 )
-from .nn.optim import AdamW, WeightAverage
-from .nn.parallel import (
-    available_cores,
-    batch_loss_and_gradients,
-    n_parts,
-    run_all,
-    split_batch,
-)
-from .nn.sampling import (
-    beam_search,
-    contains,
-    generate_padded,
-    sequence_hash,
-    sequence_hashes,
-)
-from .nn.workspace import Workspace
+from .nn.optim import AdamW
+from .nn.parallel import Threads, limited_blas
 
-# Sequences scored per forward pass: bounds memory, keeps products large.
+# Sequences scored per forward pass, at most: bounds memory, keeps products
+# large. A pass keeps every step's gates: at most about _SCORE_BYTES of them.
 _SCORE_BATCH = 512
+_SCORE_BYTES = 8 << 20
 
 
-_CONTROLLER = {"key": None, "controller": None}
-
-
-def _controller():
-    """A ThreadpoolController of the libraries loaded now, reused while no
-    module has been imported since.
-
-    Making one lists the loaded libraries (a millisecond or two); a library
-    such as SciPy's own BLAS is loaded by an import, so a change in the
-    number of imported modules (or a fork) makes a new one.
-    """
-    key = (os.getpid(), len(sys.modules))
-    if _CONTROLLER["key"] != key:
-        _CONTROLLER["controller"] = ThreadpoolController()
-        _CONTROLLER["key"] = key
-    return _CONTROLLER["controller"]
-
-
-# Calls inside _one_blas_thread, across the threads of this process, and the
-# BLAS thread count from before the first of them set it to one.
-_BLAS_STATE = {"lock": threading.Lock(), "users": 0, "limiter": None, "before": None}
-
-
-def _reset_blas_state():
-    """In a forked child: no call is inside, and the lock is free."""
-    _BLAS_STATE.update(lock=threading.Lock(), users=0, limiter=None, before=None)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_blas_state)
-
-
-def _blas_threads_allowed():
-    """BLAS's thread counts, as they were before any call here lowered them."""
-    with _BLAS_STATE["lock"]:
-        if _BLAS_STATE["users"]:
-            return _BLAS_STATE["before"]
-    return _blas_thread_counts()
-
-
-def _blas_thread_counts():
-    return [
-        lib.num_threads
-        for lib in _controller().lib_controllers
-        if lib.user_api == "blas"
-    ]
-
-
-def _thread_budget():
-    """How many threads a call may use.
-
-    The cores the process may run on, and no more than BLAS is allowed:
-    joblib lowers that in its workers, so that ``n_jobs`` processes share
-    the cores instead of each taking them all.
-    """
-    return max(1, min([available_cores(), *_blas_threads_allowed()]))
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Run BLAS on one thread inside fit, scoring and sampling.
-
-    A multi-threaded BLAS may split a long sum differently with another
-    thread count, so the same ``random_state`` would give different weights
-    under ``n_jobs=1`` (all cores) and ``n_jobs=2`` (one core per worker).
-    The products here are small: extra threads mostly wait on each other.
-    The cores of the machine are used all the same, by work split in fixed
-    parts that run on threads of their own (see :mod:`.nn.parallel`).
-
-    The limit is process-wide: when calls run in several threads at once,
-    the first to enter sets it and the last to leave puts back the thread
-    counts from before.
-    """
-    state = _BLAS_STATE
-    with state["lock"]:
-        if state["users"] == 0:
-            state["before"] = _blas_thread_counts()
-            state["limiter"] = _controller().limit(limits=1, user_api="blas")
-        state["users"] += 1
-    try:
-        yield
-    finally:
-        with state["lock"]:
-            state["users"] -= 1
-            if state["users"] == 0:
-                state["limiter"].restore_original_limits()
-                state["limiter"] = None
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
-
-
-def _warn(message, category=UserWarning):
-    """Warn at the user's line, not at a line of this package.
-
-    The warning points at the first caller outside this package and outside
-    scikit-learn's ``fit`` wrapper: the line that called ``fit``, ``sample``
-    and so on.
-    """
-    frame, level = sys._getframe(1), 1
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-        or os.path.abspath(frame.f_code.co_filename) == _SKLEARN_BASE
-    ):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level + 1)
-
-
-# exclude_training draws at most this many candidates per sequence asked for,
-# in at most this many rounds of at most this many sequences each.
-_NEW_DRAWS_PER_SAMPLE = 100
-_NEW_MAX_ROUNDS = 20
-_NEW_ROUND_SIZE = 8192
-
-
-class CharRNNGenerator(BaseEstimator):
+class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     """Character-level recurrent neural network that learns to write names.
 
     Each sequence is read one token at a time, from a start token to an end
@@ -510,13 +371,20 @@ class CharRNNGenerator(BaseEstimator):
         seed = rng.randint(np.iinfo(np.int32).max)
         gen = np.random.default_rng(seed)
         early_stopping = self.early_stopping and not incremental
-        train, valid = self._split(lengths, early_stopping, gen)
+        train_index, valid = self._split(lengths, early_stopping, gen)
         max_iter = 1 if incremental else self.max_iter
         self._optimizer.learning_rate = self.learning_rate_init
-        n_threads = _thread_budget()
-        with _one_blas_thread():
-            self._train(
-                codes, lengths, train, valid, max_iter, gen, incremental, n_threads
+        with limited_blas() as n_threads:
+            train(
+                self,
+                codes,
+                lengths,
+                train_index,
+                valid,
+                max_iter,
+                gen,
+                incremental,
+                n_threads,
             )
         return self
 
@@ -569,185 +437,6 @@ class CharRNNGenerator(BaseEstimator):
         order = gen.permutation(n)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
-    def _train(
-        self, codes, lengths, train, valid, max_iter, gen, incremental, n_threads
-    ):
-        """The epoch loop: mini-batches, AdamW, early stopping.
-
-        A batch big enough is split in parts (their gradients add up to the
-        batch's) that run on up to ``n_threads`` threads; the split depends
-        on the model and the batch size only, so the weights do not depend on
-        ``n_threads``.
-        """
-        offsets = np.cumsum(lengths) - lengths
-        # batches list their rows by first token: see nn.cells on runs
-        first = _sequences.first_tokens(codes, offsets, lengths)[train]
-        self.max_length_ = max(self.max_length_, int(lengths.max()))
-        batch_size = min(self.batch_size, len(train))
-        dropout = self.dropout
-        converged = False
-        snapshot = {name: w.copy() for name, w in self.weights_.items()}
-        optimizer_snapshot = self._optimizer_state()
-        best = None
-        average = (
-            WeightAverage(self.weights_, self.weight_averaging)
-            if self.weight_averaging
-            else None
-        )
-        n = n_parts(self.cell, self.hidden_size, batch_size)
-        # scratch arrays reused by every batch of this fit, one set per part
-        works = [Workspace() for _ in range(n)]
-        # dropout masks: one generator per part, seeded in order from gen
-        rngs = (
-            [gen]
-            if n == 1
-            else [np.random.default_rng(s) for s in gen.integers(2**62, size=n)]
-        )
-        try:
-            for _ in range(max_iter):
-                start = time.perf_counter()
-                batches = _sequences.make_batches(
-                    lengths[train],
-                    batch_size,
-                    gen if self.shuffle else None,
-                    first=first,
-                )
-                total_loss, total_tokens = 0.0, 0
-                for batch in batches:
-                    parts = [
-                        _sequences.pad_batch(codes, offsets, lengths, part)
-                        for part in split_batch(train[batch], n)
-                    ]
-                    loss, grads, n_tok = batch_loss_and_gradients(
-                        self.weights_,
-                        self.cell,
-                        self.n_layers,
-                        parts,
-                        dropout=dropout,
-                        rngs=rngs,
-                        works=works,
-                        n_threads=n_threads,
-                    )
-                    # clipped inside the step; a non-finite norm updates nothing
-                    norm = self._optimizer.step(
-                        self.weights_, grads, works[0], max_norm=self.clip_norm
-                    )
-                    if not (np.isfinite(loss) and np.isfinite(norm)):
-                        self._diverged(snapshot, optimizer_snapshot)
-                    self.t_ += 1
-                    if average is not None:
-                        average.update(self.weights_)
-                    total_loss += loss * n_tok
-                    total_tokens += n_tok
-                if not all(np.isfinite(w).all() for w in self.weights_.values()):
-                    self._diverged(snapshot, optimizer_snapshot)
-                snapshot = {name: w.copy() for name, w in self.weights_.items()}
-                optimizer_snapshot = self._optimizer_state(optimizer_snapshot)
-                self.n_iter_ += 1
-                self.loss_curve_.append(total_loss / total_tokens)
-                message = f"Epoch {self.n_iter_}, loss = {self.loss_curve_[-1]:.4f}"
-                if valid is not None:
-                    kept = snapshot if average is None else average.value()
-                    score = self._mean_log_likelihood(
-                        codes, lengths, valid, weights=kept
-                    )
-                    self.validation_scores_.append(score)
-                    message += f", validation score = {score:.4f}"
-                    improved = score > self.best_validation_score_ + self.tol
-                    if score > self.best_validation_score_:
-                        self.best_validation_score_ = score
-                        best = kept
-                else:
-                    improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-                self._no_improvement_count = (
-                    0 if improved else self._no_improvement_count + 1
-                )
-                elapsed = time.perf_counter() - start
-                if self.verbose:
-                    print(f"{message}, time = {elapsed:.2f}s", flush=True)
-                if self._epoch_callback is not None:
-                    self._epoch_callback(
-                        {
-                            "n_iter": self.n_iter_,
-                            "loss": self.loss_curve_[-1],
-                            "validation_score": score if valid is not None else None,
-                            "time": elapsed,
-                        }
-                    )
-                if self._no_improvement_count >= self.n_iter_no_change:
-                    converged = True
-                    if self.verbose:
-                        print(
-                            f"Score did not improve by more than tol={self.tol} "
-                            f"for {self.n_iter_no_change} consecutive epochs. "
-                            "Stopping.",
-                            flush=True,
-                        )
-                    break
-        except KeyboardInterrupt:
-            _warn(
-                "Training interrupted by user; keeping the model fitted so far.",
-                UserWarning,
-            )
-            converged = True
-            if not all(np.isfinite(w).all() for w in self.weights_.values()):
-                self._restore(snapshot)
-                self._restore_optimizer(optimizer_snapshot)
-        if best is not None:
-            self._restore(best)
-        elif average is not None and average.n_steps:
-            self._restore(average.value())
-        self._no_improvement_count = 0
-        if not converged and not incremental:
-            _warn(
-                f"Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-
-    def _restore(self, weights):
-        for name, w in weights.items():
-            self.weights_[name][...] = w
-
-    def _optimizer_state(self, into=None):
-        """A copy of AdamW's moments and step counts.
-
-        ``into``, an earlier copy, is overwritten rather than a new one made
-        (no second copy of the moments held at once).
-        """
-        optimizer = self._optimizer
-        if into is None:
-            into = {
-                "m": {name: m.copy() for name, m in optimizer.m.items()},
-                "v": {name: v.copy() for name, v in optimizer.v.items()},
-            }
-        else:
-            for key in ("m", "v"):
-                for name, moment in getattr(optimizer, key).items():
-                    into[key][name][...] = moment
-        into.update(t=optimizer.t, t_=self.t_)
-        return into
-
-    def _restore_optimizer(self, state):
-        optimizer = self._optimizer
-        for key in ("m", "v"):
-            for name, moment in state[key].items():
-                getattr(optimizer, key)[name][...] = moment
-        optimizer.t = state["t"]
-        self.t_ = state["t_"]
-
-    def _diverged(self, snapshot, optimizer_snapshot):
-        """Put back the last finite epoch (weights, optimizer); raise an error."""
-        self._restore(snapshot)
-        self._restore_optimizer(optimizer_snapshot)
-        raise ValueError(
-            f"Training diverged in epoch {self.n_iter_ + 1}: the loss or its "
-            "gradient became non-finite. The weights of the last finite epoch "
-            f"were kept. Lower learning_rate_init (now {self.learning_rate_init}) "
-            f"or clip_norm (now {self.clip_norm})."
-        )
-
     # ------------------------------------------------------------ helpers
 
     def _drop_empty(self, sequences, kind):
@@ -760,20 +449,14 @@ class CharRNNGenerator(BaseEstimator):
                 "expected at least one non-empty str."
             )
         if len(kept) < len(sequences):
-            _warn(
+            warn(
                 f"Skipped {len(sequences) - len(kept)} empty strings in X.",
                 UserWarning,
             )
         return kept
 
-    def _tokens(self):
-        return list(self.vocabulary_)
-
     def _encode(self, sequences, kind):
         return _sequences.encode(sequences, kind, self._tokens())
-
-    def _unknown_index(self):
-        return len(self.vocabulary_) + 1
 
     def _check_input_kind(self, kind):
         if kind != self.input_kind_:
@@ -801,21 +484,40 @@ class CharRNNGenerator(BaseEstimator):
         self._check_input_kind(kind)
         return self._encode(sequences, kind)
 
-    def _log_likelihoods(self, codes, lengths, index=None, weights=None):
+    def _steps(self):
+        """The fitted network's step interface (:mod:`.generation`)."""
+        return RecurrentSteps(self.weights_, self._fitted_cell(), self._n_layers())
+
+    def _fitted_cell(self):
+        """The cell of the fitted weights (``cell`` may have been set since)."""
+        n_gates = self.weights_["W_h0"].shape[1] // self.weights_["W_h0"].shape[0]
+        by_gates = {cell.n_gates: name for name, cell in CELLS.items()}
+        return by_gates[n_gates]
+
+    def _n_layers(self):
+        """The number of layers of the fitted weights."""
+        return sum(name.startswith("W_h") for name in self.weights_)
+
+    def _log_likelihoods(
+        self, codes, lengths, index=None, weights=None, n_threads=None
+    ):
         """Log-likelihood of each selected sequence, in batches of similar length.
 
-        ``weights`` defaults to the fitted ``weights_``.
+        In float64, so that a score is the same, up to rounding, whichever
+        other sequences it is computed with. ``weights`` defaults to the
+        fitted ``weights_``. Without ``n_threads`` (inside another call),
+        BLAS is limited here.
         """
+        if n_threads is None:
+            with limited_blas() as n_threads:
+                return self._log_likelihoods(codes, lengths, index, weights, n_threads)
         weights = self.weights_ if weights is None else weights
-        # In float64: a float32 product may round a row differently in a
-        # batch of another size, and a sequence's score should not depend on
-        # which other sequences are scored with it.
         weights = {name: w.astype(np.float64) for name, w in weights.items()}
+        cell, n_layers = self._fitted_cell(), self._n_layers()
         offsets = np.cumsum(lengths) - lengths
-        if index is None:
-            index = np.arange(len(lengths))
+        index = np.arange(len(lengths)) if index is None else index
         result = np.empty(len(index))
-        n_threads = _thread_budget()
+        row_bytes = 8 * CELLS[cell].n_gates * weights["W_y"].shape[0]
 
         def score(batch):
             def run():
@@ -823,25 +525,20 @@ class CharRNNGenerator(BaseEstimator):
                     codes, offsets, lengths, index[batch]
                 )
                 result[batch] = sequence_log_likelihood(
-                    weights,
-                    self.cell,
-                    self.n_layers,
-                    inputs,
-                    targets,
-                    mask,
-                    # the threads share one memory bound
-                    max_bytes=_SCORE_BYTES // n_threads,
+                    weights, cell, n_layers, inputs, targets, mask
                 )
 
             return run
 
-        batches = _sequences.make_batches(lengths[index], _SCORE_BATCH)
-        with _one_blas_thread():
-            run_all([score(batch) for batch in batches], n_threads)
+        longest = int(lengths[index].max(initial=1)) + 1
+        size = int(np.clip(_SCORE_BYTES // (row_bytes * longest), 1, _SCORE_BATCH))
+        batches = _sequences.make_batches(lengths[index], size)
+        with Threads(n_threads) as threads:
+            threads.run_all([score(batch) for batch in batches])
         return result
 
-    def _mean_log_likelihood(self, codes, lengths, index, weights=None):
-        total = self._log_likelihoods(codes, lengths, index, weights).sum()
+    def _mean_log_likelihood(self, codes, lengths, index, weights=None, n_threads=None):
+        total = self._log_likelihoods(codes, lengths, index, weights, n_threads).sum()
         return float(total / (lengths[index].sum() + len(index)))
 
     # ------------------------------------------------------------ scoring
@@ -987,410 +684,6 @@ class CharRNNGenerator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
-
-    # --------------------------------------------------------- generation
-
-    _generation_constraints: dict = {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
-        "top_k": [Interval(Integral, 1, None, closed="left"), None],
-        "top_p": [Interval(Real, 0, 1, closed="right"), None],
-        "greedy": ["boolean"],
-        "min_length": [Interval(Integral, 0, None, closed="left")],
-        "max_length": [Interval(Integral, 1, None, closed="left"), None],
-        "exclude_training": ["boolean"],
-        "most_likely": ["boolean"],
-        "random_state": ["random_state"],
-    }
-
-    def sample(
-        self,
-        n_samples=1,
-        *,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        greedy=False,
-        min_length=0,
-        max_length=None,
-        exclude_training=False,
-        random_state=None,
-    ):
-        """Generate new sequences, all advancing together as one batch.
-
-        Every sequence starts from the start token and draws one token at a
-        time from the network's next-token distribution, reshaped by
-        ``temperature``, ``top_k`` and ``top_p``, until it draws the end token.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of sequences to generate.
-        temperature : float, default=1.0
-            Must be > 0; divides the log-probabilities before each draw.
-            Lower is safer (more common characters, more names that look like
-            the training ones), higher is more adventurous (more typos).
-        top_k : int, default=None
-            Draw only among the ``top_k`` most probable tokens at each step.
-        top_p : float, default=None
-            In (0, 1]: draw only among the smallest set of most probable
-            tokens whose probability adds up to ``top_p`` (nucleus sampling).
-        greedy : bool, default=False
-            Take the most probable token at every step instead of drawing
-            (``temperature``, ``top_k`` and ``top_p`` are then ignored): every
-            sequence is the same. For several distinct likely sequences use
-            ``complete("", n_samples=k, most_likely=True)``.
-        min_length : int, default=0
-            The end token cannot be drawn before a sequence holds this many
-            tokens.
-        max_length : int, default=None
-            Stop a sequence at this many tokens even without an end token.
-            None means twice the longest training sequence plus 10 (or
-            ``min_length`` if that is more).
-        exclude_training : bool, default=False
-            Return only sequences that are not in the training data. Each
-            candidate's hash is looked up in ``training_hashes_``; the draws
-            go on in rounds, with a bounded number of attempts. If too few new
-            sequences turn up, fewer than ``n_samples`` are returned and a
-            UserWarning says how many. Returned sequences may repeat each
-            other.
-        random_state : int, RandomState instance or None, default=None
-            Seed for the draws. None uses the estimator's ``random_state``,
-            so an int there makes repeated calls return the same samples.
-
-        Returns
-        -------
-        samples : list
-            ``n_samples`` str, or lists of tokens for a model fitted on a
-            2-D array of tokens.
-
-        Examples
-        --------
-        >>> from sklearn_charrnn import CharRNNGenerator
-        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
-        ...                        random_state=0).fit(names)
-        >>> samples = gen.sample(4, temperature=0.8, max_length=12)
-        >>> len(samples), all(len(s) <= 12 for s in samples)
-        (4, True)
-        >>> gen.sample(4, random_state=1) == gen.sample(4, random_state=1)
-        True
-        """
-        check_is_fitted(self)
-        options = self._generation_options(
-            "sample",
-            n_samples=n_samples,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            greedy=greedy,
-            min_length=min_length,
-            max_length=max_length,
-            exclude_training=exclude_training,
-            random_state=random_state,
-        )
-        results, n_drawn = self._generate([np.zeros(0, dtype=np.intp)], options)
-        self._check_enough(results, [""], n_drawn, options, strict=False)
-        return results[0]
-
-    def complete(
-        self,
-        prefix,
-        *,
-        n_samples=None,
-        most_likely=False,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        greedy=False,
-        min_length=0,
-        max_length=None,
-        exclude_training=False,
-        random_state=None,
-    ):
-        """Complete a prefix: sequences that start with it.
-
-        The prefix is fed to the network one token at a time, then tokens are
-        drawn until the end token, as in :meth:`sample`; or, with
-        ``most_likely=True``, the most probable completions are found by beam
-        search.
-
-        Parameters
-        ----------
-        prefix : str or list of str
-            The start of the sequence (a list of tokens for a model fitted on
-            token arrays). A list of prefixes gives one result per prefix.
-        n_samples : int, default=None
-            Number of completions per prefix. None gives one completion (a
-            str); an int gives a list of that many.
-        most_likely : bool, default=False
-            Return the ``n_samples`` most probable completions (found by beam
-            search, so deterministic), most probable first, each as a
-            ``(completion, log_likelihood)`` pair. The log-likelihood is the
-            whole sequence's, prefix and end token included: what
-            :meth:`score_samples` gives for it. Sampling arguments
-            (``temperature``, ``top_k``, ``top_p``, ``greedy``,
-            ``random_state``) do not apply.
-        temperature, top_k, top_p, greedy : see :meth:`sample`
-        min_length : int, default=0
-            The end token is not allowed before the sequence (prefix included)
-            holds this many tokens.
-        max_length : int, default=None
-            Stop at this many tokens (prefix included) even without an end
-            token; with ``most_likely``, every completion ends there at the
-            latest. None means twice the longest training sequence plus 10 (or
-            ``min_length`` if that is more).
-        exclude_training : bool, default=False
-            Return only completions that are not in the training data (see
-            :meth:`sample`). When too few turn up: with ``n_samples``, the
-            list is shorter and a UserWarning says so; without it, there is no
-            shorter answer, so a ValueError is raised.
-        random_state : int, RandomState instance or None, default=None
-            Seed for the draws; None uses the estimator's ``random_state``.
-
-        Returns
-        -------
-        completion : str, list, or list of lists
-            For one prefix: a str that starts with it, or with ``n_samples``
-            a list of them (of pairs with ``most_likely``). For a list of
-            prefixes: a list with one such result per prefix.
-
-        Examples
-        --------
-        >>> from sklearn_charrnn import CharRNNGenerator
-        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
-        ...                        random_state=0).fit(names)
-        >>> gen.complete("be").startswith("be")
-        True
-        >>> [c.startswith("da") for c in gen.complete("da", n_samples=3)]
-        [True, True, True]
-        >>> best = gen.complete("an", n_samples=2, most_likely=True)
-        >>> [(name[:2], bool(ll < 0)) for name, ll in best]
-        [('an', True), ('an', True)]
-        """
-        check_is_fitted(self)
-        options = self._generation_options(
-            "complete",
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            greedy=greedy,
-            min_length=min_length,
-            max_length=max_length,
-            exclude_training=exclude_training,
-            most_likely=most_likely,
-            random_state=random_state,
-            **({} if n_samples is None else {"n_samples": n_samples}),
-        )
-        single = self._is_single_prefix(prefix)
-        prefixes = [prefix] if single else list(prefix)
-        encoded = [self._encode_prefix(p) for p in prefixes]
-        options.setdefault("n_samples", 1)
-        if most_likely:
-            results = [self._most_likely(p, options) for p in encoded]
-            n_drawn = None
-        else:
-            results, n_drawn = self._generate(encoded, options)
-        self._check_enough(
-            results, prefixes, n_drawn, options, strict=n_samples is None
-        )
-        if n_samples is None:
-            results = [r[0] for r in results]
-        return results[0] if single else results
-
-    def _generation_options(self, caller, **options):
-        """Validate the arguments of ``sample`` or ``complete``."""
-        validate_parameter_constraints(
-            {name: self._generation_constraints[name] for name in options},
-            options,
-            caller_name=f"{type(self).__name__}.{caller}",
-        )
-        if options["max_length"] is None:
-            default = 2 * self.max_length_ + 10
-            options["max_length"] = max(default, options["min_length"])
-        elif options["min_length"] > options["max_length"]:
-            raise ValueError(
-                f"min_length={options['min_length']} is greater than "
-                f"max_length={options['max_length']}: no sequence can be both."
-            )
-        if options.get("most_likely"):
-            sampling = {
-                name: options[name]
-                for name, default in [
-                    ("temperature", 1.0),
-                    ("top_k", None),
-                    ("top_p", None),
-                    ("greedy", False),
-                ]
-                if options[name] != default
-            }
-            if sampling:
-                raise ValueError(
-                    "most_likely=True ranks completions by their probability "
-                    "under the model; temperature, top_k, top_p and greedy "
-                    f"only apply to sampling. Got {sampling}."
-                )
-        return options
-
-    def _generate(self, prefixes, options):
-        """Draw ``options["n_samples"]`` sequences for every prefix.
-
-        Returns
-        -------
-        results : list of list
-            The decoded sequences of each prefix; fewer than asked only with
-            ``exclude_training``.
-        n_drawn : ndarray of shape (n_prefixes,)
-            Number of sequences drawn for each prefix.
-        """
-        seed = options["random_state"]
-        rng = check_random_state(self.random_state if seed is None else seed)
-        n_each = options["n_samples"]
-        names = ("temperature", "top_k", "top_p", "greedy", "min_length", "max_length")
-        sampling = {name: options[name] for name in names}
-        kind, tokens = self.input_kind_, self._tokens()
-        if options["exclude_training"]:
-            found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
-            decoded = [[_sequences.decode(s, kind, tokens) for s in f] for f in found]
-            return decoded, n_drawn
-        repeated = (itertools.repeat(p, n_each) for p in prefixes)
-        batch = list(itertools.chain.from_iterable(repeated))
-        padded, lengths = self._draw(batch, rng, sampling)
-        flat = _sequences.decode_padded(padded, lengths, kind, tokens)
-        decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
-        return decoded, np.full(len(prefixes), n_each)
-
-    def _draw(self, prefixes, rng, sampling):
-        """Draw one sequence per prefix: a padded array and the lengths."""
-        n_threads = _thread_budget()
-        with _one_blas_thread():
-            return generate_padded(
-                self.weights_,
-                self.cell,
-                self.n_layers,
-                prefixes,
-                rng,
-                banned=(self._unknown_index(),),
-                n_threads=n_threads,
-                **sampling,
-            )
-
-    def _generate_new(self, prefixes, n_each, rng, sampling):
-        """Rejection-sample sequences outside the training set, in rounds.
-
-        Each round draws, for every prefix still short, its missing count
-        divided by the share of new sequences seen so far, within a budget of
-        ``_NEW_DRAWS_PER_SAMPLE`` draws per sequence asked for (a greedy
-        search gives the same sequence every time, so it gets one try).
-        """
-        n_prefixes = len(prefixes)
-        found = [[] for _ in range(n_prefixes)]
-        n_drawn = np.zeros(n_prefixes, dtype=np.int64)
-        n_new = np.zeros(n_prefixes, dtype=np.int64)
-        budget = n_each if sampling["greedy"] else _NEW_DRAWS_PER_SAMPLE * n_each
-        for _ in range(_NEW_MAX_ROUNDS):
-            missing = n_each - np.array([len(f) for f in found])  # (P,)
-            share_new = (n_new + 1) / (n_drawn + 1)
-            n_draw = np.ceil(1.2 * missing / share_new).astype(np.int64)
-            n_draw = np.minimum(n_draw, budget - n_drawn)
-            n_draw[missing == 0] = 0
-            if n_draw.sum() > _NEW_ROUND_SIZE:
-                n_draw = np.ceil(n_draw * _NEW_ROUND_SIZE / n_draw.sum())
-                n_draw = n_draw.astype(np.int64)
-            if not n_draw.any():
-                break
-            owner = np.repeat(np.arange(n_prefixes), n_draw)  # (D,)
-            padded, lengths = self._draw([prefixes[i] for i in owner], rng, sampling)
-            sequences = [row[:n] for row, n in zip(padded, lengths, strict=True)]
-            hashes = [sequence_hash(s) for s in sequences]
-            is_new = ~contains(self.training_hashes_, hashes)  # (D,)
-            n_drawn += n_draw
-            n_new += np.bincount(owner[is_new], minlength=n_prefixes)
-            for i, sequence, new in zip(owner, sequences, is_new, strict=True):
-                if new and len(found[i]) < n_each:
-                    found[i].append(sequence)
-        return found, n_drawn
-
-    def _most_likely(self, prefix, options):
-        """The most probable completions of one prefix, by beam search."""
-        excluded = self.training_hashes_ if options["exclude_training"] else None
-        with _one_blas_thread():
-            sequences, log_probs = beam_search(
-                self.weights_,
-                self.cell,
-                self.n_layers,
-                prefix,
-                options["n_samples"],
-                max_length=options["max_length"],
-                min_length=options["min_length"],
-                banned=(self._unknown_index(),),
-                excluded=excluded,
-            )
-        return [
-            (self._decode(s), float(lp))
-            for s, lp in zip(sequences, log_probs, strict=True)
-        ]
-
-    def _check_enough(self, results, prefixes, n_drawn, options, strict):
-        """Warn, or raise when ``strict``, if a prefix got too few sequences."""
-        n_each = options["n_samples"]
-        short = [i for i, r in enumerate(results) if len(r) < n_each]
-        if not short:
-            return
-        i = short[0]
-        what = "new " if options["exclude_training"] else ""
-        where = f" starting with {prefixes[i]!r}" if len(prefixes[i]) else ""
-        how = "by beam search" if n_drawn is None else f"in {n_drawn[i]} draws"
-        message = (
-            f"Found only {len(results[i])} of {n_each} {what}sequences{where} {how}"
-        )
-        if options["exclude_training"]:
-            message += (
-                ": the others were in the training data. Raise temperature, "
-                "top_k or top_p, or max_length, to reach further from it."
-            )
-        else:
-            message += ": raise max_length or lower min_length."
-        if len(short) > 1:
-            message += f" ({len(short)} prefixes fell short.)"
-        if strict:
-            raise ValueError(message + " Pass n_samples to get a shorter list instead.")
-        _warn(message, UserWarning)
-
-    def _decode(self, sequence):
-        return _sequences.decode(sequence, self.input_kind_, self._tokens())
-
-    def _is_single_prefix(self, prefix):
-        if self.input_kind_ == STRING:
-            if isinstance(prefix, str):
-                return True
-            if isinstance(prefix, (list, tuple)) and all(
-                isinstance(p, str) for p in prefix
-            ):
-                return False
-            raise TypeError(
-                f"prefix must be a str or a list of str; got {type(prefix).__name__}."
-            )
-        if isinstance(prefix, (list, tuple)) and all(
-            isinstance(p, (list, tuple)) for p in prefix
-        ):
-            return False
-        if isinstance(prefix, (list, tuple)):
-            return True
-        raise TypeError(
-            "prefix must be a list of tokens or a list of such lists; "
-            f"got {type(prefix).__name__}."
-        )
-
-    def _encode_prefix(self, prefix):
-        unknown = [token for token in prefix if token not in self.vocabulary_]
-        if unknown:
-            raise ValueError(
-                f"prefix {prefix!r} holds {unknown[0]!r}, which was not seen in "
-                "fit: the model cannot continue from it."
-            )
-        return np.array([self.vocabulary_[t] for t in prefix], dtype=np.intp)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

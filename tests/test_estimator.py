@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
-import sklearn_charrnn.nn.sampling
+import sklearn_charrnn.nn.network
 from sklearn_charrnn import CharRNNGenerator
 
 NAMES = ["anna", "bob", "carla", "dave", "emma", "anya", "bella", "abel", "cara"]
@@ -263,24 +263,24 @@ def test_sample_random_state_argument(fitted):
 
 def test_sample_runs_as_one_batch_sharing_prefixes(fitted):
     calls = []
-    real = sklearn_charrnn.nn.sampling.advance
+    real = sklearn_charrnn.nn.network.RecurrentSteps.advance
 
-    def counting(weights, cell, n_layers, tokens, states, parent=None, work=None):
+    def counting(self, state, tokens, parents=None):
         calls.append(len(tokens))
-        return real(weights, cell, n_layers, tokens, states, parent, work)
+        return real(self, state, tokens, parents)
 
-    target = "sklearn_charrnn.nn.sampling.advance"
-    with mock.patch(target, side_effect=counting):
+    target = "sklearn_charrnn.nn.network.RecurrentSteps.advance"
+    with mock.patch(target, autospec=True, side_effect=counting):
         samples = fitted.sample(10, max_length=12, random_state=0)
     assert len(samples) == 10
     longest = max(len(s) for s in samples)
-    # One network step per position, all ten sequences advancing together.
-    assert len(calls) == longest + (1 if longest < 12 else 0)
-    # Each step runs once per distinct prefix of the sequences still going
-    # (two rows at least: a lone row runs as two identical ones).
-    for t, n_rows in enumerate(calls):
+    # One network step per position after the start token, all ten sequences
+    # advancing together: the last step reads no token.
+    assert len(calls) == min(longest, 11)
+    # Each step runs once per distinct prefix of the sequences still going.
+    for t, n_rows in enumerate(calls, start=1):
         going = {s[:t] for s in samples if len(s) >= t}
-        assert n_rows == max(2, len(going))
+        assert n_rows == len(going)
 
 
 def test_complete_starts_with_prefix(fitted):

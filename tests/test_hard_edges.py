@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import sklearn_charrnn._estimator as estimator_module
+import sklearn_charrnn._training as training_module
 from sklearn_charrnn import CharRNNGenerator
 
 SMALL = dict(hidden_size=8, max_iter=2, early_stopping=False, random_state=0)
@@ -68,7 +68,7 @@ def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):
 
     def remember(info):
         weights = {name: w.copy() for name, w in model.weights_.items()}
-        finished.append((model._optimizer_state(), weights))
+        finished.append((training_module._Snapshot(model), weights))
 
     remember(None)
     model._epoch_callback = remember
@@ -76,12 +76,12 @@ def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):
     with pytest.raises(ValueError, match="diverged"):
         model.fit(X)
     before, weights = finished[-1]
-    after = model._optimizer_state()
-    assert (after["t"], after["t_"]) == (before["t"], before["t_"]) != (0, 0)
+    after = training_module._Snapshot(model)
+    assert (after.t, after.t_) == (before.t, before.t_) != (0, 0)
     for key in ("m", "v"):
-        for name, moment in before[key].items():
-            np.testing.assert_array_equal(after[key][name], moment)
-            assert np.isfinite(after[key][name]).all()
+        for name, moment in getattr(before, key).items():
+            np.testing.assert_array_equal(getattr(after, key)[name], moment)
+            assert np.isfinite(getattr(after, key)[name]).all()
     for name, w in weights.items():
         np.testing.assert_array_equal(model.weights_[name], w)
     model._epoch_callback = None
@@ -112,7 +112,7 @@ def test_fit_after_divergence_with_sane_learning_rate(dinosaurs):
 
 def interrupt_on_call(monkeypatch, n):
     """Make the n-th batch_loss_and_gradients call raise KeyboardInterrupt."""
-    real = estimator_module.batch_loss_and_gradients
+    real = training_module.batch_loss_and_gradients
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -121,7 +121,7 @@ def interrupt_on_call(monkeypatch, n):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "batch_loss_and_gradients", interrupted)
+    monkeypatch.setattr(training_module, "batch_loss_and_gradients", interrupted)
     return calls
 
 

@@ -3,8 +3,8 @@
 Token index 0 is the boundary token: it is the first input of every sequence
 and the last target (the end token). The network is
 
-``xw_1 = W_x1[token] + b_1`` (a row gather, not a one-hot product),
-``h_l = cell_l(xw_l)``, ``xw_{l+1} = dropout(h_l) @ W_x{l+1} + b_{l+1}``,
+``xw_1 = W_x0[token] + b0`` (a row gather, not a one-hot product),
+``h_l = cell_l(xw_l)``, ``xw_{l+1} = dropout(h_l) @ W_x{l} + b{l}``,
 ``logits = dropout(h_L) @ W_y + b_y``.
 
 Weights are named ``W_x0, W_h0, b0, ..., W_y, b_y``. A batch is three arrays of
@@ -12,44 +12,23 @@ shape (T, B): ``inputs`` and ``targets`` token indices and a boolean ``mask``
 that is False on padding. Padding adds nothing to the loss or the gradients:
 its positions get zero weight in the loss, so no gradient flows from them.
 
-Scoring and sampling run a single sequence as two identical ones. NumPy
-multiplies a single row by a matrix with BLAS's matrix-vector product, whose
-sums round differently from the matrix product of a batch. Two rows are not
-enough for float32 products of every size: OpenBLAS multiplies products of
-at most 1,000,000 multiply-adds with another kernel than bigger ones, and
-the two may round a row differently. Scoring runs in float64, where a
-sequence's result does not depend on its batch (tested), and the sampler
-splits its work by sizes only.
-
 Inside the network the input projections and their gradients are laid out
 gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
 ``(n_in, G * H)`` shapes, viewed per gate with :func:`.cells.gate_view`.
+
+:class:`RecurrentSteps` is the network's step interface, the one generation
+uses (:mod:`sklearn_charrnn.generation`).
 """
 
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
-from .cells import (
-    CELLS,
-    STATE_READ_WITH_HW0,
-    find_runs,
-    gate_view,
-    matmul_rows,
-    row_chunks,
-    single_run,
-)
+from .cells import CELLS, gate_view
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
 INPUT_STD = 3.0
-
-# Training shares the first states of rows that begin alike (_prefix_runs)
-# when one row's recurrent product costs at least this many multiply-adds
-# (gates times hidden size squared); below it the bookkeeping costs more
-# than the products it saves. `python benchmarks/shared_runs.py` measures
-# both ways (docs/benchmarks_speed.rst).
-_SHARE_WORK = 40_000
 
 
 def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
@@ -123,65 +102,11 @@ def zero_state(cell, batch_size, hidden_size, dtype):
     )
 
 
-@lru_cache(maxsize=64)
-def _ones(n, dtype):
-    """A read-only vector of ``n`` ones: row sums as a product (see below)."""
-    ones = np.ones(n, dtype=dtype)
-    ones.flags.writeable = False
-    return ones
-
-
-@lru_cache(maxsize=64)
-def _arange(n):
-    """A read-only ``np.arange(n)``."""
-    positions = np.arange(n)
-    positions.flags.writeable = False
-    return positions
-
-
 def log_softmax(logits, axis=-1):
     """Log-softmax along ``axis`` (rows by default), stable for any finite input."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
-
-
-def _shifted_exp(logits, out=None):
-    """``exp(logits - shift)`` and its row sums, shifting ``logits`` in place.
-
-    The shift is the largest logit of the whole array, one fast reduction,
-    rather than each row's largest, a slow reduction over ~30 values per
-    row. Nothing overflows; a row far below the largest could underflow, so
-    then every row is shifted by its own largest instead.
-
-    Returns
-    -------
-    exp : ndarray of shape (N, V)
-        ``out`` when given, else a new array.
-    total : ndarray of shape (N,)
-        Its row sums.
-    """
-    ones = _ones(logits.shape[1], logits.dtype)
-    logits -= logits.max()
-    exp = np.exp(logits, out=out)
-    total = exp @ ones  # row sums; a product beats sum(axis=1) on short rows
-    if total.min() < 1e-30:
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=exp)
-        total = exp @ ones
-    return exp, total
-
-
-def _output_log_probs_t(weights, h):
-    """Next-token log-probabilities, vocabulary first: shape ``(V, N)``.
-
-    With many rows, the softmax's reductions over the ~30 tokens run along
-    rows of length N in this layout, two to three times faster than along
-    the short rows of ``(N, V)``.
-    """
-    logits = weights["W_y"].T @ h.T  # (V, N)
-    logits += weights["b_y"][:, None]
-    return log_softmax(logits, axis=0)
 
 
 def _project_inputs(weights, layer, x, n_gates, work=None):
@@ -194,67 +119,24 @@ def _project_inputs(weights, layer, x, n_gates, work=None):
     G = n_gates
     H = W_x.shape[1] // G
     if layer == 0:
+        table = gate_view(W_x + b, G)  # (G, V, H)
         T, B = x.shape
-        table = np.add(W_x, b, out=empty(work, "table", W_x.shape, W_x.dtype))
-        table = gate_view(table, G)  # (G, V, H)
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
-        np.take(table, x, axis=1, out=xw, mode="clip")  # (G, T, B, H)
-        return xw
+        return np.take(table, x, axis=1, out=xw)  # (G, T, B, H)
     T, B, H_in = x.shape
-    xw = empty(work, "xw", (G, T * B, H), W_x.dtype)
-    np.matmul(x.reshape(-1, H_in), gate_view(W_x, G), out=xw)  # (G, T*B, H)
+    xw = np.matmul(x.reshape(T * B, H_in), gate_view(W_x, G))  # (G, T*B, H)
     xw += b.reshape(G, 1, H)
     return xw.reshape(G, T, B, H)
 
 
-def _dropout_mask(rng, shape, rate, dtype, work=None):
+def _dropout_mask(rng, shape, rate, dtype):
     """Inverted dropout: zeros with probability ``rate``, else ``1/(1-rate)``."""
-    draws = rng.random(dtype=np.float32, out=empty(work, "draws", shape, np.float32))
-    keep = np.greater_equal(draws, rate, out=empty(work, "keep", shape, np.bool_))
-    drop = empty(work, "drop", shape, dtype)
-    np.copyto(drop, keep)
-    drop *= dtype.type(1.0 / (1.0 - rate))
-    return drop
-
-
-def _prefix_runs(inputs, dtype):
-    """The runs of rows that share their first states (see :mod:`.cells`).
-
-    From the zero state, rows that read the same first token share the
-    state after the first step; rows that also read the same second token
-    share the state after the second step. Only runs of consecutive rows
-    count: batches list their rows by first character
-    (:func:`~sklearn_charrnn._sequences.make_batches`). The second step's
-    runs are used when they save at least half of the rows.
-
-    Returns
-    -------
-    runs : tuple of Runs
-        Empty, or the runs after the first step (a single run: every row),
-        or those and the runs after the second step.
-    """
-    T, B = inputs.shape
-    if B < 2 or not (inputs[0] == inputs[0, 0]).all():
-        return ()
-    runs = (single_run(B, dtype),)
-    if T >= 3:
-        second = find_runs(inputs[1], dtype)
-        if second.firsts.size <= B // 2:
-            runs += (second,)
-    return runs
+    keep = rng.random(shape, dtype=np.float32) >= rate
+    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
 
 
 def run_layers(
-    weights,
-    cell,
-    n_layers,
-    inputs,
-    states=None,
-    dropout=0.0,
-    rng=None,
-    work=None,
-    runs=(),
-    chunks=1,
+    weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=None, work=None
 ):
     """Run every layer over a batch of input tokens.
 
@@ -266,22 +148,13 @@ def run_layers(
     inputs : ndarray of shape (T, B)
         Input token indices.
     states : list of tuple of ndarray, default=None
-        Initial state of each layer; zeros when None.
+        State of each layer before the first step; zeros when None.
     dropout : float, default=0.0
         Dropout rate on the output of every layer (training only).
     rng : numpy.random.Generator, default=None
         Needed when ``dropout > 0``.
     work : Workspace, default=None
         Scratch memory reused between calls; the returned arrays live in it.
-    runs : tuple of Runs, default=()
-        Rows that share their first states (:func:`_prefix_runs`), from the
-        zero state; used up to the first layer after dropout. Training only:
-        a row's products are then computed in matrices of other heights, and
-        BLAS may round them differently, so that a sequence's score would
-        depend on the batch it is scored in.
-    chunks : int, default=1
-        Chunks of rows the recurrent products are cut in
-        (:func:`~.cells.row_chunks`); training only, for the same reason.
 
     Returns
     -------
@@ -293,23 +166,20 @@ def run_layers(
         What :func:`backward` needs.
     """
     dtype = weights["W_y"].dtype
+    H = weights["W_y"].shape[0]
     G, _, forward, _ = CELLS[cell]
+    T, B = inputs.shape
     x = inputs
     final_states, caches = [], []
-    runs = () if states is not None else runs
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
-        state0 = None if states is None else states[layer]  # None: zeros
-        hs, state, cache = forward(
-            xw, weights[f"W_h{layer}"], state0, layer_work, runs=runs, chunks=chunks
-        )
+        state0 = zero_state(cell, B, H, dtype) if states is None else states[layer]
+        hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0, layer_work)
         drop = None
         if dropout > 0.0:
-            runs = ()  # the next layer's rows read different inputs
-            drop = _dropout_mask(rng, hs.shape, dropout, dtype, layer_work)
-            dropped = empty(layer_work, "dropped", hs.shape, dtype)  # (T, B, H)
-            hs = np.multiply(hs, drop, out=dropped)
+            drop = _dropout_mask(rng, hs.shape, dropout, dtype)  # (T, B, H)
+            hs = hs * drop
         caches.append((x, cache, drop))
         final_states.append(state)
         x = hs
@@ -342,8 +212,8 @@ def loss_and_gradients(
     dropout : float, default=0.0
     rng : numpy.random.Generator, default=None
     work : Workspace, default=None
-        Scratch memory reused between calls. The gradients then live in it
-        and are overwritten by the next call with the same workspace.
+        Scratch memory reused between calls. The gradients may then live in
+        it and be overwritten by the next call with the same workspace.
     n_total : int, default=None
         What the summed negative log-likelihood is divided by: the unmasked
         tokens of a larger batch this one is a part of. Its own unmasked
@@ -357,44 +227,26 @@ def loss_and_gradients(
     grads : dict of str to ndarray
         Gradient of ``loss`` for every weight.
     """
-    dtype = weights["W_y"].dtype
-    H = weights["W_y"].shape[0]
-    shares = CELLS[cell].n_gates * H * H >= _SHARE_WORK
-    runs = _prefix_runs(inputs, dtype) if shares else ()
-    chunks = row_chunks(inputs.shape[1], H)
     top, _, caches = run_layers(
-        weights, cell, n_layers, inputs, None, dropout, rng, work, runs, chunks
+        weights, cell, n_layers, inputs, None, dropout, rng, work
     )
     T, B, H = top.shape
-    V = weights["W_y"].shape[1]
-    dtype = top.dtype
     n_tokens = int(np.count_nonzero(mask)) if n_total is None else n_total
     # The output layer runs on every position, padding included: a few
     # wasted rows cost less than gathering the real ones and scattering back.
-    h_all = top.reshape(-1, H)  # (T*B, H)
-    # the output layer's products in chunks of rows, as the steps' (cells)
-    logits = matmul_rows(
-        h_all, weights["W_y"], empty(work, "logits", (T * B, V), dtype)
-    )
-    logits += weights["b_y"]
-    picks = targets.reshape(-1) + _arange(T * B) * V  # each target in logits.flat
-    dlogits, total = _shifted_exp(logits, empty(work, "dlogits", (T * B, V), dtype))
-    token_logp = logits.reshape(-1)[picks] - np.log(total)  # (T*B,)
-    weight = mask.reshape(-1).astype(dtype)  # (T*B,): 0 on padding
-    loss = -float(np.dot(token_logp, weight)) / n_tokens
+    h_all = top.reshape(T * B, H)  # (T*B, H)
+    logp = log_softmax(h_all @ weights["W_y"] + weights["b_y"])  # (T*B, V)
+    rows = np.arange(T * B)
+    weight = mask.reshape(-1) / top.dtype.type(n_tokens)  # (T*B,): 0 on padding
+    loss = -float(np.dot(logp[rows, targets.reshape(-1)], weight))
 
-    # dlogits = (softmax - one-hot of the target) * weight / n_tokens
-    weight *= dtype.type(1.0 / n_tokens)
-    dlogits *= (weight / total)[:, None]
-    dlogits.reshape(-1)[picks] -= weight
-    dW_y = matmul_rows(h_all.T, dlogits, empty(work, "dW_y", (H, V), dtype))
-    # sums over rows as products: faster than sum(axis=0) on short rows
-    grads = {"W_y": dW_y, "b_y": _ones(T * B, dtype) @ dlogits}
-    dtop = empty(work, "dtop", (T * B, H), dtype)
-    W_yT = empty(work, "W_yT", (V, H), dtype)  # laid out: faster than a view
-    np.copyto(W_yT, weights["W_y"].T)
-    matmul_rows(dlogits, W_yT, dtop)  # (T*B, H)
-    backward(weights, cell, caches, dtop.reshape(T, B, H), grads, work)
+    # dlogits = (softmax - one-hot of the target) * weight
+    dlogits = np.exp(logp, out=logp)  # (T*B, V)
+    dlogits[rows, targets.reshape(-1)] -= 1.0
+    dlogits *= weight[:, None].astype(top.dtype)
+    grads = {"W_y": h_all.T @ dlogits, "b_y": dlogits.sum(axis=0)}
+    dtop = (dlogits @ weights["W_y"].T).reshape(T, B, H)  # (T, B, H)
+    backward(weights, cell, caches, dtop, grads, work)
     return loss, grads
 
 
@@ -406,45 +258,28 @@ def backward(weights, cell, caches, dtop, grads, work=None):
         layer_work = None if work is None else work.scope(layer)
         x, cache, drop = caches[layer]
         if drop is not None:
-            ddropped = empty(layer_work, "ddropped", dhs.shape, dhs.dtype)
-            dhs = np.multiply(dhs, drop, out=ddropped)
-        dxw, dW_h = backward_cell(
-            dhs, cache, weights[f"W_h{layer}"], layer_work
-        )  # (G, T, B, H)
+            dhs = dhs * drop
+        dxw, dW_h = backward_cell(dhs, cache, weights[f"W_h{layer}"], layer_work)
         _, T, B, H = dxw.shape
         dxw_flat = dxw.reshape(G, T * B, H)  # (G, T*B, H)
         grads[f"W_h{layer}"] = dW_h
         W_x = weights[f"W_x{layer}"]
-        dW_x = empty(layer_work, "dW_x", W_x.shape, W_x.dtype)
         if layer == 0:
             # gradient of a row gather: one-hot rows times dxw
-            onehot = empty(layer_work, "onehot", (W_x.shape[0], T * B), W_x.dtype)
-            onehot[...] = 0.0  # (V, T*B)
-            onehot.reshape(-1)[x.reshape(-1) * (T * B) + _arange(T * B)] = 1.0
-            np.matmul(onehot, dxw_flat, out=gate_view(dW_x, G))
-            # every position reads exactly one token: the bias gradient is
-            # the sum of W_x's rows, a (V, G*H) sum instead of (T*B, G*H)
-            grads[f"b{layer}"] = _ones(W_x.shape[0], W_x.dtype) @ dW_x  # (G*H,)
+            onehot = np.zeros((W_x.shape[0], T * B), dtype=W_x.dtype)  # (V, T*B)
+            onehot[x.reshape(-1), np.arange(T * B)] = 1.0
+            dWg = np.matmul(onehot, dxw_flat)  # (G, V, H)
         else:
-            grads[f"b{layer}"] = dxw_flat.sum(axis=1).reshape(-1)  # (G*H,)
             x_flat = x.reshape(T * B, -1)  # (T*B, H_in)
-            np.matmul(x_flat.T, dxw_flat, out=gate_view(dW_x, G))
-            H_in = x_flat.shape[1]
-            dx = empty(layer_work, "dx_gates", (G, T * B, H_in), W_x.dtype)
-            np.matmul(dxw_flat, gate_view(W_x, G).transpose(0, 2, 1), out=dx)
-            dhs = empty(layer_work, "dx", x.shape, W_x.dtype)  # (T, B, H_in)
-            np.sum(dx, axis=0, out=dhs.reshape(T * B, H_in))
-        grads[f"W_x{layer}"] = dW_x
+            dWg = np.matmul(x_flat.T, dxw_flat)  # (G, H_in, H)
+            dx = np.matmul(dxw_flat, gate_view(W_x, G).transpose(0, 2, 1))
+            dhs = dx.sum(axis=0).reshape(x.shape)  # (T, B, H_in)
+        grads[f"W_x{layer}"] = dWg.transpose(1, 0, 2).reshape(W_x.shape)
+        grads[f"b{layer}"] = dxw_flat.sum(axis=1).reshape(-1)  # (G*H,)
     return grads
 
 
-# Largest gate array (bytes) that scoring builds in one forward pass.
-_SCORE_BYTES = 8 << 20
-
-
-def sequence_log_likelihood(
-    weights, cell, n_layers, inputs, targets, mask, max_bytes=_SCORE_BYTES
-):
+def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     """Log-likelihood of every sequence of a batch, in nats.
 
     Parameters
@@ -454,175 +289,69 @@ def sequence_log_likelihood(
     n_layers : int
     inputs, targets : ndarray of shape (T, B)
     mask : ndarray of shape (T, B), dtype bool
-    max_bytes : int, default=_SCORE_BYTES
-        Largest gate array one forward pass builds: a wider batch is scored
-        in slices of columns (each column's result is the same).
 
     Returns
     -------
     log_likelihood : ndarray of shape (B,), dtype float64
         Sum over the unmasked positions of each column.
     """
-    T, B = inputs.shape
-    if B == 1:
-        pair = [np.repeat(a, 2, axis=1) for a in (inputs, targets, mask)]
-        return sequence_log_likelihood(
-            weights, cell, n_layers, *pair, max_bytes=max_bytes
-        )[:1]
-    # The forward pass keeps every step's gates: score a wide batch in slices
-    # of columns so that they stay small (each column's result is the same).
-    G, H = CELLS[cell].n_gates, weights["W_y"].shape[0]
-    itemsize = weights["W_y"].dtype.itemsize
-    width = max(2, max_bytes // (itemsize * G * T * H))
-    if B > width:
-        starts = range(0, B, width)
-        return np.concatenate(
-            [
-                sequence_log_likelihood(
-                    weights,
-                    cell,
-                    n_layers,
-                    inputs[:, i : i + width],
-                    targets[:, i : i + width],
-                    mask[:, i : i + width],
-                    max_bytes,
-                )
-                for i in starts
-            ]
-        )
     top, _, _ = run_layers(weights, cell, n_layers, inputs)
     T, B, H = top.shape
-    logp = _output_log_probs_t(weights, top.reshape(-1, H))  # (V, T*B)
-    token_logp = logp[targets.reshape(-1), np.arange(T * B)]  # (T*B,)
+    logp = log_softmax(top.reshape(T * B, H) @ weights["W_y"] + weights["b_y"])
+    token_logp = logp[np.arange(T * B), targets.reshape(-1)]  # (T*B,)
     token_logp = np.where(mask.reshape(-1), token_logp, 0.0)  # padding adds 0
     return token_logp.reshape(T, B).sum(axis=0, dtype=np.float64)
 
 
-def _first_of_runs(parent):
-    """The distinct values of a sorted index array and where each row's is."""
-    new = np.empty(parent.size, dtype=bool)  # (B,)
-    new[0] = True
-    np.not_equal(parent[1:], parent[:-1], out=new[1:])
-    kept = parent[new]  # (P,)
-    where = np.cumsum(new) - 1  # (B,)
-    return kept, where
+class RecurrentState(NamedTuple):
+    """Where some sequences stand in the network.
+
+    Attributes
+    ----------
+    layers : list of tuple of ndarray of shape (n, H)
+        The recurrent state of every layer, one row per sequence.
+    top : ndarray of shape (n, H)
+        The last layer's output after the last token read.
+    """
+
+    layers: list
+    top: np.ndarray
 
 
-def advance(weights, cell, n_layers, tokens, states, parent=None, work=None):
-    """Advance every layer one step from ``states`` after reading ``tokens``.
+class RecurrentSteps:
+    """The step interface of a fitted network (see :mod:`..generation`).
 
     Parameters
     ----------
     weights : dict of str to ndarray
     cell : str
     n_layers : int
-    tokens : ndarray of shape (B,)
-        The token each sequence reads now; ``B >= 2``.
-    states : list of tuple of ndarray, or None
-        State of every layer; zeros when None. One row per sequence, or, when
-        ``parent`` is given, rows that several sequences may continue.
-    parent : ndarray of shape (B,) of int, default=None
-        Sorted: the row of ``states`` each sequence continues. A row's
-        recurrent products are computed once for all its continuations.
-    work : Workspace, default=None
-        Scratch memory; the returned arrays live in it until the next call
-        with the same workspace.
-
-    Returns
-    -------
-    top : ndarray of shape (B, H)
-        Output of the last layer.
-    states : list of tuple of ndarray
-        One row per sequence.
     """
-    G, _, forward, _ = CELLS[cell]
-    B = tokens.shape[0]
-    x = tokens[None, :]  # (1, B)
-    new_states = []
-    for layer in range(n_layers):
-        layer_work = None if work is None else work.scope(layer)
-        xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, 1, B, H)
-        W_h = weights[f"W_h{layer}"]
-        H = W_h.shape[0]
-        dtype = W_h.dtype
-        state0, hw0 = None, None
-        if states is not None:
-            state0 = states[layer]
-        if state0 is not None and parent is not None:
-            kept, where = _first_of_runs(parent)  # (P,), (B,)
-            h = state0[0]
-            # two rows at least: BLAS's matrix-vector product rounds
-            # differently from its matrix product
-            rows = np.repeat(kept, 2) if kept.size == 1 else kept
-            if kept.size == rows.size == h.shape[0]:  # sorted, distinct: every row
-                h_kept = h
-            else:
-                h_kept = np.take(
-                    h,
-                    rows,
-                    axis=0,
-                    mode="clip",
-                    out=empty(layer_work, "h_kept", (rows.size, H), dtype),
-                )  # (P, H)
-            hw = np.matmul(
-                h_kept,
-                gate_view(W_h, G),
-                out=empty(layer_work, "hw", (G, rows.size, H), dtype),
-            )  # (G, P, H)
-            if rows.size == B:  # one continuation per row: where is arange
-                hw0 = hw
-            else:
-                hw0 = np.take(
-                    hw,
-                    where,
-                    axis=1,
-                    mode="clip",
-                    out=empty(layer_work, "hw0", (G, B, H), dtype),
-                )  # (G, B, H)
-            read = STATE_READ_WITH_HW0[cell]
-            state0 = tuple(
-                np.take(
-                    s,
-                    parent,
-                    axis=0,
-                    mode="clip",
-                    out=empty(layer_work, f"state{k}", (B, H), dtype),
-                )
-                if k in read
-                else None
-                for k, s in enumerate(state0)
-            )
-        hs, state, _ = forward(xw, W_h, state0, layer_work, hw0=hw0)
-        new_states.append(state)
-        x = hs  # (1, B, H)
-    return x[0], new_states
 
+    def __init__(self, weights, cell, n_layers):
+        self.weights, self.cell, self.n_layers = weights, cell, n_layers
+        self.n_tokens = weights["W_y"].shape[1]
 
-def next_token_log_probs(weights, cell, n_layers, tokens, states):
-    """Advance every layer one step and return the next-token distribution.
+    def start(self, n):
+        """State of ``n`` sequences that have read the start token."""
+        H = self.weights["W_y"].shape[0]
+        dtype = self.weights["W_y"].dtype
+        layers = [zero_state(self.cell, n, H, dtype) for _ in range(self.n_layers)]
+        return self._step(layers, np.zeros(n, dtype=np.intp))
 
-    Parameters
-    ----------
-    weights : dict of str to ndarray
-    cell : str
-    n_layers : int
-    tokens : ndarray of shape (B,)
-        The token each sequence reads now.
-    states : list of tuple of ndarray, or None
-        State of every layer, one row per sequence; zeros when None.
+    def advance(self, state, tokens, parents=None):
+        """Row ``i``: row ``parents[i]`` of ``state`` after reading ``tokens[i]``."""
+        layers = state.layers
+        if parents is not None:
+            layers = [tuple(s[parents] for s in layer) for layer in layers]
+        return self._step(layers, tokens)
 
-    Returns
-    -------
-    log_probs : ndarray of shape (B, V)
-    states : list of tuple of ndarray
-    """
-    if tokens.shape[0] == 1:
-        if states is not None:
-            states = [tuple(np.repeat(s, 2, axis=0) for s in layer) for layer in states]
-        log_probs, states = next_token_log_probs(
-            weights, cell, n_layers, np.repeat(tokens, 2), states
+    def log_probs(self, state):
+        """Next-token log-probabilities of every sequence: ``(n, V)``."""
+        return log_softmax(state.top @ self.weights["W_y"] + self.weights["b_y"])
+
+    def _step(self, layers, tokens):
+        top, layers, _ = run_layers(
+            self.weights, self.cell, self.n_layers, tokens[None, :], layers
         )
-        return log_probs[:1], [tuple(s[:1] for s in layer) for layer in states]
-    top, states = advance(weights, cell, n_layers, tokens, states)
-    log_probs = _output_log_probs_t(weights, top)  # (V, B)
-    return np.ascontiguousarray(log_probs.T), states
+        return RecurrentState(layers, top[0])

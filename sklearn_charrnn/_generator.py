@@ -1,0 +1,517 @@
+"""What every generator shares: sampling, completing, and their options.
+
+A generator class mixes in :class:`GeneratorMixin` and provides its fitted
+model through the step interface (:mod:`.generation`): ``_steps()``. It also
+sets ``vocabulary_`` (token to index, from 1), ``input_kind_``,
+``training_hashes_`` and ``max_length_`` in fit. Everything here reads only
+those, so sampling, completion, beam search and ``exclude_training`` work
+the same for every generator.
+"""
+
+import dataclasses
+import itertools
+import os
+import sys
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import sklearn.base
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
+
+from . import _sequences, generation
+from ._sequences import STRING
+from .generation import beam_search, contains, sequence_hash
+from .nn.parallel import Threads, limited_blas
+
+# exclude_training draws at most this many candidates per sequence asked for,
+# in at most this many rounds of at most this many sequences each.
+_NEW_DRAWS_PER_SAMPLE = 100
+_NEW_MAX_ROUNDS = 20
+_NEW_ROUND_SIZE = 8192
+# Largest max_length and number of sequences a call may ask for: the output
+# array holds one row of max_length integers per sequence.
+_MAX_CELLS = 1 << 31
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
+
+
+def warn(message, category=UserWarning):
+    """Warn at the user's line, not at a line of this package.
+
+    The warning points at the first caller outside this package and outside
+    scikit-learn's ``fit`` wrapper: the line that called ``fit``, ``sample``
+    and so on.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or os.path.abspath(frame.f_code.co_filename) == _SKLEARN_BASE
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
+
+
+_CONSTRAINTS = {
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "temperature": [Interval(Real, 0, None, closed="neither")],
+    "top_k": [Interval(Integral, 1, None, closed="left"), None],
+    "top_p": [Interval(Real, 0, 1, closed="right"), None],
+    "greedy": ["boolean"],
+    "min_length": [Interval(Integral, 0, None, closed="left")],
+    "max_length": [Interval(Integral, 1, None, closed="left"), None],
+    "exclude_training": ["boolean"],
+    "most_likely": ["boolean"],
+    "random_state": ["random_state"],
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationOptions:
+    """The arguments of ``sample`` and ``complete``, validated once.
+
+    See :meth:`GeneratorMixin.sample` for what each means. ``max_length``
+    is never None here: :meth:`validated` sets its default.
+    """
+
+    n_samples: int = 1
+    temperature: float = 1.0
+    top_k: int = None
+    top_p: float = None
+    greedy: bool = False
+    min_length: int = 0
+    max_length: int = None
+    exclude_training: bool = False
+    most_likely: bool = False
+    random_state: object = None
+
+    @classmethod
+    def validated(cls, caller, default_max_length, longest_prefix=0, **options):
+        """Check every option, set ``max_length``'s default, return the options.
+
+        Parameters
+        ----------
+        caller : str
+            The method's name, for error messages.
+        default_max_length : int
+            ``max_length`` when None (it is raised to ``min_length`` and to
+            ``longest_prefix`` if they are longer).
+        longest_prefix : int, default=0
+            Length of the longest prefix: an explicit ``max_length`` must
+            hold it.
+        **options
+            The method's arguments.
+        """
+        validate_parameter_constraints(
+            {name: _CONSTRAINTS[name] for name in options},
+            options,
+            caller_name=caller,
+        )
+        max_length, min_length = options.get("max_length"), options["min_length"]
+        if max_length is None:
+            max_length = max(default_max_length, min_length, longest_prefix)
+        elif min_length > max_length:
+            raise ValueError(
+                f"min_length={min_length} is greater than "
+                f"max_length={max_length}: no sequence can be both."
+            )
+        elif longest_prefix > max_length:
+            raise ValueError(
+                f"max_length={max_length} counts the prefix, and the prefix "
+                f"holds {longest_prefix} tokens: pass max_length >= "
+                f"{longest_prefix}, or None for the default."
+            )
+        n_samples = options.get("n_samples", 1)
+        if n_samples * max_length > _MAX_CELLS:
+            raise ValueError(
+                f"n_samples={n_samples} sequences of up to max_length="
+                f"{max_length} tokens need more than {_MAX_CELLS} cells of "
+                "memory: ask for fewer or shorter sequences, in several calls."
+            )
+        options["max_length"] = max_length
+        if options.get("most_likely"):
+            sampling = {
+                name: options[name]
+                for name in ("temperature", "top_k", "top_p", "greedy")
+                if options[name] != cls.__dataclass_fields__[name].default
+            }
+            if sampling:
+                raise ValueError(
+                    "most_likely=True ranks completions by their probability "
+                    "under the model; temperature, top_k, top_p and greedy "
+                    f"only apply to sampling. Got {sampling}."
+                )
+        return cls(**options)
+
+    def sampling(self):
+        """The options :func:`.generation.sample` takes."""
+        names = ("temperature", "top_k", "top_p", "greedy", "min_length", "max_length")
+        return {name: getattr(self, name) for name in names}
+
+
+class GeneratorMixin:
+    """``sample`` and ``complete`` for a generator with the step interface."""
+
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        greedy=False,
+        min_length=0,
+        max_length=None,
+        exclude_training=False,
+        random_state=None,
+    ):
+        """Generate new sequences, all advancing together as one batch.
+
+        Every sequence starts from the start token and draws one token at a
+        time from the network's next-token distribution, reshaped by
+        ``temperature``, ``top_k`` and ``top_p``, until it draws the end token.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of sequences to generate.
+        temperature : float, default=1.0
+            Must be > 0; divides the log-probabilities before each draw.
+            Lower is safer (more common characters, more names that look like
+            the training ones), higher is more adventurous (more typos).
+        top_k : int, default=None
+            Draw only among the ``top_k`` most probable tokens at each step.
+        top_p : float, default=None
+            In (0, 1]: draw only among the smallest set of most probable
+            tokens whose probability adds up to ``top_p`` (nucleus sampling).
+        greedy : bool, default=False
+            Take the most probable token at every step instead of drawing
+            (``temperature``, ``top_k`` and ``top_p`` are then ignored): every
+            sequence is the same. For several distinct likely sequences use
+            ``complete("", n_samples=k, most_likely=True)``.
+        min_length : int, default=0
+            The end token cannot be drawn before a sequence holds this many
+            tokens.
+        max_length : int, default=None
+            Stop a sequence at this many tokens even without an end token.
+            None means twice the longest training sequence plus 10 (or
+            ``min_length`` if that is more).
+        exclude_training : bool, default=False
+            Return only sequences that are not in the training data. Each
+            candidate's hash is looked up in ``training_hashes_``; the draws
+            go on in rounds, with a bounded number of attempts. If too few new
+            sequences turn up, fewer than ``n_samples`` are returned and a
+            UserWarning says how many. Returned sequences may repeat each
+            other.
+        random_state : int, RandomState instance or None, default=None
+            Seed for the draws. None uses the estimator's ``random_state``,
+            so an int there makes repeated calls return the same samples.
+
+        Returns
+        -------
+        samples : list
+            ``n_samples`` str, or lists of tokens for a model fitted on a
+            2-D array of tokens.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> samples = gen.sample(4, temperature=0.8, max_length=12)
+        >>> len(samples), all(len(s) <= 12 for s in samples)
+        (4, True)
+        >>> gen.sample(4, random_state=1) == gen.sample(4, random_state=1)
+        True
+        """
+        check_is_fitted(self)
+        options = GenerationOptions.validated(
+            f"{type(self).__name__}.sample",
+            self._default_max_length(),
+            n_samples=n_samples,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            greedy=greedy,
+            min_length=min_length,
+            max_length=max_length,
+            exclude_training=exclude_training,
+            random_state=random_state,
+        )
+        results, n_drawn = self._generate([np.zeros(0, dtype=np.intp)], options)
+        self._check_enough(results, [""], n_drawn, options, strict=False)
+        return results[0]
+
+    def complete(
+        self,
+        prefix,
+        *,
+        n_samples=None,
+        most_likely=False,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        greedy=False,
+        min_length=0,
+        max_length=None,
+        exclude_training=False,
+        random_state=None,
+    ):
+        """Complete a prefix: sequences that start with it.
+
+        The prefix is fed to the network one token at a time, then tokens are
+        drawn until the end token, as in :meth:`sample`; or, with
+        ``most_likely=True``, the most probable completions are found by beam
+        search.
+
+        Parameters
+        ----------
+        prefix : str or list of str
+            The start of the sequence (a list of tokens for a model fitted on
+            token arrays). A list of prefixes gives one result per prefix.
+        n_samples : int, default=None
+            Number of completions per prefix. None gives one completion (a
+            str); an int gives a list of that many.
+        most_likely : bool, default=False
+            Return the ``n_samples`` most probable completions (found by beam
+            search, so deterministic), most probable first, each as a
+            ``(completion, log_likelihood)`` pair. The log-likelihood is the
+            whole sequence's, prefix and end token included: what
+            :meth:`score_samples` gives for it. Sampling arguments
+            (``temperature``, ``top_k``, ``top_p``, ``greedy``,
+            ``random_state``) do not apply.
+        temperature, top_k, top_p, greedy : see :meth:`sample`
+        min_length : int, default=0
+            The end token is not allowed before the sequence (prefix included)
+            holds this many tokens.
+        max_length : int, default=None
+            Stop at this many tokens (prefix included) even without an end
+            token; with ``most_likely``, every completion ends there at the
+            latest. None means twice the longest training sequence plus 10 (or
+            ``min_length`` if that is more).
+        exclude_training : bool, default=False
+            Return only completions that are not in the training data (see
+            :meth:`sample`). When too few turn up: with ``n_samples``, the
+            list is shorter and a UserWarning says so; without it, there is no
+            shorter answer, so a ValueError is raised.
+        random_state : int, RandomState instance or None, default=None
+            Seed for the draws; None uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        completion : str, list, or list of lists
+            For one prefix: a str that starts with it, or with ``n_samples``
+            a list of them (of pairs with ``most_likely``). For a list of
+            prefixes: a list with one such result per prefix.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import CharRNNGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        ...                        random_state=0).fit(names)
+        >>> gen.complete("be").startswith("be")
+        True
+        >>> [c.startswith("da") for c in gen.complete("da", n_samples=3)]
+        [True, True, True]
+        >>> best = gen.complete("an", n_samples=2, most_likely=True)
+        >>> [(name[:2], bool(ll < 0)) for name, ll in best]
+        [('an', True), ('an', True)]
+        """
+        check_is_fitted(self)
+        single = self._is_single_prefix(prefix)
+        prefixes = [prefix] if single else list(prefix)
+        encoded = [self._encode_prefix(p) for p in prefixes]
+        options = GenerationOptions.validated(
+            f"{type(self).__name__}.complete",
+            self._default_max_length(),
+            max((len(p) for p in encoded), default=0),
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            greedy=greedy,
+            min_length=min_length,
+            max_length=max_length,
+            exclude_training=exclude_training,
+            most_likely=most_likely,
+            random_state=random_state,
+            **({} if n_samples is None else {"n_samples": n_samples}),
+        )
+        if most_likely:
+            results = [self._most_likely(p, options) for p in encoded]
+            n_drawn = None
+        else:
+            results, n_drawn = self._generate(encoded, options)
+        self._check_enough(
+            results, prefixes, n_drawn, options, strict=n_samples is None
+        )
+        if n_samples is None:
+            results = [r[0] for r in results]
+        return results[0] if single else results
+
+    def _generate(self, prefixes, options):
+        """Draw ``options["n_samples"]`` sequences for every prefix.
+
+        Returns
+        -------
+        results : list of list
+            The decoded sequences of each prefix; fewer than asked only with
+            ``exclude_training``.
+        n_drawn : ndarray of shape (n_prefixes,)
+            Number of sequences drawn for each prefix.
+        """
+        seed = options.random_state
+        rng = check_random_state(self.random_state if seed is None else seed)
+        n_each = options.n_samples
+        sampling = options.sampling()
+        kind, tokens = self.input_kind_, self._tokens()
+        if options.exclude_training:
+            found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
+            decoded = [[_sequences.decode(s, kind, tokens) for s in f] for f in found]
+            return decoded, n_drawn
+        repeated = (itertools.repeat(p, n_each) for p in prefixes)
+        batch = list(itertools.chain.from_iterable(repeated))
+        padded, lengths = self._draw(batch, rng, sampling)
+        flat = _sequences.decode_padded(padded, lengths, kind, tokens)
+        decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
+        return decoded, np.full(len(prefixes), n_each)
+
+    def _draw(self, prefixes, rng, sampling):
+        """Draw one sequence per prefix: a padded array and the lengths."""
+        with limited_blas() as n_threads, Threads(n_threads) as threads:
+            return generation.sample(
+                self._steps(),
+                prefixes,
+                rng,
+                banned=(self._unknown_index(),),
+                threads=threads,
+                **sampling,
+            )
+
+    def _generate_new(self, prefixes, n_each, rng, sampling):
+        """Rejection-sample sequences outside the training set, in rounds.
+
+        Each round draws, for every prefix still short, its missing count
+        divided by the share of new sequences seen so far, within a budget of
+        ``_NEW_DRAWS_PER_SAMPLE`` draws per sequence asked for (a greedy
+        search gives the same sequence every time, so it gets one try).
+        """
+        n_prefixes = len(prefixes)
+        found = [[] for _ in range(n_prefixes)]
+        n_drawn = np.zeros(n_prefixes, dtype=np.int64)
+        n_new = np.zeros(n_prefixes, dtype=np.int64)
+        budget = n_each if sampling["greedy"] else _NEW_DRAWS_PER_SAMPLE * n_each
+        for _ in range(_NEW_MAX_ROUNDS):
+            missing = n_each - np.array([len(f) for f in found])  # (P,)
+            share_new = (n_new + 1) / (n_drawn + 1)
+            n_draw = np.ceil(1.2 * missing / share_new).astype(np.int64)
+            n_draw = np.minimum(n_draw, budget - n_drawn)
+            n_draw[missing == 0] = 0
+            if n_draw.sum() > _NEW_ROUND_SIZE:
+                n_draw = np.ceil(n_draw * _NEW_ROUND_SIZE / n_draw.sum())
+                n_draw = n_draw.astype(np.int64)
+            if not n_draw.any():
+                break
+            owner = np.repeat(np.arange(n_prefixes), n_draw)  # (D,)
+            padded, lengths = self._draw([prefixes[i] for i in owner], rng, sampling)
+            sequences = [row[:n] for row, n in zip(padded, lengths, strict=True)]
+            hashes = [sequence_hash(s) for s in sequences]
+            is_new = ~contains(self.training_hashes_, hashes)  # (D,)
+            n_drawn += n_draw
+            n_new += np.bincount(owner[is_new], minlength=n_prefixes)
+            for i, sequence, new in zip(owner, sequences, is_new, strict=True):
+                if new and len(found[i]) < n_each:
+                    found[i].append(sequence)
+        return found, n_drawn
+
+    def _most_likely(self, prefix, options):
+        """The most probable completions of one prefix, by beam search."""
+        excluded = self.training_hashes_ if options.exclude_training else None
+        with limited_blas():
+            sequences, log_probs = beam_search(
+                self._steps(),
+                prefix,
+                options.n_samples,
+                max_length=options.max_length,
+                min_length=options.min_length,
+                banned=(self._unknown_index(),),
+                excluded=excluded,
+            )
+        return [
+            (self._decode(s), float(lp))
+            for s, lp in zip(sequences, log_probs, strict=True)
+        ]
+
+    def _check_enough(self, results, prefixes, n_drawn, options, strict):
+        """Warn, or raise when ``strict``, if a prefix got too few sequences."""
+        n_each = options.n_samples
+        short = [i for i, r in enumerate(results) if len(r) < n_each]
+        if not short:
+            return
+        i = short[0]
+        what = "new " if options.exclude_training else ""
+        where = f" starting with {prefixes[i]!r}" if len(prefixes[i]) else ""
+        how = "by beam search" if n_drawn is None else f"in {n_drawn[i]} draws"
+        message = (
+            f"Found only {len(results[i])} of {n_each} {what}sequences{where} {how}"
+        )
+        if options.exclude_training:
+            message += (
+                ": the others were in the training data. Raise temperature, "
+                "top_k or top_p, or max_length, to reach further from it."
+            )
+        else:
+            message += ": raise max_length or lower min_length."
+        if len(short) > 1:
+            message += f" ({len(short)} prefixes fell short.)"
+        if strict:
+            raise ValueError(message + " Pass n_samples to get a shorter list instead.")
+        warn(message, UserWarning)
+
+    def _default_max_length(self):
+        """``max_length`` when None: twice the longest training sequence, plus 10."""
+        return 2 * self.max_length_ + 10
+
+    def _tokens(self):
+        return list(self.vocabulary_)
+
+    def _unknown_index(self):
+        return len(self.vocabulary_) + 1
+
+    def _decode(self, sequence):
+        return _sequences.decode(sequence, self.input_kind_, self._tokens())
+
+    def _is_single_prefix(self, prefix):
+        if self.input_kind_ == STRING:
+            if isinstance(prefix, str):
+                return True
+            if isinstance(prefix, (list, tuple)) and all(
+                isinstance(p, str) for p in prefix
+            ):
+                return False
+            raise TypeError(
+                f"prefix must be a str or a list of str; got {type(prefix).__name__}."
+            )
+        if isinstance(prefix, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) for p in prefix
+        ):
+            return False
+        if isinstance(prefix, (list, tuple)):
+            return True
+        raise TypeError(
+            "prefix must be a list of tokens or a list of such lists; "
+            f"got {type(prefix).__name__}."
+        )
+
+    def _encode_prefix(self, prefix):
+        unknown = [token for token in prefix if token not in self.vocabulary_]
+        if unknown:
+            raise ValueError(
+                f"prefix {prefix!r} holds {unknown[0]!r}, which was not seen in "
+                "fit: the model cannot continue from it."
+            )
+        return np.array([self.vocabulary_[t] for t in prefix], dtype=np.intp)

@@ -1,0 +1,419 @@
+"""Generation over the step interface: sampling, beam search, name hashes.
+
+The step interface
+------------------
+Every generator hands generation its fitted model as an object with one
+attribute and three methods, and generation uses nothing else:
+
+``n_tokens``
+    ``V``, the number of tokens; index 0 is the boundary token, read first
+    by every sequence and drawn last (the end token).
+``start(n)``
+    The state of ``n`` sequences that have read the start token.
+``advance(state, tokens, parents=None)``
+    A new state whose row ``i`` is row ``parents[i]`` of ``state`` (row
+    ``i`` when ``parents`` is None) after reading ``tokens[i]``; ``tokens``
+    and ``parents`` are integer arrays of one length ``m``, and ``parents``
+    may repeat rows and leave some out. ``state`` is not changed.
+``log_probs(state)``
+    The next-token log-probabilities of every row: an array of shape
+    ``(n, V)``, float32 or float64, ``-inf`` for a token that cannot come.
+
+A state is opaque here: only the model reads it. The recurrent network's is
+its layers' states (:class:`~sklearn_charrnn.nn.network.RecurrentSteps`).
+A sequence's log-probability under a model is the sum, over its tokens and
+its end token, of ``log_probs`` of the token after the ones before: what the
+generators' ``score_samples`` gives.
+
+Every function here reads and returns token indices. Log-probabilities are
+in nats.
+"""
+
+import hashlib
+
+import numpy as np
+
+# Sequences generated in one part, at most; the count depends on the
+# vocabulary (a part keeps a few (rows, V) arrays) and never on the machine.
+_PART_ROWS = 2048
+_PART_CELLS = 1 << 21
+
+
+def part_rows(n_tokens):
+    """How many sequences one part of a sampling call holds at most."""
+    return int(np.clip(_PART_CELLS // n_tokens, 64, _PART_ROWS))
+
+
+def next_token_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
+    """Reshape next-token distributions for sampling.
+
+    Parameters
+    ----------
+    log_probs : ndarray of shape (B, V)
+        Log-probabilities; ``-inf`` marks tokens that may not be drawn. Every
+        row holds at least one finite value.
+    temperature : float, default=1.0
+        Divides the log-probabilities: below 1 sharpens (safer), above 1
+        flattens (more adventurous). Its limits hold at any value: towards
+        0 the most probable tokens (greedy), towards infinity every token
+        that may be drawn alike (uniform).
+    top_k : int, default=None
+        Keep only the ``top_k`` most probable tokens.
+    top_p : float, default=None
+        Keep the smallest set of most probable tokens whose probability adds
+        up to at least ``top_p`` (nucleus sampling).
+
+    Returns
+    -------
+    probs : ndarray of shape (B, V), dtype float64
+        Normalised probabilities.
+    """
+    z = np.asarray(log_probs, dtype=np.float64)  # (B, V)
+    # shifted first: the largest is 0, which any temperature leaves at 0
+    z = (z - z.max(axis=1, keepdims=True)) / float(temperature)
+    if top_k is not None and top_k < z.shape[1]:
+        kth = -np.partition(-z, top_k - 1, axis=1)[:, top_k - 1 : top_k]
+        z[z < kth] = -np.inf
+    probs = np.exp(z)
+    probs /= probs.sum(axis=1, keepdims=True)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-probs, axis=1, kind="stable")  # (B, V)
+        sorted_probs = np.take_along_axis(probs, order, axis=1)
+        # keep a token when the mass before it is still below top_p
+        mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs
+        drop = np.zeros(probs.shape, dtype=bool)
+        np.put_along_axis(drop, order, mass_before >= top_p, axis=1)
+        probs[drop] = 0.0
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def _allowed_log_probs(log_probs, t, options):
+    """``log_probs`` as float64, with the tokens that may not come now at -inf.
+
+    The banned tokens never come, the end token not before ``min_length``;
+    a row left with no token at all may end.
+    """
+    z = np.array(log_probs, dtype=np.float64)  # (G, V)
+    z[:, options["banned"]] = -np.inf
+    if t < options["min_length"]:
+        z[:, 0] = -np.inf
+    z[np.isnan(z)] = -np.inf
+    stuck = ~np.isfinite(z).any(axis=1)
+    z[stuck, 0] = 0.0
+    return z
+
+
+def draw(probs, rows, u):
+    """Draw one token per row from its group's distribution.
+
+    Each draw takes its uniform number ``u`` in ``[0, 1)`` and returns the
+    first token whose cumulative probability exceeds it: a token of zero
+    probability is never returned.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (G, V)
+        One distribution per group.
+    rows : ndarray of shape (n,) of int
+        The group of every draw.
+    u : ndarray of shape (n,)
+        The uniform number of every draw, in ``[0, 1)``.
+
+    Returns
+    -------
+    tokens : ndarray of shape (n,) of int
+    """
+    G, V = probs.shape
+    cdf = np.cumsum(probs, axis=1)  # (G, V)
+    cdf /= cdf[:, -1:]
+    # every group's cumulative distribution shifted by its number, end to
+    # end: group g spans (g, g + 1], one sorted array for all draws
+    cdf += np.arange(G)[:, None]
+    tokens = np.searchsorted(cdf.ravel(), rows + u, side="right") - rows * V
+    last = V - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)  # (G,)
+    return np.minimum(tokens, last[rows])
+
+
+def _choose(log_probs, group, u, t, options):
+    """The token of every row, drawn (or greedy) from its group's distribution."""
+    z = _allowed_log_probs(log_probs, t, options)  # (G, V)
+    if options["greedy"]:
+        return np.argmax(z, axis=1)[group]
+    probs = next_token_probs(
+        z,
+        temperature=options["temperature"],
+        top_k=options["top_k"],
+        top_p=options["top_p"],
+    )
+    return draw(probs, group, u)
+
+
+def _sample_part(model, out, lengths, final_length, rng, options):
+    """Generate the sequences of one part, all advancing together.
+
+    Sequences that have read the same tokens so far are in the same state,
+    so each step advances one row of the model per distinct sequence read
+    so far (a *group*), not per sequence. Every sequence draws its own next
+    token from its group's distribution with its own uniform number.
+
+    ``out`` holds each sequence's prefix in its first ``lengths`` entries and
+    zeros after; it receives the tokens, and ``final_length`` each length.
+    """
+    V = model.n_tokens
+    active = np.arange(out.shape[0])  # (A,) rows still going
+    group = np.zeros(active.size, dtype=np.intp)  # (A,) the group of each
+    state = model.start(1)
+    t = 0
+    while active.size:
+        u = rng.random(active.size)  # (A,) one per sequence and step
+        forced = t < lengths[active]  # (A,) still reading their prefix
+        tokens = out[active, t]  # (A,) the prefix's token, else 0
+        if not forced.all():
+            log_probs = model.log_probs(state)  # (G, V)
+            free = ~forced
+            tokens[free] = _choose(log_probs, group[free], u[free], t, options)
+        out[active, t] = tokens
+        ended = (tokens == 0) & ~forced
+        final_length[active[ended]] = t
+        t += 1
+        going = ~ended & (t < final_length[active])
+        active, group, tokens = active[going], group[going], tokens[going]
+        if active.size:
+            pairs, group = np.unique(group * V + tokens, return_inverse=True)
+            parents, group_tokens = np.divmod(pairs, V)  # (G,) each
+            state = model.advance(state, group_tokens, parents)
+
+
+def sample(
+    model,
+    prefixes,
+    rng,
+    *,
+    banned=(),
+    temperature=1.0,
+    top_k=None,
+    top_p=None,
+    greedy=False,
+    min_length=0,
+    max_length=50,
+    threads=None,
+):
+    """Generate one sequence for each prefix.
+
+    The sequences are generated in parts of :func:`part_rows` sequences,
+    each with its own random stream seeded in order from ``rng``; the parts
+    run on ``threads`` when given. How the work is cut depends on the
+    number of sequences and the vocabulary only, so the samples do not
+    depend on the threads.
+
+    Parameters
+    ----------
+    model : step interface
+        See the module notes.
+    prefixes : list of ndarray of int
+        Token indices each sequence must start with (empty for free samples).
+    rng : numpy.random.RandomState or numpy.random.Generator
+        Seeds the parts' random streams.
+    banned : sequence of int, default=()
+        Token indices that are never drawn (the unknown token).
+    temperature, top_k, top_p : see :func:`next_token_probs`
+    greedy : bool, default=False
+        Take the most probable token at every step instead of drawing.
+    min_length : int, default=0
+        The end token (index 0) cannot be drawn before a sequence holds this
+        many tokens.
+    max_length : int, default=50
+        A sequence stops at this many tokens (prefix included) even without
+        an end token; a longer prefix is returned whole.
+    threads : Threads, default=None
+        Threads to run the parts on (:class:`~.nn.parallel.Threads`).
+
+    Returns
+    -------
+    tokens : ndarray of shape (n, L) of int
+        Row ``i`` holds sequence ``i`` (prefix included, end token excluded)
+        in its first ``lengths[i]`` entries and zeros after them.
+    lengths : ndarray of shape (n,) of int
+    """
+    n = len(prefixes)
+    lengths = np.fromiter(map(len, prefixes), dtype=np.intp, count=n)
+    final_length = np.maximum(lengths, max_length)  # (n,)
+    out = np.zeros((n, int(final_length.max(initial=0)) + 1), dtype=np.intp)
+    for i in np.flatnonzero(lengths):
+        out[i, : lengths[i]] = prefixes[i]
+    options = {
+        "banned": np.asarray(banned, dtype=np.intp),
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "greedy": greedy,
+        "min_length": min_length,
+    }
+    size = part_rows(model.n_tokens)
+    starts = range(0, n, size)
+    rngs = _spawn(rng, len(starts))
+
+    def part(start, part_rng):
+        rows = slice(start, start + size)
+        return lambda: _sample_part(
+            model, out[rows], lengths[rows], final_length[rows], part_rng, options
+        )
+
+    functions = [part(s, r) for s, r in zip(starts, rngs, strict=True)]
+    if threads is None:
+        for function in functions:
+            function()
+    else:
+        threads.run_all(functions)
+    return out[:, :-1], final_length
+
+
+def _spawn(rng, n):
+    """``n`` independent generators seeded in order from ``rng``."""
+    draw_ints = rng.integers if hasattr(rng, "integers") else rng.randint
+    entropy = [int(x) for x in draw_ints(0, 2**31 - 1, size=4)]
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(entropy).spawn(n)]
+
+
+def beam_search(
+    model, prefix, k, *, max_length, min_length=0, banned=(), excluded=None
+):
+    """The ``k`` most probable sequences that start with ``prefix``.
+
+    Beam search: after reading the prefix, every step extends each kept
+    sequence by every allowed token and keeps the ``k`` most probable
+    extensions; a sequence is finished when its extension is the end token.
+    Extending a sequence can only lower its log-probability, so the search
+    stops as soon as no kept sequence can beat the ``k``-th finished one.
+    Like every beam search it can miss a sequence whose start ranked below
+    the ``k``-th at some step; it is exact for ``k`` at least the number of
+    candidates.
+
+    Parameters
+    ----------
+    model : step interface
+        See the module notes.
+    prefix : ndarray of int
+        Token indices every sequence starts with (may be empty).
+    k : int
+        Number of sequences to return (fewer if fewer exist).
+    max_length : int
+        A sequence that reaches this many tokens (prefix included) must end
+        there: only its end token is considered.
+    min_length : int, default=0
+        The end token is not considered before a sequence holds this many
+        tokens (prefix included).
+    banned : sequence of int, default=()
+        Token indices never used (the unknown token).
+    excluded : ndarray of uint64, default=None
+        Sorted :func:`sequence_hash` values of sequences that may not be
+        returned (the training sequences); the search goes on past them.
+
+    Returns
+    -------
+    sequences : list of ndarray of int
+        At most ``k`` sequences, most probable first; each holds the prefix
+        and the generated tokens, not the end token.
+    log_probs : ndarray of shape (len(sequences),), dtype float64
+        Log-probability of each sequence followed by the end token (the
+        prefix included).
+    """
+    prefix = np.asarray(prefix, dtype=np.intp)
+    banned = np.asarray(banned, dtype=np.intp)
+    last_length = max(max_length, prefix.size)
+    state = model.start(1)
+    prefix_log_prob = 0.0
+    for token in prefix:
+        prefix_log_prob += float(model.log_probs(state)[0, token])
+        state = model.advance(state, np.array([token]))
+    beams = prefix[None, :]  # (A, t) the kept sequences
+    scores = np.array([prefix_log_prob])  # (A,)
+    finished = []  # (log_prob, sequence), most probable first
+    length = prefix.size
+    while beams.shape[0]:
+        extended = scores[:, None] + model.log_probs(state).astype(np.float64)
+        extended[:, banned] = -np.inf  # (A, V)
+        if length >= min_length:
+            _finish(finished, extended[:, 0], beams, k, excluded)
+        if length >= last_length:
+            break
+        extended[:, 0] = -np.inf
+        flat = extended.ravel()  # (A * V,)
+        best = np.argsort(-flat, kind="stable")[:k]
+        best = best[np.isfinite(flat[best])]
+        if len(finished) == k:
+            best = best[flat[best] > finished[-1][0]]
+        parent, token = np.divmod(best, extended.shape[1])
+        beams = np.concatenate([beams[parent], token[:, None]], axis=1)
+        scores = flat[best]
+        if beams.shape[0]:
+            state = model.advance(state, token, parent)
+        length += 1
+    sequences = [sequence for _, sequence in finished]
+    return sequences, np.array([log_prob for log_prob, _ in finished])
+
+
+def _finish(finished, end_scores, beams, k, excluded):
+    """Add the beams ended now to ``finished``, keeping the ``k`` best."""
+    rows = np.flatnonzero(np.isfinite(end_scores))
+    if excluded is not None:
+        hashes = [sequence_hash(beams[row]) for row in rows]
+        rows = rows[~contains(excluded, hashes)]
+    finished.extend((float(end_scores[row]), beams[row]) for row in rows)
+    finished.sort(key=lambda item: -item[0])
+    del finished[k:]
+
+
+def sequence_hash(sequence):
+    """A stable 64-bit hash of one sequence of token indices.
+
+    BLAKE2b with an 8-byte digest of the indices as little-endian uint32: the
+    same sequence hashes the same in every process and Python version (unlike
+    the salted built-in ``hash``).
+
+    Parameters
+    ----------
+    sequence : array-like of int
+        Token indices, without the start and end tokens.
+
+    Returns
+    -------
+    digest : int
+        In ``[0, 2**64)``.
+    """
+    data = np.asarray(sequence, dtype="<u4").tobytes()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def sequence_hashes(codes, lengths):
+    """The sorted, distinct hashes of the sequences of a flat code array.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (total_length,)
+        Every sequence's token indices, end to end.
+    lengths : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    hashes : ndarray of shape (n_distinct,), dtype uint64
+        8 bytes per distinct sequence, sorted for :func:`contains`.
+    """
+    ends = np.cumsum(lengths)  # (n,)
+    starts = ends - lengths
+    hashes = np.fromiter(
+        (sequence_hash(codes[a:b]) for a, b in zip(starts, ends, strict=True)),
+        dtype=np.uint64,
+        count=len(lengths),
+    )
+    return np.unique(hashes)
+
+
+def contains(table, hashes):
+    """Which of ``hashes`` are in the sorted ``table`` (both uint64)."""
+    hashes = np.asarray(hashes, dtype=np.uint64)  # (n,)
+    if table.size == 0:
+        return np.zeros(hashes.shape, dtype=bool)
+    index = np.minimum(np.searchsorted(table, hashes), table.size - 1)
+    return table[index] == hashes
