@@ -6,6 +6,9 @@ updating its fitted attributes; :class:`Monitor` decides when to stop, as
 scikit-learn's ``MLPClassifier`` does.
 """
 
+import contextlib
+import signal
+import threading
 import time
 from functools import partial
 
@@ -171,20 +174,40 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
             works=context["works"],
             threads=context["threads"],
         )
-        # clipped inside the step; a non-finite norm updates nothing
-        norm = est._optimizer.step(
-            est.weights_, grads, context["works"][0], max_norm=est.clip_norm
-        )
+        with _whole():
+            # clipped inside the step; a non-finite norm updates nothing
+            norm = est._optimizer.step(
+                est.weights_, grads, context["works"][0], max_norm=est.clip_norm
+            )
+            est.t_ += int(np.isfinite(norm))
+            if context["average"] is not None:
+                context["average"].update(est.weights_)
         if not (np.isfinite(loss) and np.isfinite(norm)):
             _diverged(est, snapshot)
-        est.t_ += 1
-        if context["average"] is not None:
-            context["average"].update(est.weights_)
         total_loss += loss * n_tokens
         total_tokens += n_tokens
     if not all(np.isfinite(w).all() for w in est.weights_.values()):
         _diverged(est, snapshot)
     return total_loss / total_tokens
+
+
+@contextlib.contextmanager
+def _whole():
+    """Hold Ctrl-C until the block has run, so that a step is never half done.
+
+    Only the main thread receives signals; elsewhere the block just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(*received[0])
 
 
 def _context(est, batch_size, gen, n_threads):
@@ -231,7 +254,7 @@ def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threa
     A batch big enough is cut in parts (their gradients add up to the
     batch's) that run on up to ``n_threads`` threads; the cut depends on the
     model and the batch size only, so the weights do not depend on
-    ``n_threads``. An interrupted fit (Ctrl-C) keeps the last whole epoch.
+    ``n_threads``. An interrupted fit (Ctrl-C) keeps every whole step taken.
 
     Parameters
     ----------
@@ -254,7 +277,8 @@ def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threa
     monitor = Monitor(est, valid is not None)
     snapshot = _Snapshot(est)
     converged = False
-    with context["threads"]:
+    # divergence is caught and explained below, without NumPy's warnings
+    with context["threads"], np.errstate(over="ignore", invalid="ignore"):
         try:
             for _ in range(max_iter):
                 start = time.perf_counter()
@@ -277,11 +301,11 @@ def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threa
                     break
         except KeyboardInterrupt:
             warn(
-                "Training interrupted by user; keeping the model of the last "
-                "whole epoch.",
+                "Training interrupted by user; keeping the model fitted so far.",
                 UserWarning,
             )
-            snapshot.restore(est)
+            if not all(np.isfinite(w).all() for w in est.weights_.values()):
+                snapshot.restore(est)
             converged = True
     _keep_best(est, monitor, context["average"])
     est._no_improvement_count = 0

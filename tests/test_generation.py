@@ -12,23 +12,20 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_charrnn import CharRNNGenerator, _sequences
+from sklearn_charrnn import CharRNNGenerator, _sequences, generation
 from sklearn_charrnn._sequences import pad_batch
-from sklearn_charrnn.nn import sampling
-from sklearn_charrnn.nn.network import (
-    advance,
-    init_weights,
-    next_token_log_probs,
-    sequence_log_likelihood,
-)
-from sklearn_charrnn.nn.sampling import (
+from sklearn_charrnn.generation import (
     beam_search,
     contains,
     draw,
-    filter_log_probs,
-    generate,
+    next_token_probs,
     sequence_hash,
     sequence_hashes,
+)
+from sklearn_charrnn.nn.network import (
+    RecurrentSteps,
+    init_weights,
+    sequence_log_likelihood,
 )
 
 MEMORISED = ["ada", "bea", "cid", "dot", "eve"]
@@ -79,15 +76,15 @@ def parrot():
 def test_temperature_divides_log_probs():
     rng = np.random.default_rng(0)
     log_probs = np.log(rng.dirichlet(np.ones(8), size=3))  # (3, 8)
-    np.testing.assert_allclose(filter_log_probs(log_probs), np.exp(log_probs))
-    cold = filter_log_probs(log_probs, temperature=0.5)
+    np.testing.assert_allclose(next_token_probs(log_probs), np.exp(log_probs))
+    cold = next_token_probs(log_probs, temperature=0.5)
     expected = np.exp(2 * log_probs)
     np.testing.assert_allclose(cold, expected / expected.sum(1, keepdims=True))
 
     def entropy(p):
         return -(p * np.log(p)).sum(axis=1)
 
-    hot = filter_log_probs(log_probs, temperature=2.0)
+    hot = next_token_probs(log_probs, temperature=2.0)
     assert np.all(entropy(cold) < entropy(np.exp(log_probs)))
     assert np.all(entropy(np.exp(log_probs)) < entropy(hot))
 
@@ -96,7 +93,7 @@ def test_temperature_divides_log_probs():
 def test_top_k_keeps_the_k_most_probable(top_k):
     rng = np.random.default_rng(1)
     log_probs = np.log(rng.dirichlet(np.ones(8), size=4))  # (4, 8)
-    probs = filter_log_probs(log_probs, top_k=top_k)
+    probs = next_token_probs(log_probs, top_k=top_k)
     for row, lp in zip(probs, log_probs, strict=True):
         kept = np.flatnonzero(row)
         np.testing.assert_array_equal(np.sort(kept), np.sort(np.argsort(-lp)[:top_k]))
@@ -107,7 +104,7 @@ def test_top_k_keeps_the_k_most_probable(top_k):
 def test_top_p_keeps_the_smallest_nucleus(top_p):
     rng = np.random.default_rng(2)
     log_probs = np.log(rng.dirichlet(np.ones(10), size=5))  # (5, 10)
-    probs = filter_log_probs(log_probs, top_p=top_p)
+    probs = next_token_probs(log_probs, top_p=top_p)
     for row, lp in zip(probs, log_probs, strict=True):
         original = np.exp(lp)
         kept = row > 0
@@ -121,33 +118,48 @@ def test_top_p_keeps_the_smallest_nucleus(top_p):
 
 
 def test_draw_follows_the_probabilities():
-    probs = np.array([0.5, 0.0, 0.2, 0.3, 0.0])
+    probs = np.array([[0.5, 0.0, 0.2, 0.3, 0.0], [0.0, 0.0, 0.0, 0.1, 0.9]])
     rng = np.random.RandomState(0)
-    cdf = np.cumsum(probs)[:, None]  # (V, 1): one group
-    drawn = draw(cdf / cdf[-1], np.zeros(20_000, dtype=np.intp), rng.random(20_000))
-    frequencies = np.bincount(drawn, minlength=probs.size) / drawn.size
-    np.testing.assert_allclose(frequencies, probs, atol=0.015)
-    assert frequencies[1] == 0 and frequencies[4] == 0
+    rows = np.repeat([0, 1], 20_000)
+    drawn = draw(probs, rows, rng.random_sample(rows.size))
+    for g in (0, 1):
+        frequencies = np.bincount(drawn[rows == g], minlength=5) / 20_000
+        np.testing.assert_allclose(frequencies, probs[g], atol=0.015)
+        assert (frequencies[probs[g] == 0] == 0).all()
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_draw_never_passes_the_last_probable_token(dtype):
-    probs = np.array([0.2, 0.5, 0.3, 0.0, 0.0], dtype=dtype)
-    cdf = np.cumsum(probs)[:, None]
-    cdf /= cdf[-1]
-    # 1 - 1e-10 is 1.0 in float32: the draw must still stop at token 2
-    for u in (0.0, 0.2, 0.69, 0.7, 1 - 1e-10):
-        (token,) = draw(cdf, np.zeros(1, dtype=np.intp), np.array([u]))
+def test_draw_never_passes_the_last_probable_token():
+    probs = np.array([[0.2, 0.5, 0.3, 0.0, 0.0]] * 3000)
+    for u in (0.0, 0.2, 0.69, 0.7, 1 - 1e-10, np.nextafter(1.0, 0.0)):
+        (token,) = draw(probs, np.array([2999]), np.array([u]))
         assert token == (0 if u < 0.2 else 1 if u < 0.7 else 2)
 
 
+@pytest.mark.parametrize("temperature", [1e-300, 1e-40, 1e-3, 1e3, 1e39, 1e300])
+def test_any_temperature_gives_its_distribution_or_its_limit(temperature):
+    log_probs = np.array([np.log([0.1, 0.2, 0.3, 0.4]).tolist() + [-np.inf]])
+    probs = next_token_probs(log_probs, temperature=temperature)
+    assert np.isfinite(probs).all() and probs.sum() == pytest.approx(1.0)
+    assert probs[0, 4] == 0.0  # never a token of zero probability
+    if temperature <= 1e-3:  # towards 0: the most probable token
+        assert probs[0, 3] == pytest.approx(1.0)
+    else:  # towards infinity: every possible token alike
+        np.testing.assert_allclose(probs[0, :4], 0.25, rtol=1e-2)
+
+
+def test_extreme_temperatures_keep_min_length(model):
+    for temperature in (1e-40, 1e39):
+        names = model.sample(
+            20, temperature=temperature, min_length=3, max_length=8, random_state=0
+        )
+        assert all(3 <= len(name) <= 8 for name in names)
+
+
 def test_greedy_takes_the_most_probable_token_at_every_step(model):
-    weights, cell, n_layers = model.weights_, model.cell, model.n_layers
+    steps = model._steps()
     unknown = model._unknown_index()
-    (sequence,) = generate(
-        weights,
-        cell,
-        n_layers,
+    out, lengths = generation.sample(
+        steps,
         [np.zeros(0, dtype=np.intp)],
         np.random.RandomState(0),
         banned=(unknown,),
@@ -155,221 +167,97 @@ def test_greedy_takes_the_most_probable_token_at_every_step(model):
         min_length=4,
         max_length=30,
     )
-    tokens, states = np.zeros(1, dtype=np.intp), None
+    sequence = out[0, : lengths[0]]
+    state = steps.start(1)
     for t, token in enumerate([*sequence, 0]):
-        log_probs, states = next_token_log_probs(
-            weights, cell, n_layers, tokens, states
-        )
-        allowed = log_probs[0].copy()
+        allowed = steps.log_probs(state)[0].copy()
         allowed[unknown] = -np.inf
         if t < 4:
             allowed[0] = -np.inf
         if t == 30:  # stopped by max_length, without an end token
             break
         assert token == np.argmax(allowed)
-        tokens = np.array([token])
+        state = steps.advance(state, np.array([token]))
     assert len(sequence) >= 4
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-@pytest.mark.parametrize("n_layers", [1, 2])
-def test_advance_shares_the_products_of_a_common_past(cell, n_layers):
-    rng = np.random.default_rng(0)
-    weights = init_weights(
-        rng, cell=cell, n_layers=n_layers, hidden_size=6, n_tokens=9, dtype=np.float64
-    )
-    n_states = 2 if cell == "lstm" else 1
-    states = [
-        tuple(rng.standard_normal((4, 6)) for _ in range(n_states))
-        for _ in range(n_layers)
-    ]  # four pasts
-    parent = np.array([0, 0, 2, 3, 3, 3])  # row 1 has no continuation
-    tokens = np.array([1, 5, 2, 2, 7, 8])
-    shared_top, shared_states = advance(weights, cell, n_layers, tokens, states, parent)
-    alone = [tuple(s[parent] for s in layer) for layer in states]
-    top, expected_states = advance(weights, cell, n_layers, tokens, alone)
-    np.testing.assert_allclose(shared_top, top, rtol=1e-12, atol=1e-12)
-    for got, want in zip(shared_states, expected_states, strict=True):
-        for a, b in zip(got, want, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-def _reference_sample(model, n, seed, max_length):
-    """Every sequence on its own row, nothing shared: the plain algorithm."""
-    weights, cell, n_layers = model.weights_, model.cell, model.n_layers
-    rng = np.random.RandomState(seed)
-    unknown = model._unknown_index()
-    sequences = [[] for _ in range(n)]
+def _plain_sample(steps, prefixes, rng, max_length):
+    """Every sequence on its own row, drawing as generation.sample does."""
+    n = len(prefixes)
+    out = np.zeros((n, max_length), dtype=np.intp)
+    lengths = np.full(n, max_length)
     active = np.arange(n)
-    tokens, states = np.zeros(n, dtype=np.intp), None
-    for _ in range(max_length):
-        log_probs, states = next_token_log_probs(
-            weights, cell, n_layers, tokens, states
-        )  # (A, V)
-        probs = np.exp(log_probs.astype(np.float64))
-        probs[:, unknown] = 0.0
-        cdf = np.cumsum(probs, axis=1)
-        cdf /= cdf[:, -1:]
-        u = rng.random(n)[active]  # one number per sequence and step
-        nxt = (cdf <= u[:, None]).sum(axis=1)
-        going = nxt != 0
-        for row, token in zip(active[going], nxt[going], strict=True):
-            sequences[row].append(int(token))
-        active, tokens = active[going], nxt[going]
-        states = [tuple(s[going] for s in layer) for layer in states]
+    state = steps.start(n)
+    for t in range(max_length):
+        u = rng.random(active.size)
+        probs = np.exp(steps.log_probs(state).astype(np.float64))
+        tokens = draw(probs / probs.sum(1, keepdims=True), np.arange(active.size), u)
+        for k, i in enumerate(active):
+            if t < len(prefixes[i]):
+                tokens[k] = prefixes[i][t]
+        out[active, t] = tokens
+        ended = tokens == 0
+        lengths[active[ended]] = t
+        keep = ~ended
+        active, tokens = active[keep], tokens[keep]
         if not active.size:
             break
-    return sequences
+        state = steps.advance(state, tokens, np.flatnonzero(keep))
+    return out, lengths
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("split_at", [2, 40, 10**9])
-def test_split_groups_draw_what_the_plain_algorithm_draws(
-    model, monkeypatch, n_threads, split_at
-):
-    """Sharing the steps of a common past, with the groups split in halves
-    on one thread or two, or not split: every sequence still draws what it
-    draws alone (float64 model)."""
-    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", split_at)
-    expected = _reference_sample(model, 300, seed=3, max_length=20)
-    got = generate(
-        model.weights_,
-        model.cell,
-        model.n_layers,
-        [np.zeros(0, dtype=np.intp)] * 300,
-        np.random.RandomState(3),
-        banned=(model._unknown_index(),),
-        max_length=20,
-        n_threads=n_threads,
+def test_shared_states_draw_what_each_sequence_alone_would(model):
+    """Sequences that share a past share a state row; each still draws with
+    its own number, so the samples are those of one row per sequence."""
+    steps = model._steps()
+    prefixes = [np.array(p, dtype=np.intp) for p in ([], [1], [1, 2], [], [3])] * 30
+    out, lengths = generation.sample(
+        steps, prefixes, np.random.RandomState(5), max_length=12
     )
-    assert [list(s) for s in got] == expected
+    (part_rng,) = generation._spawn(np.random.RandomState(5), 1)
+    plain, plain_lengths = _plain_sample(steps, prefixes, part_rng, 12)
+    np.testing.assert_array_equal(lengths, plain_lengths)
+    for row, plain_row, n in zip(out, plain, lengths, strict=True):
+        np.testing.assert_array_equal(row[:n], plain_row[:n])
 
 
-def test_parts_run_as_calls_one_after_the_other(model, monkeypatch):
-    def draw_padded(count, rng):
-        return sampling.generate_padded(
-            model.weights_,
-            model.cell,
-            model.n_layers,
-            [np.zeros(0, dtype=np.intp)] * count,
-            rng,
-            banned=(model._unknown_index(),),
-            max_length=20,
-        )
-
-    monkeypatch.setattr(sampling, "_PART_MAX", 70)
-    out, lengths = draw_padded(300, np.random.RandomState(5))
-    monkeypatch.setattr(sampling, "_PART_MAX", 10**9)
-    rng = np.random.RandomState(5)
-    for start in range(0, 300, 70):
-        part_out, part_lengths = draw_padded(min(70, 300 - start), rng)
-        np.testing.assert_array_equal(out[start : start + 70], part_out)
-        np.testing.assert_array_equal(lengths[start : start + 70], part_lengths)
-
-
-def test_halves_split_between_groups_at_half_the_rows():
-    group = np.array([0, 0, 0, 0, 1, 2, 2, 3])  # rows per group: 4, 1, 2, 1
-    parent = np.array([0, 0, 1, 2])  # groups 0 and 1 continue row 0
-    states = [(np.arange(3.0)[:, None] * np.ones((1, 2)),)]
-    run = sampling._Run(
-        np.arange(10, 18), group, np.array([5, 6, 7, 8]), states, parent, 4
-    )
-    first, second = run.halves()
-    np.testing.assert_array_equal(first.active, [10, 11, 12, 13])
-    np.testing.assert_array_equal(first.group, [0, 0, 0, 0])
-    np.testing.assert_array_equal(first.group_tokens, [5])
-    np.testing.assert_array_equal(second.active, [14, 15, 16, 17])
-    np.testing.assert_array_equal(second.group, [0, 1, 1, 2])
-    np.testing.assert_array_equal(second.group_tokens, [6, 7, 8])
-    # each half holds the states its groups continue, and points into them
-    np.testing.assert_array_equal(first.states[0][0][first.parent], [[0, 0]])
-    np.testing.assert_array_equal(
-        second.states[0][0][second.parent], [[0, 0], [1, 1], [2, 2]]
-    )
-    assert first.t == second.t == 4
-
-
-@pytest.mark.parametrize("max_length", [12, 3])
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_prefixes_of_every_length_draw_the_same_split_or_not(
-    model, monkeypatch, n_threads, max_length
-):
-    rng = np.random.default_rng(0)
-    n_tokens = len(model.vocabulary_)
-    prefixes = [rng.integers(1, n_tokens + 1, rng.integers(0, 5)) for _ in range(230)]
-
-    def draw_padded():
-        return sampling.generate_padded(
-            model.weights_,
-            model.cell,
-            model.n_layers,
-            prefixes,
-            np.random.RandomState(0),
-            banned=(model._unknown_index(),),
-            max_length=max_length,
-            n_threads=n_threads,
-        )
-
-    whole = draw_padded()
-    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 3)
-    split = draw_padded()
-    np.testing.assert_array_equal(split[0], whole[0])
-    np.testing.assert_array_equal(split[1], whole[1])
-    for prefix, row, length in zip(prefixes, *whole, strict=True):
-        assert list(row[: len(prefix)]) == list(prefix) and length >= len(prefix)
-        assert length <= max(len(prefix), max_length)
-        assert row[:length].all() and not row[length:].any()
-    assert (whole[1] == max_length).any()  # some stopped by the length limit
-
-
-def test_sampling_computes_the_same_bits_on_one_thread_or_two(monkeypatch):
-    """BLAS may round a row differently in a taller matrix: the groups must
-    be split the same way whatever the threads, or a float32 draw could
-    flip between machines."""
+def test_sampling_draws_from_the_model_distribution():
+    """Frequencies of whole names against their exact probabilities."""
+    rng = np.random.default_rng(3)
     weights = init_weights(
-        np.random.default_rng(0),
-        cell="gru",
-        n_layers=2,
-        hidden_size=48,
-        n_tokens=12,
-        dtype=np.dtype("float32"),
+        rng, cell="gru", n_layers=1, hidden_size=4, n_tokens=3, dtype=np.float64
     )
-    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 16)
-    group_cdf = sampling._group_cdf
-    seen = []
-
-    def recording(logits, t, options):
-        cdf = group_cdf(logits, t, options)
-        seen.append((t, cdf.shape, cdf.tobytes()))
-        return cdf
-
-    monkeypatch.setattr(sampling, "_group_cdf", recording)
-    results = {}
-    for n_threads in (1, 2):
-        seen.clear()
-        out, lengths = sampling.generate_padded(
-            weights,
-            "gru",
-            2,
-            [np.zeros(0, dtype=np.intp)] * 500,
-            np.random.RandomState(0),
-            banned=(11,),
-            max_length=8,
-            n_threads=n_threads,
-        )
-        results[n_threads] = (sorted(seen), out, lengths)
-    one, two = results[1], results[2]
-    assert len(one[0]) > 10 and one[0] == two[0]  # every step's cdf, bit for bit
-    np.testing.assert_array_equal(one[1], two[1])
+    weights["b_y"][0] = 1.5  # names end early: few distinct names
+    steps = RecurrentSteps(weights, "gru", 1)
+    n = 40_000
+    out, lengths = generation.sample(
+        steps, [np.zeros(0, np.intp)] * n, np.random.RandomState(0), max_length=40
+    )
+    names = [tuple(row[:k]) for row, k in zip(out, lengths, strict=True)]
+    for name in [(), (1,), (2,), (1, 1), (2, 1), (1, 2)]:
+        codes = np.array(name, dtype=np.intp)
+        batch = pad_batch(codes, np.array([0]), np.array([len(name)]), np.array([0]))
+        p = np.exp(sequence_log_likelihood(weights, "gru", 1, *batch)[0])
+        frequency = names.count(name) / n
+        assert frequency == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / n) + 1e-3)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_sample_is_the_same_on_any_thread_count(model, monkeypatch, n_threads):
-    monkeypatch.setattr(sampling, "_SPLIT_GROUPS", 4)
-    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: 1)
+    monkeypatch.setattr(generation, "_PART_ROWS", 64)
+    monkeypatch.setattr("sklearn_charrnn.nn.parallel.thread_budget", lambda: 1)
     expected = model.sample(400, random_state=7)
-    monkeypatch.setattr("sklearn_charrnn._estimator._thread_budget", lambda: n_threads)
+    monkeypatch.setattr(
+        "sklearn_charrnn.nn.parallel.thread_budget", lambda: n_threads
+    )
     assert model.sample(400, random_state=7) == expected
+
+
+def test_max_length_counts_the_prefix(model):
+    assert all(len(c) <= 6 for c in model.complete("ab", n_samples=20, max_length=6))
+    with pytest.raises(ValueError, match="max_length=3 counts the prefix"):
+        model.complete("abcde", max_length=3)
+    assert model.complete("abcdefgh").startswith("abcdefgh")
 
 
 @pytest.mark.parametrize(
@@ -404,7 +292,7 @@ def test_sequence_hash_is_blake2b_of_the_indices():
 
 def test_sequence_hash_does_not_depend_on_the_process():
     code = (
-        "from sklearn_charrnn.nn.sampling import sequence_hash as h; print(h([7, 2]))"
+        "from sklearn_charrnn.generation import sequence_hash as h; print(h([7, 2]))"
     )
     env = dict(os.environ, PYTHONHASHSEED="12345")
     out = subprocess.run(
@@ -466,9 +354,7 @@ def test_beam_search_is_exact_when_the_beam_holds_every_candidate(
     order = np.argsort(-truth, kind="stable")
     k = 2 ** (max_length - len(prefix))  # no step ever has more candidates
     sequences, log_probs = beam_search(
-        tiny_network,
-        "gru",
-        1,
+        RecurrentSteps(tiny_network, "gru", 1),
         np.array(prefix),
         k,
         max_length=max_length,
@@ -491,9 +377,7 @@ def test_beam_search_skips_excluded_sequences(tiny_network):
     best_three = [candidates[i] for i in order[:3]]
     excluded = np.unique(np.array([sequence_hash(s) for s in best_three], np.uint64))
     sequences, log_probs = beam_search(
-        tiny_network,
-        "gru",
-        1,
+        RecurrentSteps(tiny_network, "gru", 1),
         np.array([]),
         8,  # holds every candidate of length <= 3 at every step
         max_length=3,
@@ -576,15 +460,14 @@ def test_nucleus_and_top_k_sampling_run_through_the_estimator(model):
     assert len(names) == 40
     # top_k=3 never takes a token outside the three most probable allowed ones
     for name in names[:10]:
-        codes = [0] + [model.vocabulary_[c] for c in name] + [0]
-        states = None
-        for t in range(len(codes) - 1):
-            log_probs, states = next_token_log_probs(
-                model.weights_, model.cell, 1, np.array([codes[t]]), states
-            )
-            allowed = log_probs[0].copy()
+        codes = [model.vocabulary_[c] for c in name] + [0]
+        steps = model._steps()
+        state = steps.start(1)
+        for code in codes:
+            allowed = steps.log_probs(state)[0].copy()
             allowed[model._unknown_index()] = -np.inf
-            assert codes[t + 1] in np.argsort(-allowed)[:3], name
+            assert code in np.argsort(-allowed)[:3], name
+            state = steps.advance(state, np.array([code]))
 
 
 def test_seeds(model, dinosaurs):
@@ -735,19 +618,6 @@ def test_arguments_are_keyword_only(model):
         model.sample(2, 0.5)
     with pytest.raises(TypeError):
         model.complete("ab", 2)
-
-
-def test_scratch_memory_is_kept_per_thread_and_dropped_when_large(model, monkeypatch):
-    expected = model.sample(300, random_state=2)
-    sampling._WORKSPACES.works = None
-    assert model.sample(300, random_state=2) == expected
-    kept = sampling._WORKSPACES.works
-    assert kept is not None  # small: kept for the next call
-    assert model.sample(300, random_state=2) == expected  # reused, same draws
-    assert sampling._WORKSPACES.works is kept
-    monkeypatch.setattr(sampling, "_KEEP_BYTES", 0)
-    assert model.sample(300, random_state=2) == expected
-    assert sampling._WORKSPACES.works is None  # too large: dropped
 
 
 def test_concurrent_calls_from_threads_draw_what_serial_calls_draw(model):

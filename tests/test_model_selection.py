@@ -197,44 +197,46 @@ def test_blas_limit_is_shared_by_calls_in_several_threads(monkeypatch):
     tested here.)"""
     import threading
 
-    from sklearn_charrnn import _estimator
+    from sklearn_charrnn.nn import parallel
 
     calls = []
-
-    class Library:
-        user_api = "blas"
-        num_threads = 2
 
     class Limiter:
         def restore_original_limits(self):
             calls.append("restore")
-            Library.num_threads = 2
+            Controller.num_threads = 2
 
     class Controller:
-        lib_controllers = [Library()]
+        num_threads = 2
+
+        def select(self, user_api):
+            return self
+
+        def info(self):
+            return [{"num_threads": Controller.num_threads}]
 
         def limit(self, limits, user_api):
             calls.append(("limit", limits, user_api))
-            Library.num_threads = limits
+            Controller.num_threads = limits
             return Limiter()
 
-    monkeypatch.setattr(_estimator, "_controller", Controller)
-    monkeypatch.setattr(_estimator, "available_cores", lambda: 8)
+    monkeypatch.setattr(parallel, "_get_threadpool_controller", Controller)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 8)
     inside = threading.Barrier(2)
     first_left = threading.Event()
     seen = {}
 
     def first():
-        with _estimator._one_blas_thread():
+        with parallel.limited_blas():
             inside.wait()
         first_left.set()
 
     def second():
-        with _estimator._one_blas_thread():
+        with parallel.limited_blas():
             inside.wait()
             first_left.wait(timeout=30)
-            seen["threads"] = Library.num_threads
-            seen["budget"] = _estimator._thread_budget()
+            seen["threads"] = Controller.num_threads
+            seen["budget"] = parallel.thread_budget()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
@@ -243,5 +245,5 @@ def test_blas_limit_is_shared_by_calls_in_several_threads(monkeypatch):
         thread.join(timeout=60)
     assert calls == [("limit", 1, "blas"), "restore"]
     assert seen == {"threads": 1, "budget": 2}
-    assert Library.num_threads == 2
-    assert _estimator._BLAS_STATE["users"] == 0
+    assert Controller.num_threads == 2
+    assert parallel._LIMIT["calls"] == 0

@@ -1,6 +1,5 @@
 """Work split in parts and run on threads: same results, whatever the threads."""
 
-import multiprocessing
 import warnings
 
 import numpy as np
@@ -11,7 +10,8 @@ from sklearn_charrnn import CharRNNGenerator
 from sklearn_charrnn._sequences import pad_batch
 from sklearn_charrnn.nn import parallel
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
-from sklearn_charrnn.nn.parallel import batch_loss_and_gradients, n_parts, run_all
+from sklearn_charrnn._training import batch_loss_and_gradients
+from sklearn_charrnn.nn.parallel import Threads, n_parts
 from sklearn_charrnn.nn.workspace import Workspace
 
 
@@ -39,7 +39,14 @@ def test_parts_add_up_to_the_whole_batch(cell, n_layers):
             pad_batch(codes, offsets, lengths, p) for p in np.array_split(index, n)
         ]
         loss, grads, n_tokens = batch_loss_and_gradients(
-            weights, cell, n_layers, parts, works=[Workspace() for _ in range(n)]
+            weights,
+            cell,
+            n_layers,
+            parts,
+            dropout=0.0,
+            rngs=[None] * n,
+            works=[Workspace() for _ in range(n)],
+            threads=Threads(1),
         )
         assert n_tokens == lengths.sum() + len(lengths)  # each name + its end
         assert loss == pytest.approx(whole_loss, rel=1e-12)
@@ -59,38 +66,47 @@ def test_threads_change_nothing():
     ]
     results = []
     for n_threads in (1, 2):
-        loss, grads, _ = batch_loss_and_gradients(
-            weights,
-            "lstm",
-            1,
-            parts,
-            works=[Workspace(), Workspace()],
-            n_threads=n_threads,
-        )
+        with Threads(n_threads) as threads:
+            loss, grads, _ = batch_loss_and_gradients(
+                weights,
+                "lstm",
+                1,
+                parts,
+                dropout=0.3,
+                rngs=[np.random.default_rng(k) for k in range(2)],
+                works=[Workspace(), Workspace()],
+                threads=threads,
+            )
         results.append((loss, {k: g.copy() for k, g in grads.items()}))
     assert results[0][0] == results[1][0]
     for name, g in results[0][1].items():
         np.testing.assert_array_equal(g, results[1][1][name])
 
 
-def test_n_parts_splits_only_big_steps_of_big_batches():
-    assert n_parts("rnn", 200, 32) == 1  # 40,000 multiply-adds a row
-    assert n_parts("lstm", 200, 32) == 1  # 160,000
-    assert n_parts("rnn", 512, 32) == 1  # 262,144
-    assert n_parts("lstm", 300, 32) == 2  # 360,000
-    assert n_parts("gru", 384, 32) == 2
-    assert n_parts("lstm", 512, 15) == 1  # halves of fewer than 8 names
+def test_n_parts_follows_the_work_of_a_batch():
+    def parts(cell, hidden, rows):
+        gates = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+        return n_parts(rows, gates * hidden**2)
+
+    assert parts("rnn", 200, 32) == 1
+    assert parts("lstm", 200, 32) == 1
+    assert parts("rnn", 512, 32) == 1
+    assert parts("lstm", 300, 32) == 2
+    assert parts("gru", 384, 32) == 2
+    assert parts("lstm", 512, 32) == 2
+    assert parts("lstm", 512, 128) == 8  # more work, more parts
+    assert parts("lstm", 512, 31) == 1  # parts of at least 16 names
 
 
 def test_fit_is_the_same_on_one_thread_or_two(monkeypatch):
     """A split batch (LSTM 300) trains the same weights on 1 or 2 threads."""
     names = ["anna", "bob", "carla", "dimitri", "eve", "fay", "gus", "hal"] * 5
-    params = dict(cell="lstm", hidden_size=300, batch_size=16, max_iter=2, dropout=0.3)
-    assert n_parts("lstm", 300, 16) == 2
+    params = dict(cell="lstm", hidden_size=300, batch_size=32, max_iter=2, dropout=0.3)
+    assert n_parts(32, 4 * 300**2) == 2
     fits = []
     for n_threads in (1, 2):
         monkeypatch.setattr(
-            "sklearn_charrnn._estimator._thread_budget", lambda n=n_threads: n
+            "sklearn_charrnn.nn.parallel.thread_budget", lambda n=n_threads: n
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -99,6 +115,9 @@ def test_fit_is_the_same_on_one_thread_or_two(monkeypatch):
     for name, w in fits[0].weights_.items():
         np.testing.assert_array_equal(w, fits[1].weights_[name])
     assert fits[0].sample(20, random_state=1) == fits[1].sample(20, random_state=1)
+    np.testing.assert_array_equal(
+        fits[0].score_samples(names), fits[1].score_samples(names)
+    )
 
 
 def test_run_all_keeps_order_and_runs_on_threads():
@@ -113,47 +132,41 @@ def test_run_all_keeps_order_and_runs_on_threads():
 
         return run
 
-    assert run_all([job(k) for k in range(5)], n_threads=3) == [0, 1, 4, 9, 16]
+    with Threads(3) as threads:
+        assert threads.run_all([job(k) for k in range(5)]) == [0, 1, 4, 9, 16]
     assert len(set(seen)) > 1
     seen.clear()
-    assert run_all([job(k) for k in range(3)], n_threads=1) == [0, 1, 4]
+    with Threads(1) as threads:
+        assert threads.run_all([job(k) for k in range(3)]) == [0, 1, 4]
     assert set(seen) == {threading.get_ident()}
 
 
-def _in_child(queue):
-    queue.put(run_all([lambda: 1, lambda: 2], n_threads=2))
-
-
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
-)
-def test_run_all_works_in_a_forked_child():
-    """A child forked after the pool started makes a pool of its own."""
-    run_all([lambda: 0, lambda: 0], n_threads=2)  # the parent's pool exists
-    assert parallel._POOL["executor"] is not None
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_in_child, args=(queue,))
-    child.start()
-    child.join(timeout=60)
-    assert child.exitcode == 0
-    assert queue.get(timeout=5) == [1, 2]
-
-
-def test_split_batch_keeps_a_small_batch_whole():
+def test_split_rows_keeps_a_small_batch_whole():
     index = np.arange(100, 140)
-    halves = parallel.split_batch(index, 2)
+    halves = parallel.split_rows(index, 2)
     assert [len(h) for h in halves] == [20, 20]
     np.testing.assert_array_equal(np.concatenate(halves), index)
-    assert [len(p) for p in parallel.split_batch(index[:15], 2)] == [15]
-    assert [len(p) for p in parallel.split_batch(index[:1], 2)] == [1]
-    assert [len(p) for p in parallel.split_batch(index, 1)] == [40]
+    assert [len(p) for p in parallel.split_rows(index[:31], 2)] == [31]
+    assert [len(p) for p in parallel.split_rows(index[:1], 2)] == [1]
+    assert [len(p) for p in parallel.split_rows(index, 1)] == [40]
+
+
+def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with parallel.limited_blas() as n_threads:
+        assert n_threads >= 1
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
 
 
 def test_fit_with_a_last_batch_too_small_to_split(dinosaurs):
     """33 names in batches of 32 (LSTM 300 splits them): the last batch of
     one name is trained whole."""
-    assert parallel.n_parts("lstm", 300, 32) == 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = CharRNNGenerator(

@@ -14,6 +14,7 @@ core or sixteen.
 
 import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:  # scikit-learn's shared controller (scikit-learn >= 1.6)
@@ -40,27 +41,61 @@ def available_cores():
         return os.cpu_count() or 1
 
 
+# The calls inside limited_blas, across the threads of this process: the
+# first to enter sets the limit, the last to leave restores the counts from
+# before it, whatever order they leave in.
+_LIMIT = {"lock": threading.Lock(), "calls": 0, "limiter": None, "before": None}
+
+
+def _forget_limit():
+    """In a forked child no call is inside, and the lock is free."""
+    _LIMIT.update(lock=threading.Lock(), calls=0, limiter=None, before=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_limit)
+
+
+def _blas_threads():
+    info = _get_threadpool_controller().select(user_api="blas").info()
+    return [lib["num_threads"] for lib in info]
+
+
 def thread_budget():
     """How many threads a call may use.
 
-    The cores the process may run on, and no more than BLAS is allowed:
-    joblib lowers that in its workers, so that ``n_jobs`` processes share
-    the cores instead of each taking them all.
+    The cores the process may run on, and no more than BLAS was allowed
+    before any call here limited it: joblib lowers that in its workers, so
+    that ``n_jobs`` processes share the cores instead of each taking them all.
     """
-    info = _get_threadpool_controller().select(user_api="blas").info()
-    return max(1, min([available_cores(), *(lib["num_threads"] for lib in info)]))
+    with _LIMIT["lock"]:
+        allowed = _LIMIT["before"] if _LIMIT["calls"] else None
+    allowed = _blas_threads() if allowed is None else allowed
+    return max(1, min([available_cores(), *allowed]))
 
 
 @contextlib.contextmanager
 def limited_blas():
     """Run BLAS on one thread inside; yield the threads the call may use.
 
-    The limit is process-wide (threadpoolctl's), so it also holds for
-    threads of the process that run at the same time.
+    The limit is process-wide (threadpoolctl's): it also holds for threads
+    of the process that run at the same time.
     """
     n_threads = thread_budget()
-    with _get_threadpool_controller().limit(limits=1, user_api="blas"):
+    with _LIMIT["lock"]:
+        if _LIMIT["calls"] == 0:
+            _LIMIT["before"] = _blas_threads()
+            controller = _get_threadpool_controller()
+            _LIMIT["limiter"] = controller.limit(limits=1, user_api="blas")
+        _LIMIT["calls"] += 1
+    try:
         yield n_threads
+    finally:
+        with _LIMIT["lock"]:
+            _LIMIT["calls"] -= 1
+            if _LIMIT["calls"] == 0:
+                _LIMIT["limiter"].restore_original_limits()
+                _LIMIT["limiter"] = _LIMIT["before"] = None
 
 
 class Threads:
