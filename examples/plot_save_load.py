@@ -55,7 +55,7 @@ loaded = CharRNNGenerator.load(path)
 # The loaded model is a fitted estimator like any other; in a notebook (and
 # here) it shows its parameters and fitted attributes, and its "?" opens its
 # page of the API reference.
-loaded  # noqa: B018
+loaded
 
 # %%
 # The loaded model is the same model
