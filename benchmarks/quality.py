@@ -5,9 +5,11 @@ Run from the repository root::
     python benchmarks/quality.py            # both lists, every model
     python benchmarks/quality.py --quick    # dinosaurs only, no PyTorch
 
-Prints one table per name list. Held-out score is the mean log-likelihood per
-token in nats (characters plus one end token, higher is better): ``score`` of
-this package, and the same quantity for the baselines. Rows:
+Prints the machine line (``_machine.py``: CPU, cores, BLAS library and kernel,
+library versions), then one table per name list. Held-out score is the mean
+log-likelihood per token in nats (characters plus one end token, higher is
+better): ``score`` of this package, and the same quantity for the baselines.
+Rows:
 
 (a) ``CharRNNGenerator(random_state=0)`` with its defaults;
 (b) variations of the defaults (``VARIATIONS`` below), each changing one or
@@ -34,6 +36,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _machine import machine_line
 from ngram import KneserNeyNgram, tune
 
 from sklearn_charrnn import CharRNNGenerator
@@ -137,6 +140,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the split")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    print(machine_line())
     try:
         import torch
 

@@ -9,6 +9,7 @@ Build the site from the repository root with::
 cross-reference or a docstring numpydoc cannot parse fails it.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -31,6 +32,16 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
+
+# -- Math --------------------------------------------------------------------
+
+# The equations are typeset by MathJax in the browser. With the
+# sphinx-mathjax-offline package installed (part of the ``docs`` extra), the
+# build ships its own MathJax copy in ``_static/mathjax`` and the equations
+# render with no network connection, also when the site is opened from disk;
+# without it, the pages load MathJax from its CDN and need a connection.
+if importlib.util.find_spec("sphinx-mathjax-offline") is not None:
+    extensions.append("sphinx-mathjax-offline")
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
@@ -59,7 +70,9 @@ numpydoc_validation_exclude = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn-charrnn {release}"
-html_static_path = []
+html_static_path = ["_static"]
+# Result tables are plain text: wide ones scroll inside their own box.
+html_css_files = ["tables.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,

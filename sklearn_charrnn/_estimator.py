@@ -161,6 +161,12 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     max_length_ : int
         Length of the longest training sequence.
 
+    input_kind_ : {"str", "tokens"}
+        The form of input fit was given: ``"str"`` for strings (sequences
+        of characters), ``"tokens"`` for a 2-D array of tokens. Scoring and
+        ``partial_fit`` expect the same form, and generated sequences come
+        back in it (strings, or lists of tokens).
+
     training_hashes_ : ndarray of shape (n_distinct,), dtype uint64
         Sorted 64-bit BLAKE2b hashes of the distinct training sequences (of
         their token indices), 8 bytes per sequence: what
@@ -196,7 +202,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     --------
     >>> from sklearn_charrnn import CharRNNGenerator
     >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-    >>> gen = CharRNNGenerator(hidden_size=16, max_iter=5, early_stopping=False,
+    >>> gen = CharRNNGenerator(hidden_size=16, max_iter=500, early_stopping=False,
     ...                        random_state=0).fit(names)
     >>> gen.score_samples(["anna", "zed"]).shape
     (2,)
@@ -205,6 +211,13 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     >>> gen.complete("an").startswith("an")
     True
     """
+
+    # The "?" of the HTML repr links to this class's page of the API
+    # reference. The site is built locally and has no public address, so the
+    # link is relative: it resolves on every page of the built site that
+    # shows a repr (the gallery, the API pages), opened from disk or served.
+    _doc_link_module = "sklearn_charrnn"
+    _doc_link_template = "../generated/{estimator_module}.{estimator_name}.html"
 
     _parameter_constraints: dict = {
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
@@ -308,7 +321,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=4, random_state=0)
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, random_state=0)
         >>> gen.fit(names).vocabulary_["a"]
         1
         >>> len(gen.loss_curve_) == len(gen.validation_scores_) == gen.n_iter_
@@ -562,7 +575,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(names)
         >>> log_likelihood = gen.score_samples(["anna", "xyz"])
         >>> log_likelihood.shape, bool((log_likelihood < 0).all())
@@ -595,7 +608,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(names)
         >>> n_tokens = len("anna") + 1 + len("bob") + 1
         >>> total = gen.score_samples(["anna", "bob"]).sum()
@@ -632,7 +645,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> import os, tempfile
         >>> from sklearn_charrnn import CharRNNGenerator
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=2, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(["anna", "bob", "carla"])
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     gen.save(os.path.join(folder, "names.npz"))
@@ -669,7 +682,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> import os, tempfile
         >>> from sklearn_charrnn import CharRNNGenerator
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=2, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(["anna", "bob", "carla"])
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     gen.save(os.path.join(folder, "names.npz"))
