@@ -220,7 +220,7 @@ class GeneratorMixin:
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(names)
         >>> samples = gen.sample(4, temperature=0.8, max_length=12)
         >>> len(samples), all(len(s) <= 12 for s in samples)
@@ -312,7 +312,7 @@ class GeneratorMixin:
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=3, early_stopping=False,
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
         ...                        random_state=0).fit(names)
         >>> gen.complete("be").startswith("be")
         True

@@ -247,9 +247,7 @@ def test_sample_is_the_same_on_any_thread_count(model, monkeypatch, n_threads):
     monkeypatch.setattr(generation, "_PART_ROWS", 64)
     monkeypatch.setattr("sklearn_charrnn.nn.parallel.thread_budget", lambda: 1)
     expected = model.sample(400, random_state=7)
-    monkeypatch.setattr(
-        "sklearn_charrnn.nn.parallel.thread_budget", lambda: n_threads
-    )
+    monkeypatch.setattr("sklearn_charrnn.nn.parallel.thread_budget", lambda: n_threads)
     assert model.sample(400, random_state=7) == expected
 
 
@@ -291,9 +289,7 @@ def test_sequence_hash_is_blake2b_of_the_indices():
 
 
 def test_sequence_hash_does_not_depend_on_the_process():
-    code = (
-        "from sklearn_charrnn.generation import sequence_hash as h; print(h([7, 2]))"
-    )
+    code = "from sklearn_charrnn.generation import sequence_hash as h; print(h([7, 2]))"
     env = dict(os.environ, PYTHONHASHSEED="12345")
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env

@@ -8,9 +8,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_charrnn import CharRNNGenerator
 from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn._training import batch_loss_and_gradients
 from sklearn_charrnn.nn import parallel
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
-from sklearn_charrnn._training import batch_loss_and_gradients
 from sklearn_charrnn.nn.parallel import Threads, n_parts
 from sklearn_charrnn.nn.workspace import Workspace
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
-from sklearn_charrnn.nn.cells import CELLS
 from sklearn_charrnn.nn.network import (
-    init_weights,
     RecurrentSteps,
+    init_weights,
     log_softmax,
     loss_and_gradients,
     run_layers,
