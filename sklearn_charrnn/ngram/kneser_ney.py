@@ -483,3 +483,70 @@ class KneserNeySteps:
     def log_probs(self, state):
         """Next-token log-probabilities, ndarray of shape (n, V), float64."""
         return self._log_probs[state]  # (n, V)
+
+
+# ------------------------------------------------------------ whole models
+
+
+def fit_tables(ngrams, counts, n_tokens, discount=None):
+    """Discounts and automaton of the model of the given n-gram counts.
+
+    Parameters
+    ----------
+    ngrams : ndarray of shape (m, N) of int
+    counts : ndarray of shape (m,) of int
+    n_tokens : int
+    discount : float or None, default=None
+        See :func:`level_discounts`.
+
+    Returns
+    -------
+    discounts : ndarray of shape (N, 3)
+    log_probs, transitions : ndarray of shape (S, V)
+    start : int
+    """
+    discounts = level_discounts(ngrams, counts, n_tokens, discount)
+    return discounts, *compile_automaton(ngrams, counts, n_tokens, discounts)
+
+
+def order_scores(train, valid, n_tokens, orders, discount=None, patience=2):
+    """Held-out mean log-likelihood per token of models of several orders.
+
+    Orders are tried in increasing order; the search stops once
+    ``patience`` orders in a row have not beaten the best score so far
+    (on names, the score rises to a peak and then falls).
+
+    Parameters
+    ----------
+    train, valid : tuple of (codes, lengths)
+        Encoded sequences to count and to score.
+    n_tokens : int
+    orders : sequence of int
+        Increasing, each at least 2.
+    discount : float or None, default=None
+    patience : int, default=2
+
+    Returns
+    -------
+    scores : dict of int to float
+        Nats per token (tokens and one end token per sequence) of each
+        order tried.
+    """
+    valid_codes, valid_lengths = valid
+    n_valid_tokens = valid_lengths.sum() + len(valid_lengths)
+    windows = ngram_windows(*train, max(orders))  # (M, N_max)
+    scores, best, worse = {}, -np.inf, 0
+    for order in orders:
+        ngrams, counts = aggregate_windows(windows[:, windows.shape[1] - order :])
+        _, log_probs, transitions, start = fit_tables(
+            ngrams, counts, n_tokens, discount
+        )
+        total = sequence_log_likelihoods(
+            log_probs, transitions, start, valid_codes, valid_lengths
+        ).sum()
+        scores[order] = float(total / n_valid_tokens)
+        worse = 0 if scores[order] > best else worse + 1
+        best = max(best, scores[order])
+        if worse >= patience:
+            break
+    return scores
