@@ -418,7 +418,8 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
     log_likelihood : ndarray of shape (n_samples,), dtype float64
     """
     lengths = np.asarray(lengths, dtype=np.intp)
-    codes = np.asarray(codes, dtype=np.intp)
+    # one boundary after the last token: every sequence's end reads there
+    codes = np.append(np.asarray(codes, dtype=np.intp), 0)  # (total_length + 1,)
     order = np.argsort(-lengths, kind="stable")  # (n,)
     lens = lengths[order]  # (n,) decreasing
     offsets = (np.cumsum(lengths) - lengths)[order]  # (n,)
@@ -426,8 +427,8 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
     total = np.zeros(len(lengths))  # (n,)
     for t in range(int(lens.max(initial=0)) + 1):
         active = int(np.searchsorted(-lens, -t, side="right"))  # lens >= t
-        reading = lens[:active] > t  # (a,) False: the end token
-        token = np.where(reading, np.take(codes, offsets[:active] + t, mode="clip"), 0)
+        # past its last token a sequence reads the end token (0)
+        token = np.where(lens[:active] > t, codes[offsets[:active] + t], 0)  # (a,)
         total[:active] += log_probs[state[:active], token]
         state[:active] = transitions[state[:active], token]
     result = np.empty(len(lengths))
