@@ -187,6 +187,14 @@ class KneserNeyGenerator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> gen.vocabulary_["a"], gen.ngrams_.shape[1]
+        (1, 3)
         """
         return self._fit(X, incremental=False)
 
@@ -212,6 +220,15 @@ class KneserNeyGenerator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> gen = KneserNeyGenerator(order=2).partial_fit(["anna", "bob"])
+        >>> int(gen.ngram_counts_.sum())  # 4 + 1 and 3 + 1 tokens
+        9
+        >>> int(gen.partial_fit(["nab"]).ngram_counts_.sum())
+        13
         """
         return self._fit(X, incremental=True)
 
@@ -331,6 +348,7 @@ class KneserNeyGenerator(BaseEstimator):
         Returns
         -------
         steps : KneserNeySteps
+            Its state is an intp array of rows of ``log_probs_``.
         """
         check_is_fitted(self)
         return kneser_ney.KneserNeySteps(
@@ -353,6 +371,15 @@ class KneserNeyGenerator(BaseEstimator):
             Natural log of each sequence's probability: the sum over its
             characters and its end token of the log-probability of each
             given the ones before.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> log_likelihood = gen.score_samples(["anna", "xyz"])
+        >>> log_likelihood.shape, bool(log_likelihood[0] > log_likelihood[1])
+        ((2,), True)
         """
         codes, lengths = self._validate(X)
         return kneser_ney.sequence_log_likelihoods(
@@ -378,6 +405,16 @@ class KneserNeyGenerator(BaseEstimator):
         -------
         score : float
             Mean log-likelihood per token, in nats.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> n_tokens = len("anna") + 1 + len("bob") + 1
+        >>> total = gen.score_samples(["anna", "bob"]).sum()
+        >>> bool(abs(gen.score(["anna", "bob"]) - total / n_tokens) < 1e-12)
+        True
         """
         codes, lengths = self._validate(X)
         total = kneser_ney.sequence_log_likelihoods(

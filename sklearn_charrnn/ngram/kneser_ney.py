@@ -7,9 +7,12 @@ which only holds the compiled tables. The path from data to model is::
     windows --aggregate_windows--> ngrams (m, N), counts (m,)  distinct rows
     ngrams, counts --compile_automaton--> log_probs (S, V), transitions (S, V)
 
-Token 0 is the boundary token: every sequence is read after ``N - 1`` of them
-(the start) and ends by predicting one (the end). ``V`` is the number of
-tokens, the unknown one included.
+Token 0 is the boundary token: every sequence is counted after ``N - 1`` of
+them (so that every row has ``N`` columns) and ends by predicting one (the
+end). A sequence starts once, so a context that begins with two boundary
+tokens is the same context as its suffix: the model has one start context,
+a single boundary token, and the n-grams that begin with two boundaries are
+not counted. ``V`` is the number of tokens, the unknown one included.
 
 The model is Chen and Goodman's interpolated modified Kneser-Ney. For a
 context ``h`` of length ``k - 1`` (level ``k``) and a token ``w``::
