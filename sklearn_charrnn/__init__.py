@@ -7,12 +7,14 @@ from ._persistence import (
     load_model,
     save_model,
 )
+from .ngram import KneserNeyGenerator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CharRNNGenerator",
     "InconsistentVersionWarning",
+    "KneserNeyGenerator",
     "ModelFileError",
     "load_model",
     "save_model",

@@ -1,0 +1,452 @@
+"""KneserNeyGenerator: the scikit-learn face of the Kneser-Ney n-gram."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .. import _persistence, _sequences
+from .._estimator import _warn
+from .._sequences import STRING
+from ..nn.sampling import sequence_hashes
+from . import kneser_ney
+
+# order="auto" tries these orders on held-out sequences.
+AUTO_ORDERS = range(2, 11)
+# Below this many sequences order="auto" holds none out and takes this order.
+MIN_AUTO_SEQUENCES = 10
+SMALL_DATA_ORDER = 3
+VALIDATION_FRACTION = 0.1
+
+
+class KneserNeyGenerator(BaseEstimator):
+    """Character n-gram with interpolated modified Kneser-Ney smoothing.
+
+    Each token is predicted from the ``order - 1`` tokens before it, with
+    the counts of every shorter context mixed in (interpolation), down to a
+    uniform distribution over all tokens, so that every token, the end
+    token and the unknown one included, has a nonzero probability. Fitting
+    is counting: no training loop, a fraction of a second on a few thousand
+    names. It is the model to reach for on tiny lists and when no training
+    time is wanted.
+
+    Likelihoods are in nats. A sequence of ``L`` characters counts ``L + 1``
+    tokens: its characters and one end token.
+
+    Parameters
+    ----------
+    order : int or "auto", default="auto"
+        Length of the n-grams (the context is ``order - 1`` tokens), at
+        least 2. ``"auto"`` holds out a tenth of the training sequences
+        (drawn with ``random_state``), scores the orders 2, 3, ... 10
+        counted on the rest (stopping once two orders in a row do not beat
+        the best), keeps the best, and counts all the sequences at that
+        order. With fewer than 10 sequences it takes order 3.
+
+    discount : float in (0, 1] or "auto", default="auto"
+        ``"auto"``: Chen and Goodman's modified discounts, three per order
+        (``D1``, ``D2``, ``D3+`` for n-grams seen once, twice, three times
+        or more), estimated in closed form from the training counts. A
+        float: that one discount for every order and count (interpolated
+        Kneser-Ney).
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the held-out sequences of ``order="auto"``. Pass an int for a
+        reproducible choice.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Maps every token seen in fit to its index (1 to n, in sorted order).
+        Index 0 is the start/end token and index n + 1 the unknown token.
+
+    input_kind_ : {"str", "tokens"}
+        Whether fit was given strings or a 2-D array of tokens.
+
+    order_ : int
+        The order used.
+
+    order_scores_ : dict of int to float or None
+        With ``order="auto"`` and enough sequences: the held-out score
+        (nats per token) of every order tried. None otherwise.
+
+    discounts_ : ndarray of shape (order_, 3)
+        Row ``k - 1``: the discounts ``D1, D2, D3+`` of the n-grams of
+        length ``k``.
+
+    ngrams_ : ndarray of shape (n_ngrams, order_), dtype intp
+        Every distinct n-gram seen (token indices; the context before a
+        sequence is boundary tokens, 0), sorted.
+
+    ngram_counts_ : ndarray of shape (n_ngrams,), dtype int64
+        How often each was seen: the counts ``partial_fit`` adds to.
+
+    log_probs_ : ndarray of shape (n_nodes, n_tokens)
+        The compiled model: one row per context seen in fit (of length 0 to
+        ``order_ - 1``), the log-probability of every next token.
+
+    transitions_ : ndarray of shape (n_nodes, n_tokens), dtype int32
+        Row ``s``: the context (row of ``log_probs_``) after reading each
+        token in context ``s``: the longest suffix seen in fit.
+
+    start_node_ : int
+        The row of ``log_probs_`` before the first token of a sequence.
+
+    max_length_ : int
+        Length of the longest training sequence.
+
+    training_hashes_ : ndarray of shape (n_distinct,), dtype uint64
+        Sorted 64-bit hashes of the distinct training sequences, as in
+        :class:`~sklearn_charrnn.CharRNNGenerator`.
+
+    n_features_in_ : int
+        Number of columns of X, only when fit was given a 2-D array.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names, only when fit was given a DataFrame with str names.
+
+    See Also
+    --------
+    CharRNNGenerator : the recurrent network, with the same face.
+
+    Notes
+    -----
+    For a context ``h`` of ``k - 1`` tokens and a token ``w``::
+
+        p_k(w | h) = max(c_k(h w) - D_k(c_k(h w)), 0) / c_k(h .)
+                     + gamma_k(h) p_{k-1}(w | h[1:])
+        gamma_k(h) = (D_k1 N_1(h .) + D_k2 N_2(h .) + D_k3+ N_3+(h .)) / c_k(h .)
+        p_0(w) = 1 / V
+
+    ``c_k(h .)`` sums ``c_k(h w)`` over ``w``, ``N_r(h .)`` counts the
+    tokens ``w`` with ``c_k(h w) = r`` (at least 3 for ``N_3+``) and ``V``
+    is the number of tokens (the boundary and the unknown one included).
+    ``c_k`` is the raw count for ``k = order_``; below, it is the number of
+    distinct tokens seen before ``h w`` (the continuation count), except
+    for n-grams that begin at the start of a sequence, which keep their raw
+    counts since nothing comes before the start. A context never seen skips
+    its level (``p_k = p_{k-1}``). The discounts are
+    ``D_r = r - (r + 1) Y n_{r+1} / n_r`` with ``Y = n_1 / (n_1 + 2 n_2)``
+    and ``n_r`` the number of n-grams of the level with count ``r``.
+
+    Fit compiles the model into a table of the whole next-token
+    distribution of every context seen and a table of transitions between
+    contexts, so scoring is a look-up per token.
+
+    Tokens never seen in fit all map to one unknown token, which keeps the
+    uniform share of probability: scoring a sequence that holds one stays
+    finite.
+
+    References
+    ----------
+    Chen, S. F. and Goodman, J. (1999). An empirical study of smoothing
+    techniques for language modeling. Computer Speech and Language, 13(4),
+    359-394.
+
+    Examples
+    --------
+    >>> from sklearn_charrnn import KneserNeyGenerator
+    >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+    >>> gen = KneserNeyGenerator(order=3).fit(names)
+    >>> gen.order_, gen.discounts_.shape
+    (3, (3, 3))
+    >>> bool(gen.score_samples(["anna"])[0] > gen.score_samples(["nnaa"])[0])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "order": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "discount": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, order="auto", discount="auto", random_state=None):
+        self.order = order
+        self.discount = discount
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Count the n-grams of X and compile the model.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences: str (one character per token), or rows of
+            tokens. A single column of str is read as one str per row.
+            Empty strings are skipped with a warning.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> gen.vocabulary_["a"], gen.ngrams_.shape[1]
+        (1, 3)
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add the n-gram counts of X to the model's.
+
+        The first call fixes the vocabulary and the order (``order="auto"``
+        chooses it on that call's sequences); a later call whose X holds a
+        token not seen then raises a ValueError that names it. The
+        discounts are estimated again from all the counts. Fitting ``A``
+        then ``B`` with ``partial_fit`` gives the model of ``A + B`` at the
+        same order.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> gen = KneserNeyGenerator(order=2).partial_fit(["anna", "bob"])
+        >>> int(gen.ngram_counts_.sum())  # 4 + 1 and 3 + 1 tokens
+        9
+        >>> int(gen.partial_fit(["nab"]).ngram_counts_.sum())
+        13
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        resume = incremental and hasattr(self, "ngrams_")
+        if not resume:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+        sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
+        sequences = _drop_empty(sequences, kind)
+        if resume:
+            self._check_input_kind(kind)
+        else:
+            tokens = _sequences.build_vocabulary(sequences, kind)
+            self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
+            self.input_kind_ = kind
+        codes, lengths = _sequences.encode(sequences, kind, self._tokens())
+        if resume:
+            self._check_known(codes, lengths, sequences)
+            ngrams, counts = kneser_ney.aggregate_windows(
+                np.concatenate(
+                    [
+                        self.ngrams_,
+                        kneser_ney.ngram_windows(codes, lengths, self.order_),
+                    ]
+                ),
+                np.concatenate(
+                    [
+                        self.ngram_counts_,
+                        np.ones(lengths.sum() + len(lengths), dtype=np.int64),
+                    ]
+                ),
+            )
+        else:
+            self.order_, self.order_scores_ = self._choose_order(codes, lengths)
+            ngrams, counts = kneser_ney.aggregate_windows(
+                kneser_ney.ngram_windows(codes, lengths, self.order_)
+            )
+            self.max_length_ = 0
+            self.training_hashes_ = np.zeros(0, dtype=np.uint64)
+        self._set_model(ngrams, counts)
+        self.max_length_ = max(self.max_length_, int(lengths.max()))
+        self.training_hashes_ = np.union1d(
+            self.training_hashes_, sequence_hashes(codes, lengths)
+        )
+        return self
+
+    def _discount(self):
+        return None if self.discount == "auto" else float(self.discount)
+
+    def _choose_order(self, codes, lengths):
+        """The order to use, and the held-out score of each order tried."""
+        if self.order != "auto":
+            return int(self.order), None
+        n = len(lengths)
+        if n < MIN_AUTO_SEQUENCES:
+            return SMALL_DATA_ORDER, None
+        rng = check_random_state(self.random_state)
+        n_valid = int(np.ceil(VALIDATION_FRACTION * n))
+        held_out = np.zeros(n, dtype=bool)
+        held_out[rng.permutation(n)[:n_valid]] = True
+        owner = np.repeat(held_out, lengths)  # (total_length,)
+        train = (codes[~owner], lengths[~held_out])
+        valid = (codes[owner], lengths[held_out])
+        scores = kneser_ney.order_scores(
+            train, valid, self._n_tokens(), AUTO_ORDERS, self._discount()
+        )
+        return max(scores, key=scores.get), scores
+
+    def _set_model(self, ngrams, counts):
+        self.ngrams_, self.ngram_counts_ = ngrams, counts
+        (
+            self.discounts_,
+            self.log_probs_,
+            self.transitions_,
+            self.start_node_,
+        ) = kneser_ney.fit_tables(ngrams, counts, self._n_tokens(), self._discount())
+
+    # ------------------------------------------------------------ helpers
+
+    def _tokens(self):
+        return list(self.vocabulary_)
+
+    def _n_tokens(self):
+        return len(self.vocabulary_) + 2
+
+    def _check_input_kind(self, kind):
+        if kind != self.input_kind_:
+            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
+            got = "strings" if kind == STRING else "a 2-D array of tokens"
+            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
+
+    def _check_known(self, codes, lengths, sequences):
+        """Raise a ValueError naming the first token outside the vocabulary."""
+        unknown = np.flatnonzero(codes == self._n_tokens() - 1)
+        if unknown.size == 0:
+            return
+        ends = np.cumsum(lengths)
+        row = int(np.searchsorted(ends, unknown[0], side="right"))
+        token = sequences[row][int(unknown[0] - (ends[row] - lengths[row]))]
+        raise ValueError(
+            f"Token {token!r} (in sequence {row}) was not seen when the "
+            "vocabulary was fixed by the first fit; the model cannot learn it."
+        )
+
+    def _validate(self, X):
+        """Check X against the fitted model and encode it."""
+        check_is_fitted(self)
+        sequences, kind = _sequences.check_sequences(self, X, reset=False)
+        self._check_input_kind(kind)
+        return _sequences.encode(sequences, kind, self._tokens())
+
+    def _steps(self):
+        """The step interface of the fitted model.
+
+        Returns
+        -------
+        steps : KneserNeySteps
+            Its state is an intp array of rows of ``log_probs_``.
+        """
+        check_is_fitted(self)
+        return kneser_ney.KneserNeySteps(
+            self.log_probs_, self.transitions_, self.start_node_
+        )
+
+    # ------------------------------------------------------------ scoring
+
+    def score_samples(self, X):
+        """Log-likelihood of each sequence under the model.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Natural log of each sequence's probability: the sum over its
+            characters and its end token of the log-probability of each
+            given the ones before.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> log_likelihood = gen.score_samples(["anna", "xyz"])
+        >>> log_likelihood.shape, bool(log_likelihood[0] > log_likelihood[1])
+        ((2,), True)
+        """
+        codes, lengths = self._validate(X)
+        return kneser_ney.sequence_log_likelihoods(
+            self.log_probs_, self.transitions_, self.start_node_, codes, lengths
+        )
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per token over all of X: higher is better.
+
+        This is the total log-likelihood divided by the total number of
+        tokens (every character plus one end token per sequence), the
+        negative of the cross-entropy in nats. ``exp(-score)`` is the
+        perplexity.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per token, in nats.
+
+        Examples
+        --------
+        >>> from sklearn_charrnn import KneserNeyGenerator
+        >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
+        >>> gen = KneserNeyGenerator(order=3).fit(names)
+        >>> n_tokens = len("anna") + 1 + len("bob") + 1
+        >>> total = gen.score_samples(["anna", "bob"]).sum()
+        >>> bool(abs(gen.score(["anna", "bob"]) - total / n_tokens) < 1e-12)
+        True
+        """
+        codes, lengths = self._validate(X)
+        total = kneser_ney.sequence_log_likelihoods(
+            self.log_probs_, self.transitions_, self.start_node_, codes, lengths
+        ).sum()
+        return float(total / (lengths.sum() + len(lengths)))
+
+    def __getstate__(self):
+        return _persistence.pickle_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags
+
+
+def _drop_empty(sequences, kind):
+    """Skip the empty strings of X, with a warning; all empty is an error."""
+    if kind != STRING:
+        return sequences
+    kept = [s for s in sequences if s]
+    if not kept:
+        raise ValueError(
+            f"X holds only empty strings ({len(sequences)} of them): "
+            "expected at least one non-empty str."
+        )
+    if len(kept) < len(sequences):
+        _warn(f"Skipped {len(sequences) - len(kept)} empty strings in X.", UserWarning)
+    return kept
