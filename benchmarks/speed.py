@@ -11,7 +11,8 @@ and the median of the rounds reported:
   tanh RNN at hidden sizes 64, 200 and 512, of the GRU and LSTM at 200 and
   of the LSTM at 512 (the estimator's default), batch 32, float32, AdamW
   (learning rate 3e-3, weight decay 0.01 on the weight matrices, clipping
-  at global norm 5) for (a) this package, (b) the tutorial's one-name-at-a-time, one-character-at-a-time loop
+  at global norm 5) for (a) this package, (b) the tutorial's
+  one-name-at-a-time, one-character-at-a-time loop
   (``tutorial_baseline.py``, tanh RNN only) and (c) PyTorch's fused
   ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``torch_baseline.py``) on the same
   padded batches;

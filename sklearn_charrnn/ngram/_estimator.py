@@ -9,9 +9,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _persistence, _sequences
-from .._estimator import _warn
+from .._generator import GeneratorMixin
+from .._generator import warn as _warn
 from .._sequences import STRING
-from ..nn.sampling import sequence_hashes
+from ..generation import sequence_hashes
 from . import kneser_ney
 
 # order="auto" tries these orders on held-out sequences.
@@ -22,7 +23,7 @@ SMALL_DATA_ORDER = 3
 VALIDATION_FRACTION = 0.1
 
 
-class KneserNeyGenerator(BaseEstimator):
+class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     """Character n-gram with interpolated modified Kneser-Ney smoothing.
 
     Each token is predicted from the ``order - 1`` tokens before it, with
