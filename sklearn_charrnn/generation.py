@@ -276,6 +276,54 @@ def _spawn(rng, n):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(entropy).spawn(n)]
 
 
+def token_log_probs(model, codes, lengths):
+    """Log-probability of every token of every sequence, end tokens included.
+
+    The sequences run through the step interface together, in parts of
+    :func:`part_rows` sequences.
+
+    Parameters
+    ----------
+    model : step interface
+        See the module notes.
+    codes : ndarray of shape (total_length,) of int
+        Every sequence's token indices, end to end.
+    lengths : ndarray of shape (n,) of int
+
+    Returns
+    -------
+    log_probs : ndarray of shape (total_length + n,), dtype float64
+        Sequence by sequence: the log-probability of each of its tokens given
+        the ones before, then of its end token.
+    """
+    n = len(lengths)
+    offsets = np.cumsum(lengths) - lengths
+    targets = np.zeros((n, int(lengths.max(initial=0)) + 1), dtype=np.intp)  # (n, T)
+    for i in np.flatnonzero(lengths):
+        targets[i, : lengths[i]] = codes[offsets[i] : offsets[i] + lengths[i]]
+    out = np.zeros(targets.shape)  # (n, T)
+    size = part_rows(model.n_tokens)
+    for start in range(0, n, size):
+        rows = slice(start, start + size)
+        _token_log_probs_part(model, targets[rows], lengths[rows], out[rows])
+    mask = np.arange(targets.shape[1]) <= lengths[:, None]  # (n, T)
+    return out[mask]
+
+
+def _token_log_probs_part(model, targets, lengths, out):
+    active = np.arange(targets.shape[0])  # (A,) rows not yet ended
+    state = model.start(active.size)
+    for t in range(targets.shape[1]):
+        tokens = targets[active, t]  # (A,)
+        log_probs = model.log_probs(state)  # (A, V)
+        out[active, t] = log_probs[np.arange(active.size), tokens]
+        going = t < lengths[active]  # the end token was not read yet
+        active = active[going]
+        if not active.size:
+            break
+        state = model.advance(state, tokens[going], np.flatnonzero(going))
+
+
 def beam_search(
     model, prefix, k, *, max_length, min_length=0, banned=(), excluded=None
 ):

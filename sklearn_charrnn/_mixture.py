@@ -1,0 +1,449 @@
+"""GeneratorMixture: generators mixed token by token."""
+
+from numbers import Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted
+
+from . import _persistence, _sequences
+from ._generator import GeneratorMixin, warn
+from ._sequences import STRING
+from .generation import sequence_hashes, token_log_probs
+
+# Below this many sequences weights="auto" holds none out: equal weights.
+_MIN_AUTO_SEQUENCES = 10
+
+
+def em_weights(log_probs, *, max_iter=1000, tol=1e-10):
+    """Mixture weights that maximise the likelihood of held-out tokens, by EM.
+
+    Parameters
+    ----------
+    log_probs : ndarray of shape (n_tokens, n_components)
+        Log-probability of every held-out token under every component.
+    max_iter : int, default=1000
+    tol : float, default=1e-10
+        Stop when an iteration raises the mean log-likelihood by less.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_components,)
+        Non-negative, summing to 1.
+    curve : list of float
+        The mean log-likelihood per token before each iteration: EM never
+        lowers it.
+    """
+    n, k = log_probs.shape
+    weights = np.full(k, 1.0 / k)
+    curve = []
+    for _ in range(max_iter):
+        with np.errstate(divide="ignore"):
+            joint = log_probs + np.log(weights)  # (n, k)
+        total = logsumexp(joint, axis=1)  # (n,)
+        curve.append(float(total.mean()))
+        weights = np.exp(joint - total[:, None]).mean(axis=0)  # responsibilities
+        if len(curve) > 1 and curve[-1] - curve[-2] < tol:
+            break
+    return weights / weights.sum(), curve
+
+
+class MixtureSteps:
+    """The step interface of a mixture: ``p = sum_k w_k p_k``, token by token.
+
+    Parameters
+    ----------
+    components : list of step interfaces
+    token_maps : list of ndarray of shape (V,) of int
+        For every component, its index of each of the mixture's tokens (its
+        unknown token for one it never saw).
+    weights : ndarray of shape (n_components,)
+    """
+
+    def __init__(self, components, token_maps, weights):
+        self.components, self.token_maps = components, token_maps
+        with np.errstate(divide="ignore"):
+            self.log_weights = np.log(np.asarray(weights, dtype=np.float64))
+        self.n_tokens = len(token_maps[0])
+
+    def start(self, n):
+        """State of ``n`` sequences that have read the start token."""
+        return tuple(component.start(n) for component in self.components)
+
+    def advance(self, state, tokens, parents=None):
+        """Every component's state advanced by the tokens it knows them as."""
+        return tuple(
+            component.advance(s, token_map[tokens], parents)
+            for component, s, token_map in zip(
+                self.components, state, self.token_maps, strict=True
+            )
+        )
+
+    def log_probs(self, state):
+        """``log sum_k w_k p_k(token)`` of every mixture token: ``(n, V)``.
+
+        A token a component never saw gets that component's unknown-token
+        probability; each row is normalised again, so that such tokens share
+        it rather than count it twice.
+        """
+        mixed = logsumexp(
+            [
+                log_w + np.asarray(component.log_probs(s), np.float64)[:, token_map]
+                for component, s, token_map, log_w in zip(
+                    self.components,
+                    state,
+                    self.token_maps,
+                    self.log_weights,
+                    strict=True,
+                )
+            ],
+            axis=0,
+        )  # (n, V)
+        return mixed - logsumexp(mixed, axis=1, keepdims=True)
+
+
+def _default_estimators():
+    from ._estimator import CharRNNGenerator
+    from .ngram import KneserNeyGenerator
+
+    return [("rnn", CharRNNGenerator()), ("ngram", KneserNeyGenerator())]
+
+
+class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
+    """Generators mixed token by token: the next-token probabilities of
+    several generators, weighted and added.
+
+    Every component reads the same sequence; at every step the mixture's
+    probability of the next token is ``sum_k w_k p_k(token | tokens so
+    far)``. Models that make different mistakes correct each other: a
+    recurrent network and a Kneser-Ney n-gram together score held-out names
+    better than either alone. Several :class:`CharRNNGenerator` with
+    different seeds form an ensemble.
+
+    Likelihoods are in nats. A sequence of ``L`` characters counts ``L + 1``
+    tokens: its characters and one end token.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The generators to mix, each with a name. Each is cloned and fitted
+        on the training sequences. None means
+        ``[("rnn", CharRNNGenerator()), ("ngram", KneserNeyGenerator())]``.
+
+    weights : "auto" or array-like of shape (n_estimators,), default="auto"
+        ``"auto"``: the weights that maximise the likelihood of held-out
+        sequences, found by EM (see Notes). An array: fixed weights,
+        normalised to sum to 1.
+
+    validation_fraction : float, default=0.1
+        Share of the training sequences held out to fit ``weights="auto"``.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the held-out sequences, and seeds every component whose own
+        ``random_state`` is None, so that an int makes the whole mixture
+        reproducible.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The components, fitted on all the training sequences.
+
+    named_estimators_ : Bunch
+        The fitted components by name.
+
+    weights_ : ndarray of shape (n_estimators,)
+        The mixture weights, summing to 1.
+
+    em_curve_ : list of float or None
+        With ``weights="auto"``: the held-out mean log-likelihood per token
+        before each EM iteration (never lower than the one before).
+
+    vocabulary_ : dict
+        Maps every token seen in fit to its index (1 to n, in sorted order).
+
+    input_kind_ : {"str", "tokens"}
+        Whether fit was given strings or a 2-D array of tokens.
+
+    max_length_ : int
+        Length of the longest training sequence.
+
+    training_hashes_ : ndarray of uint64
+        Sorted hashes of the training sequences (for ``exclude_training``).
+
+    n_features_in_ : int
+        Number of columns of X, when fit was given a 2-D array.
+
+    See Also
+    --------
+    CharRNNGenerator : A recurrent network; the best single model on long
+        lists.
+    KneserNeyGenerator : A Kneser-Ney n-gram; fits in a second.
+
+    Notes
+    -----
+    With ``weights="auto"`` fit holds out ``validation_fraction`` of the
+    training sequences (drawn with ``random_state``), fits a clone of every
+    component on the rest, and runs EM on the held-out tokens: the weights
+    are those that maximise ``sum_t log sum_k w_k p_k(token_t)``, with no
+    component scored on a sequence it was trained on. It then fits the
+    components on all the sequences and keeps those weights. This costs a
+    second fit of every component. With fewer than 10 sequences the weights
+    are equal.
+
+    Examples
+    --------
+    >>> from sklearn_charrnn import CharRNNGenerator, GeneratorMixture
+    >>> from sklearn_charrnn import KneserNeyGenerator
+    >>> from sklearn_charrnn.datasets import load_dinosaurs
+    >>> mixture = GeneratorMixture(
+    ...     [("rnn", CharRNNGenerator(hidden_size=16, max_iter=40)),
+    ...      ("ngram", KneserNeyGenerator())],
+    ...     random_state=0,
+    ... ).fit(load_dinosaurs()[:300])
+    >>> mixture.weights_.round(2).sum()
+    np.float64(1.0)
+    >>> len(mixture.sample(3))
+    3
+    """
+
+    _parameter_constraints: dict = {
+        "estimators": [list, None],
+        "weights": [StrOptions({"auto"}), "array-like"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        weights="auto",
+        validation_fraction=0.1,
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.weights = weights
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def get_params(self, deep=True):
+        """Get the parameters, the components' ones as ``name__param``."""
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set the parameters, the components' ones as ``name__param``."""
+        self._set_params("estimators", **params)
+        return self
+
+    def fit(self, X, y=None):
+        """Fit every component and the mixture weights.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences, as :meth:`CharRNNGenerator.fit` takes them.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        named = self._named_estimators()
+        rng = check_random_state(self.random_state)
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        sequences, kind = _sequences.check_sequences(self, X, reset=True)
+        sequences = _drop_empty(sequences, kind)
+        tokens = _sequences.build_vocabulary(sequences, kind)
+        self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
+        self.input_kind_ = kind
+        codes, lengths = _sequences.encode(sequences, kind, tokens)
+        self.max_length_ = int(lengths.max())
+        self.training_hashes_ = sequence_hashes(codes, lengths)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(named))
+        components = [_seeded(e, s) for (_, e), s in zip(named, seeds, strict=True)]
+        if isinstance(self.weights, str):
+            self.weights_, self.em_curve_ = self._auto_weights(
+                components, sequences, rng
+            )
+        else:
+            self.weights_, self.em_curve_ = self._fixed_weights(len(named)), None
+        self.estimators_ = [clone(e).fit(sequences) for e in components]
+        self.named_estimators_ = Bunch(
+            **{name: e for (name, _), e in zip(named, self.estimators_, strict=True)}
+        )
+        return self
+
+    def _named_estimators(self):
+        named = _default_estimators() if self.estimators is None else self.estimators
+        if not named:
+            raise ValueError("estimators is empty: expected at least one generator.")
+        names = [name for name, _ in named]
+        if len(set(names)) != len(names):
+            raise ValueError(f"estimators must have distinct names; got {names}.")
+        for name, estimator in named:
+            if not hasattr(estimator, "_steps"):
+                raise TypeError(
+                    f"Estimator {name!r} ({type(estimator).__name__}) is not a "
+                    "generator of this package: it has no step interface."
+                )
+        return named
+
+    def _fixed_weights(self, n):
+        weights = np.asarray(self.weights, dtype=np.float64)
+        if (
+            weights.shape != (n,)
+            or not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or weights.sum() <= 0
+        ):
+            raise ValueError(
+                f"weights must be 'auto' or {n} non-negative numbers, not all "
+                f"zero, one per estimator; got {self.weights!r}."
+            )
+        return weights / weights.sum()
+
+    def _auto_weights(self, components, sequences, rng):
+        """EM weights on held-out sequences, components fitted on the rest."""
+        n = len(sequences)
+        k = len(components)
+        if n < _MIN_AUTO_SEQUENCES or k == 1:
+            return np.full(k, 1.0 / k), None
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        order = rng.permutation(n)
+        train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
+        held_out = _rows(sequences, valid)
+        log_probs = np.column_stack(
+            [
+                _token_log_probs(clone(e).fit(_rows(sequences, train)), held_out)
+                for e in components
+            ]
+        )  # (n_tokens, k)
+        return em_weights(log_probs)
+
+    def _steps(self, dtype=None):
+        """The mixture's step interface (:mod:`.generation`)."""
+        check_is_fitted(self)
+        tokens = self._tokens()
+        return MixtureSteps(
+            [e._steps(dtype) for e in self.estimators_],
+            [_token_map(tokens, e) for e in self.estimators_],
+            self.weights_,
+        )
+
+    def score_samples(self, X):
+        """Log-likelihood of each sequence under the mixture.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Natural log of each sequence's probability: the sum over its
+            characters and its end token of the log of the mixed probability
+            of each given the ones before.
+        """
+        codes, lengths = self._validate(X)
+        per_token = token_log_probs(self._steps(np.float64), codes, lengths)
+        ends = np.cumsum(lengths + 1)
+        return np.add.reduceat(per_token, ends - lengths - 1) if len(ends) else ends
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per token over all of X: higher is better.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Sequences to score.
+        y : None
+            Ignored. Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Total log-likelihood divided by the number of tokens (characters
+            plus one end token per sequence), in nats.
+        """
+        codes, lengths = self._validate(X)
+        per_token = token_log_probs(self._steps(np.float64), codes, lengths)
+        return float(per_token.mean())
+
+    def _validate(self, X):
+        check_is_fitted(self)
+        sequences, kind = _sequences.check_sequences(self, X, reset=False)
+        if kind != self.input_kind_:
+            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
+            got = "strings" if kind == STRING else "a 2-D array of tokens"
+            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
+        return _sequences.encode(sequences, kind, self._tokens())
+
+    def __getstate__(self):
+        return _persistence.pickle_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags
+
+
+def _seeded(estimator, seed):
+    """A clone of ``estimator`` with ``random_state=seed`` if it had None."""
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params() and estimator.random_state is None:
+        estimator.set_params(random_state=int(seed))
+    return estimator
+
+
+def _rows(sequences, index):
+    """The sequences at ``index``: a list of str or rows of a 2-D array."""
+    if isinstance(sequences, list):
+        return [sequences[i] for i in index]
+    return sequences[index]
+
+
+def _token_map(tokens, estimator):
+    """``estimator``'s index of every token of ``tokens`` (0 and unknown too)."""
+    unknown = len(estimator.vocabulary_) + 1
+    inner = [estimator.vocabulary_.get(token, unknown) for token in tokens]
+    return np.array([0, *inner, unknown], dtype=np.intp)
+
+
+def _token_log_probs(estimator, sequences):
+    """Every token's log-probability under a fitted component, end tokens
+    included."""
+    codes, lengths = _sequences.encode(
+        sequences, estimator.input_kind_, list(estimator.vocabulary_)
+    )
+    return token_log_probs(estimator._steps(np.float64), codes, lengths)
+
+
+def _drop_empty(sequences, kind):
+    """Skip the empty strings of X, with a warning; all empty is an error."""
+    if kind != STRING:
+        return sequences
+    kept = [s for s in sequences if s]
+    if not kept:
+        raise ValueError(
+            f"X holds only empty strings ({len(sequences)} of them): "
+            "expected at least one non-empty str."
+        )
+    if len(kept) < len(sequences):
+        warn(f"Skipped {len(sequences) - len(kept)} empty strings in X.", UserWarning)
+    return kept
