@@ -1,14 +1,9 @@
 """sklearn-charrnn: a character-level RNN name generator for scikit-learn."""
 
 from ._estimator import CharRNNGenerator
-from ._persistence import (
-    InconsistentVersionWarning,
-    ModelFileError,
-    load_model,
-    save_model,
-)
-
-__version__ = "0.1.0"
+from ._models import load_model, save_model
+from ._persistence import InconsistentVersionWarning, ModelFileError
+from ._version import __version__
 
 __all__ = [
     "CharRNNGenerator",

@@ -22,7 +22,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
-from . import _persistence, _sequences
+from . import _charrnn_file, _sequences
+from ._params import NumberInterval, check_epsilon, positive_int
 from ._sequences import STRING
 from .nn.cells import CELLS
 from .nn.network import (
@@ -346,29 +347,34 @@ class CharRNNGenerator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [positive_int()],
         "cell": [StrOptions(set(CELLS))],
-        "n_layers": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "n_layers": [positive_int()],
+        "dropout": [NumberInterval(Real, 0, 1, closed="left")],
+        "max_iter": [positive_int()],
+        "batch_size": [positive_int()],
+        "learning_rate_init": [NumberInterval(Real, 0, None, closed="neither")],
+        "weight_decay": [NumberInterval(Real, 0, None, closed="left")],
+        "beta_1": [NumberInterval(Real, 0, 1, closed="left")],
+        "beta_2": [NumberInterval(Real, 0, 1, closed="left")],
+        "epsilon": [NumberInterval(Real, 0, None, closed="neither")],
+        "clip_norm": [NumberInterval(Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "weight_averaging": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [positive_int()],
+        "tol": [NumberInterval(Real, 0, None, closed="left")],
+        "weight_averaging": [NumberInterval(Real, 0, 1, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "dtype": [StrOptions({"float32", "float64"})],
     }
+
+    def _validate_params(self):
+        """The constraints above, then epsilon against beta_2 and dtype."""
+        super()._validate_params()
+        check_epsilon(self.epsilon, self.beta_2, self.dtype)
 
     # Called with a dict after every epoch (the command line's progress line);
     # a hook for callers, not a parameter, so get_params and clone ignore it.
@@ -942,7 +948,7 @@ class CharRNNGenerator(BaseEstimator):
         ...     print(os.listdir(folder))
         ['names.npz']
         """
-        _persistence.save_model(self, path, include_optimizer=include_optimizer)
+        _charrnn_file.save(self, path, include_optimizer=include_optimizer)
 
     @classmethod
     def load(cls, path):
@@ -980,13 +986,13 @@ class CharRNNGenerator(BaseEstimator):
         >>> loaded.sample(3) == gen.sample(3)
         True
         """
-        return _persistence.load_as(cls, path)
+        return _charrnn_file.load(cls, path)
 
     def __getstate__(self):
-        return _persistence.pickle_state(super().__getstate__())
+        return _charrnn_file.pickle_state(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
+        super().__setstate__(_charrnn_file.unpickle_state(state, type(self).__name__))
 
     # --------------------------------------------------------- generation
 
