@@ -288,7 +288,7 @@ def write_model(path, schema, *, params, sections, arrays):
                 )
         schema.check_arrays(state, arrays)
     except ValueError as error:
-        raise ValueError(f"Cannot save {shown}: {error}.") from None
+        raise ValueError(f"Cannot save {shown}: {str(error).rstrip('.')}.") from None
     members = {_METADATA: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update((f"{name}.npy", arrays[name]) for name in sorted(arrays))
 
@@ -453,7 +453,9 @@ def read_model(path, schemas):
         try:
             return _read(file, size, schemas)
         except ModelFileError as error:
-            raise ModelFileError(f"Cannot load {shown}: {error}.") from None
+            raise ModelFileError(
+                f"Cannot load {shown}: {str(error).rstrip('.')}."
+            ) from None
         except _PARSE_ERRORS as error:
             raise ModelFileError(
                 f"Cannot load {shown}: not a valid sklearn-charrnn model file "

@@ -88,9 +88,7 @@ def test_the_walker_sees_deferred_and_relative_imports():
     # cli imports the estimator inside its functions
     assert "sklearn_charrnn._estimator" in graph["sklearn_charrnn.cli"]
     assert "sklearn_charrnn.nn.cells" in graph["sklearn_charrnn._estimator"]
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
-        ["a", "b", "c"]
-    ]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_no_import_cycles():
