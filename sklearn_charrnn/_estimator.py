@@ -765,9 +765,10 @@ class CharRNNGenerator(BaseEstimator):
                 f"X holds only empty strings ({len(sequences)} of them): "
                 "expected at least one non-empty str."
             )
-        if len(kept) < len(sequences):
+        n_empty = len(sequences) - len(kept)
+        if n_empty:
             _warn(
-                f"Skipped {len(sequences) - len(kept)} empty strings in X.",
+                f"Skipped {n_empty} empty string{'s' * (n_empty != 1)} in X.",
                 UserWarning,
             )
         return kept
