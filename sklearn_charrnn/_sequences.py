@@ -38,48 +38,16 @@ def check_sequences(estimator, X, *, reset):
     sequences : list of str or ndarray of shape (n_samples, n_tokens)
     kind : {"str", "tokens"}
     """
-    name = type(estimator).__name__
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} does not accept sparse input (got {type(X).__name__}): "
-            "pass a list of str, or a dense 2-D array of tokens."
-        )
-    if isinstance(X, (str, bytes)):
-        raise TypeError(
-            f"X must be an iterable of str, one sequence each; got a single "
-            f"{type(X).__name__} {X[:20]!r}. Wrap it in a list: [X]."
-        )
-    _check_ordered(X)
+    _check_one_collection(estimator, X)
     if not hasattr(X, "shape") and not hasattr(X, "__array__"):
-        try:
-            X = list(X)
-        except TypeError:
-            raise TypeError(
-                f"X must be an iterable of str or a 2-D array-like; "
-                f"got {type(X).__name__}."
-            ) from None
-        if not X:
-            raise ValueError(
-                "X is empty: expected at least one sequence, got 0 samples."
-            )
+        X = _listed(X)
         if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
             _check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
     if ndim == 1:
-        values = X.tolist() if hasattr(X, "tolist") else list(X)
-        if values and all(isinstance(v, str) for v in values):
-            return values, STRING
-        if any(isinstance(v, (str, bytes)) for v in values):
-            # names of which some are missing, or bytes: name the first
-            _check_str_items(values, getattr(X, "index", None))
-        raise ValueError(
-            "Expected a list of str or a 2-D array of tokens, got a 1-D array "
-            f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
-            "either using array.reshape(-1, 1) if your data has a single "
-            "feature or array.reshape(1, -1) if it contains a single sample."
-        )
+        return _one_d(X), STRING
     X = validate_data(
         estimator,
         X,
@@ -90,27 +58,78 @@ def check_sequences(estimator, X, *, reset):
         ensure_all_finite=True,
     )
     if X.dtype.kind in "OUS":
-        missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
-        if missing.any():
-            row, col = np.argwhere(missing)[0]
-            raise ValueError(
-                f"X contains None at row {row}, column {col}: every cell must "
-                "be a token (str or number)."
-            )
-        if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
-            raise TypeError(
-                "X contains bytes: decode them to str first, "
-                "for example with .decode('utf-8')."
-            )
-        is_str = np.array([isinstance(v, str) for v in X.ravel()])
-        if X.shape[1] == 1 and is_str.all():
-            return X[:, 0].tolist(), STRING
-        if X.shape[1] == 1 and is_str.any():
-            row = int(np.flatnonzero(~is_str)[0])
-            raise TypeError(
-                f"A single column of X is read as one string per row, but row "
-                f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
-            )
+        return _two_d_of_objects(X)
+    return X, TOKENS
+
+
+def _check_one_collection(estimator, X):
+    """Refuse sparse matrices, a lone str or bytes, unordered collections."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"{type(estimator).__name__} does not accept sparse input (got "
+            f"{type(X).__name__}): pass a list of str, or a dense 2-D array of "
+            "tokens."
+        )
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"X must be an iterable of str, one sequence each; got a single "
+            f"{type(X).__name__} {X[:20]!r}. Wrap it in a list: [X]."
+        )
+    _check_ordered(X)
+
+
+def _listed(X):
+    """A non-empty list of the items of an iterable X."""
+    try:
+        X = list(X)
+    except TypeError:
+        raise TypeError(
+            f"X must be an iterable of str or a 2-D array-like; got {type(X).__name__}."
+        ) from None
+    if not X:
+        raise ValueError("X is empty: expected at least one sequence, got 0 samples.")
+    return X
+
+
+def _one_d(X):
+    """The str of a 1-D array or Series; else an error naming what is wrong."""
+    values = X.tolist() if hasattr(X, "tolist") else list(X)
+    if values and all(isinstance(v, str) for v in values):
+        return values
+    if any(isinstance(v, (str, bytes)) for v in values):
+        # names of which some are missing, or bytes: name the first
+        _check_str_items(values, getattr(X, "index", None))
+    raise ValueError(
+        "Expected a list of str or a 2-D array of tokens, got a 1-D array "
+        f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
+        "either using array.reshape(-1, 1) if your data has a single "
+        "feature or array.reshape(1, -1) if it contains a single sample."
+    )
+
+
+def _two_d_of_objects(X):
+    """A 2-D array of str or objects: tokens, or one string per row."""
+    missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        raise ValueError(
+            f"X contains None at row {row}, column {col}: every cell must "
+            "be a token (str or number)."
+        )
+    if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
+        raise TypeError(
+            "X contains bytes: decode them to str first, "
+            "for example with .decode('utf-8')."
+        )
+    is_str = np.array([isinstance(v, str) for v in X.ravel()])
+    if X.shape[1] == 1 and is_str.all():
+        return X[:, 0].tolist(), STRING
+    if X.shape[1] == 1 and is_str.any():
+        row = int(np.flatnonzero(~is_str)[0])
+        raise TypeError(
+            f"A single column of X is read as one string per row, but row "
+            f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
+        )
     return X, TOKENS
 
 
