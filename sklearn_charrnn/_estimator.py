@@ -934,6 +934,17 @@ class CharRNNGenerator(BaseEstimator):
             Store AdamW's moments (two arrays the size of each weight), so
             that ``warm_start`` and ``partial_fit`` continue exactly.
 
+        Raises
+        ------
+        ValueError
+            ``Cannot save ...`` if the model would not load back: non-finite
+            weights, parameters changed after ``fit`` (``cell``,
+            ``n_layers``, ``hidden_size``, ``dtype``), an attribute the
+            format does not know. Nothing is written.
+        PermissionError
+            Where ``open(path, "wb")`` would refuse. An existing file keeps
+            its permissions; a new one gets what the umask allows.
+
         See Also
         --------
         load : Read the file back.

@@ -371,3 +371,74 @@ def test_save_to_a_folder_is_refused(model, tmp_path):
     with pytest.raises(IsADirectoryError) as info:
         model.save(tmp_path)
     assert info.value.filename == str(tmp_path)
+
+
+# ------------------------------------------------- another estimator
+
+
+def toy_schema():
+    """A counts-and-probabilities model, as an n-gram generator would keep."""
+
+    def check_params(params):
+        _persistence.check_keys(params, "params", ("order",))
+        _persistence.check_int(params["order"], "params.order", minimum=1)
+
+    def check_sections(params, sections):
+        counts = _persistence.check_keys(sections["counts"], "counts", ("n",))
+        n = _persistence.check_int(counts["n"], "counts.n", maximum=2**20)
+        arrays = {
+            "counts": ((n, params["order"]), np.dtype(np.int32)),
+            "discount": ((n,), np.dtype(np.float32)),
+        }
+        return {"n": n}, arrays
+
+    def check_arrays(state, arrays):
+        if (arrays["counts"] < 0).any():
+            raise ModelFileError("counts must be >= 0")
+
+    return _persistence.ModelSchema(
+        estimator="ToyCounts",
+        sections=("counts",),
+        check_params=check_params,
+        check_sections=check_sections,
+        check_arrays=check_arrays,
+    )
+
+
+def test_another_estimator_uses_the_same_format(tmp_path):
+    schema = toy_schema()
+    counts = np.arange(12, dtype=np.int32).reshape(4, 3)
+    discount = np.linspace(0, 1, 4, dtype=np.float32)
+    path = tmp_path / "toy.npz"
+    _persistence.write_model(
+        path,
+        schema,
+        params={"order": 3},
+        sections={"counts": {"n": 4}},
+        arrays={"counts": counts, "discount": discount},
+    )
+    contents = _persistence.read_model(path, {"ToyCounts": schema})
+    assert contents.estimator == "ToyCounts" and contents.params == {"order": 3}
+    np.testing.assert_array_equal(contents.arrays["counts"], counts)
+    np.testing.assert_array_equal(contents.arrays["discount"], discount)
+    # the CharRNN loader refuses it by name, without reading its arrays
+    with pytest.raises(ModelFileError, match="estimator must be one of"):
+        load_model(path)
+    # its own checks run on save as on load
+    with pytest.raises(ValueError, match="counts must be >= 0"):
+        _persistence.write_model(
+            tmp_path / "bad.npz",
+            schema,
+            params={"order": 3},
+            sections={"counts": {"n": 4}},
+            arrays={"counts": -counts, "discount": discount},
+        )
+    with pytest.raises(ValueError, match="has shape \\(4, 3\\) and dtype int32"):
+        _persistence.write_model(
+            tmp_path / "bad.npz",
+            schema,
+            params={"order": 2},
+            sections={"counts": {"n": 4}},
+            arrays={"counts": counts, "discount": discount},
+        )
+    assert not (tmp_path / "bad.npz").exists()
