@@ -258,6 +258,11 @@ def _check_sections(estimator_class, params, sections):
             f"{network['n_tokens']} counts the boundary and unknown tokens)"
         )
     fitted = _check_fitted(sections["fitted"])
+    if vocabulary["input_kind"] == STRING and fitted.get("n_features_in_", 1) != 1:
+        raise ModelFileError(
+            f"a model fitted on strings reads one column, but fitted.n_features_in_ "
+            f"is {fitted['n_features_in_']}"
+        )
     lengths = check_keys(sections["fitted_arrays"], "fitted_arrays", (), _FITTED_ARRAYS)
     for name, length in lengths.items():
         check_int(length, f"fitted_arrays.{name}")

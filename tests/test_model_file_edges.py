@@ -126,6 +126,10 @@ CONTRADICTIONS = {
         set_in(["fitted"], "max_length_", 10**15),
         r"fitted.max_length_ must be an int in \[0, 16777216\]",
     ),
+    "string model with 3 columns": (
+        set_in(["fitted"], "n_features_in_", 3),
+        r"reads one column, but fitted.n_features_in_ is 3",
+    ),
     "lone surrogate token": (
         # the largest token, so the vocabulary stays sorted
         lambda metadata: metadata["vocabulary"]["tokens"].__setitem__(-1, "\ud800"),
