@@ -254,7 +254,7 @@ def _fit(model, names, quiet):
         model._epoch_callback = progress
     start = time.perf_counter()
     caught = []
-    with _noting_interrupts() as interrupts:
+    with _RecordInterrupts() as interrupts:
         try:
             # hold fit's warnings back until the live line is finished
             with warnings.catch_warnings(record=True) as caught:
@@ -273,7 +273,7 @@ def _fit(model, names, quiet):
     return time.perf_counter() - start, bool(interrupts)
 
 
-class _noting_interrupts:
+class _RecordInterrupts:
     """Record every SIGINT (then raise KeyboardInterrupt as Python does).
 
     ``fit`` catches the KeyboardInterrupt and keeps its model; the record
