@@ -1,18 +1,15 @@
 """sklearn-charrnn: a character-level RNN name generator for scikit-learn."""
 
 from ._estimator import CharRNNGenerator
-from ._persistence import (
-    InconsistentVersionWarning,
-    ModelFileError,
-    load_model,
-    save_model,
-)
+from ._mixture import GeneratorMixture
+from ._models import load_model, save_model
+from ._persistence import InconsistentVersionWarning, ModelFileError
+from ._version import __version__
 from .ngram import KneserNeyGenerator
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CharRNNGenerator",
+    "GeneratorMixture",
     "InconsistentVersionWarning",
     "KneserNeyGenerator",
     "ModelFileError",

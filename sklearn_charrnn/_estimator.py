@@ -1,15 +1,16 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _persistence, _sequences
-from ._generator import GeneratorMixin, warn
+from . import _charrnn_file, _sequences
+from ._generator import GeneratorMixin, drop_empty
+from ._params import NumberInterval, check_epsilon, positive_int
 from ._sequences import STRING
 from ._training import train
 from .generation import sequence_hashes
@@ -220,29 +221,34 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     _doc_link_template = "../generated/{estimator_module}.{estimator_name}.html"
 
     _parameter_constraints: dict = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [positive_int()],
         "cell": [StrOptions(set(CELLS))],
-        "n_layers": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "n_layers": [positive_int()],
+        "dropout": [NumberInterval(Real, 0, 1, closed="left")],
+        "max_iter": [positive_int()],
+        "batch_size": [positive_int()],
+        "learning_rate_init": [NumberInterval(Real, 0, None, closed="neither")],
+        "weight_decay": [NumberInterval(Real, 0, None, closed="left")],
+        "beta_1": [NumberInterval(Real, 0, 1, closed="left")],
+        "beta_2": [NumberInterval(Real, 0, 1, closed="left")],
+        "epsilon": [NumberInterval(Real, 0, None, closed="neither")],
+        "clip_norm": [NumberInterval(Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "weight_averaging": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [positive_int()],
+        "tol": [NumberInterval(Real, 0, None, closed="left")],
+        "weight_averaging": [NumberInterval(Real, 0, 1, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "dtype": [StrOptions({"float32", "float64"})],
     }
+
+    def _validate_params(self):
+        """The constraints above, then epsilon against beta_2 and dtype."""
+        super()._validate_params()
+        check_epsilon(self.epsilon, self.beta_2, self.dtype)
 
     # Called with a dict after every epoch (the command line's progress line);
     # a hook for callers, not a parameter, so get_params and clone ignore it.
@@ -369,7 +375,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 if hasattr(self, attr):
                     delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
-        sequences = self._drop_empty(sequences, kind)
+        sequences = drop_empty(sequences, kind)
         if resume:
             self._check_input_kind(kind)
         else:
@@ -451,22 +457,6 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
     # ------------------------------------------------------------ helpers
-
-    def _drop_empty(self, sequences, kind):
-        if kind != STRING:
-            return sequences
-        kept = [s for s in sequences if s]
-        if not kept:
-            raise ValueError(
-                f"X holds only empty strings ({len(sequences)} of them): "
-                "expected at least one non-empty str."
-            )
-        if len(kept) < len(sequences):
-            warn(
-                f"Skipped {len(sequences) - len(kept)} empty strings in X.",
-                UserWarning,
-            )
-        return kept
 
     def _encode(self, sequences, kind):
         return _sequences.encode(sequences, kind, self._tokens())
@@ -637,6 +627,17 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             Store AdamW's moments (two arrays the size of each weight), so
             that ``warm_start`` and ``partial_fit`` continue exactly.
 
+        Raises
+        ------
+        ValueError
+            ``Cannot save ...`` if the model would not load back: non-finite
+            weights, parameters changed after ``fit`` (``cell``,
+            ``n_layers``, ``hidden_size``, ``dtype``), an attribute the
+            format does not know. Nothing is written.
+        PermissionError
+            Where ``open(path, "wb")`` would refuse. An existing file keeps
+            its permissions; a new one gets what the umask allows.
+
         See Also
         --------
         load : Read the file back.
@@ -652,7 +653,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         ...     print(os.listdir(folder))
         ['names.npz']
         """
-        _persistence.save_model(self, path, include_optimizer=include_optimizer)
+        _charrnn_file.save(self, path, include_optimizer=include_optimizer)
 
     @classmethod
     def load(cls, path):
@@ -690,13 +691,13 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         >>> loaded.sample(3) == gen.sample(3)
         True
         """
-        return _persistence.load_as(cls, path)
+        return _charrnn_file.load(cls, path)
 
     def __getstate__(self):
-        return _persistence.pickle_state(super().__getstate__())
+        return _charrnn_file.pickle_state(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
+        super().__setstate__(_charrnn_file.unpickle_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -55,6 +55,22 @@ def warn(message, category=UserWarning):
     warnings.warn(message, category, stacklevel=level + 1)
 
 
+def drop_empty(sequences, kind):
+    """Skip the empty strings of X, with a warning; all empty is an error."""
+    if kind != STRING:
+        return sequences
+    kept = [s for s in sequences if s]
+    if not kept:
+        raise ValueError(
+            f"X holds only empty strings ({len(sequences)} of them): "
+            "expected at least one non-empty str."
+        )
+    n_empty = len(sequences) - len(kept)
+    if n_empty:
+        warn(f"Skipped {n_empty} empty string{'s' * (n_empty != 1)} in X.")
+    return kept
+
+
 _CONSTRAINTS = {
     "n_samples": [Interval(Integral, 1, None, closed="left")],
     "temperature": [Interval(Real, 0, None, closed="neither")],

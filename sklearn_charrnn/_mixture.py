@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence, _sequences
-from ._generator import GeneratorMixin, warn
+from ._generator import GeneratorMixin, drop_empty
 from ._sequences import STRING
 from .generation import sequence_hashes, token_log_probs
 
@@ -261,7 +261,7 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             if hasattr(self, attr):
                 delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=True)
-        sequences = _drop_empty(sequences, kind)
+        sequences = drop_empty(sequences, kind)
         tokens = _sequences.build_vocabulary(sequences, kind)
         self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
         self.input_kind_ = kind
@@ -432,18 +432,3 @@ def _token_log_probs(estimator, sequences):
         sequences, estimator.input_kind_, list(estimator.vocabulary_)
     )
     return token_log_probs(estimator._steps(np.float64), codes, lengths)
-
-
-def _drop_empty(sequences, kind):
-    """Skip the empty strings of X, with a warning; all empty is an error."""
-    if kind != STRING:
-        return sequences
-    kept = [s for s in sequences if s]
-    if not kept:
-        raise ValueError(
-            f"X holds only empty strings ({len(sequences)} of them): "
-            "expected at least one non-empty str."
-        )
-    if len(kept) < len(sequences):
-        warn(f"Skipped {len(sequences) - len(kept)} empty strings in X.", UserWarning)
-    return kept

@@ -12,6 +12,7 @@ stands for anything not seen in fit.
 """
 
 import numbers
+from collections.abc import Mapping, Set
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,46 +38,16 @@ def check_sequences(estimator, X, *, reset):
     sequences : list of str or ndarray of shape (n_samples, n_tokens)
     kind : {"str", "tokens"}
     """
-    name = type(estimator).__name__
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} does not accept sparse input (got {type(X).__name__}): "
-            "pass a list of str, or a dense 2-D array of tokens."
-        )
-    if isinstance(X, (str, bytes)):
-        raise TypeError(
-            f"X must be an iterable of str, one sequence each; got a single "
-            f"{type(X).__name__} {X[:20]!r}. Wrap it in a list: [X]."
-        )
+    _check_one_collection(estimator, X)
     if not hasattr(X, "shape") and not hasattr(X, "__array__"):
-        try:
-            X = list(X)
-        except TypeError:
-            raise TypeError(
-                f"X must be an iterable of str or a 2-D array-like; "
-                f"got {type(X).__name__}."
-            ) from None
-        if not X:
-            raise ValueError(
-                "X is empty: expected at least one sequence, got 0 samples."
-            )
+        X = _listed(X)
         if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
             _check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
     if ndim == 1:
-        values = X.tolist() if hasattr(X, "tolist") else list(X)
-        if values and all(isinstance(v, str) for v in values):
-            return values, STRING
-        if any(isinstance(v, bytes) for v in values):
-            _check_str_items(values)  # names the first bytes item
-        raise ValueError(
-            "Expected a list of str or a 2-D array of tokens, got a 1-D array "
-            f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
-            "either using array.reshape(-1, 1) if your data has a single "
-            "feature or array.reshape(1, -1) if it contains a single sample."
-        )
+        return _one_d(X), STRING
     X = validate_data(
         estimator,
         X,
@@ -87,27 +58,78 @@ def check_sequences(estimator, X, *, reset):
         ensure_all_finite=True,
     )
     if X.dtype.kind in "OUS":
-        missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
-        if missing.any():
-            row, col = np.argwhere(missing)[0]
-            raise ValueError(
-                f"X contains None at row {row}, column {col}: every cell must "
-                "be a token (str or number)."
-            )
-        if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
-            raise TypeError(
-                "X contains bytes: decode them to str first, "
-                "for example with .decode('utf-8')."
-            )
-        is_str = np.array([isinstance(v, str) for v in X.ravel()])
-        if X.shape[1] == 1 and is_str.all():
-            return X[:, 0].tolist(), STRING
-        if X.shape[1] == 1 and is_str.any():
-            row = int(np.flatnonzero(~is_str)[0])
-            raise TypeError(
-                f"A single column of X is read as one string per row, but row "
-                f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
-            )
+        return _two_d_of_objects(X)
+    return X, TOKENS
+
+
+def _check_one_collection(estimator, X):
+    """Refuse sparse matrices, a lone str or bytes, unordered collections."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"{type(estimator).__name__} does not accept sparse input (got "
+            f"{type(X).__name__}): pass a list of str, or a dense 2-D array of "
+            "tokens."
+        )
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"X must be an iterable of str, one sequence each; got a single "
+            f"{type(X).__name__} {X[:20]!r}. Wrap it in a list: [X]."
+        )
+    _check_ordered(X)
+
+
+def _listed(X):
+    """A non-empty list of the items of an iterable X."""
+    try:
+        X = list(X)
+    except TypeError:
+        raise TypeError(
+            f"X must be an iterable of str or a 2-D array-like; got {type(X).__name__}."
+        ) from None
+    if not X:
+        raise ValueError("X is empty: expected at least one sequence, got 0 samples.")
+    return X
+
+
+def _one_d(X):
+    """The str of a 1-D array or Series; else an error naming what is wrong."""
+    values = X.tolist() if hasattr(X, "tolist") else list(X)
+    if values and all(isinstance(v, str) for v in values):
+        return values
+    if any(isinstance(v, (str, bytes)) for v in values):
+        # names of which some are missing, or bytes: name the first
+        _check_str_items(values, getattr(X, "index", None))
+    raise ValueError(
+        "Expected a list of str or a 2-D array of tokens, got a 1-D array "
+        f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
+        "either using array.reshape(-1, 1) if your data has a single "
+        "feature or array.reshape(1, -1) if it contains a single sample."
+    )
+
+
+def _two_d_of_objects(X):
+    """A 2-D array of str or objects: tokens, or one string per row."""
+    missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        raise ValueError(
+            f"X contains None at row {row}, column {col}: every cell must "
+            "be a token (str or number)."
+        )
+    if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
+        raise TypeError(
+            "X contains bytes: decode them to str first, "
+            "for example with .decode('utf-8')."
+        )
+    is_str = np.array([isinstance(v, str) for v in X.ravel()])
+    if X.shape[1] == 1 and is_str.all():
+        return X[:, 0].tolist(), STRING
+    if X.shape[1] == 1 and is_str.any():
+        row = int(np.flatnonzero(~is_str)[0])
+        raise TypeError(
+            f"A single column of X is read as one string per row, but row "
+            f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
+        )
     return X, TOKENS
 
 
@@ -134,23 +156,60 @@ def _check_rows_of_one_length(X):
             )
 
 
-def _check_str_items(X):
-    """Raise an error that names the first item of X that is not a str."""
+def _check_ordered(X):
+    """Refuse the collections whose order is not X's own.
+
+    A set iterates in an order that depends on the hashes of its items, and
+    str hashes change with every Python process (``PYTHONHASHSEED``): the
+    same set would give another model, and scores in another order, on every
+    run. A mapping's items are not sequences.
+    """
+    if isinstance(X, Set):
+        raise TypeError(
+            f"X is a {type(X).__name__}, an unordered collection: it iterates in "
+            "an order that changes with every Python process (PYTHONHASHSEED), "
+            "so the same data would give another model, and scores in another "
+            "order, on every run. Pass a list, for example sorted(X)."
+        )
+    if isinstance(X, Mapping):
+        raise TypeError(
+            f"X is a {type(X).__name__}: expected a list of str (or a 2-D array "
+            "of tokens), one sequence each. Pass list(X) for its keys, or "
+            "list(X.values()) for its values."
+        )
+
+
+def _is_missing(x):
+    """None, NaN, or pandas' NA and NaT (recognised without importing pandas)."""
+    if x is None or type(x).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(x, numbers.Real) and np.isnan(x)
+
+
+def _check_str_items(X, labels=None):
+    """Raise an error that names the first item of X that is not a str.
+
+    ``labels``, a pandas index, adds the item's label when it is not its
+    position.
+    """
     for i, x in enumerate(X):
         if isinstance(x, str):
             continue
-        if x is None or (isinstance(x, numbers.Real) and np.isnan(x)):
+        where = f"X[{i}]"
+        if labels is not None and labels[i] != i:
+            where += f" (index label {labels[i]!r})"
+        if _is_missing(x):
             raise ValueError(
-                f"X[{i}] is {x!r}: missing values are not allowed, "
+                f"{where} is {x!r}: missing values are not allowed, "
                 "every item must be a str."
             )
         if isinstance(x, bytes):
             raise TypeError(
-                f"X[{i}] is bytes {x[:20]!r}: every item must be a str; "
+                f"{where} is bytes {x[:20]!r}: every item must be a str; "
                 "decode bytes first, for example with .decode('utf-8')."
             )
         raise TypeError(
-            f"X[{i}] is {type(x).__name__} {x!r}: every item of X must be a str."
+            f"{where} is {type(x).__name__} {x!r}: every item of X must be a str."
         )
 
 
@@ -201,7 +260,10 @@ def encode(sequences, kind, tokens):
     if kind == STRING:
         lengths = np.fromiter(map(len, sequences), dtype=np.intp, count=len(sequences))
         joined = "".join(sequences)
-        values = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        try:
+            values = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        except UnicodeEncodeError as error:
+            raise _surrogate_error(sequences, lengths, error.start) from None
         keys = np.array([ord(c) for c in tokens], dtype=np.uint32)
     else:
         lengths = np.full(sequences.shape[0], sequences.shape[1], dtype=np.intp)
@@ -218,6 +280,23 @@ def encode(sequences, kind, tokens):
     found = keys[np.minimum(index, len(keys) - 1)] == values
     codes = np.where(found, index + 1, len(tokens) + 1).astype(np.intp)
     return codes, lengths
+
+
+def _surrogate_error(sequences, lengths, offset):
+    """A ValueError naming the item that holds a lone surrogate.
+
+    ``offset`` is where the encoder stopped in all the items joined.
+    """
+    i = int(np.searchsorted(np.cumsum(lengths), offset, side="right"))
+    position = offset - int(lengths[:i].sum())
+    item = sequences[i]
+    shown = repr(item) if len(item) <= 40 else repr(item[:37]) + "..."
+    return ValueError(
+        f"X[{i}] = {shown} holds the lone surrogate {item[position]!r} at "
+        f"position {position}: surrogates not allowed, as they are half of a "
+        "UTF-16 pair and not text. Decode the source with errors='replace', "
+        "or drop the item."
+    )
 
 
 def _kind_name(array):

@@ -9,37 +9,72 @@ names and prints ten new names and three completions.
 Exit codes: 0 on success, 1 for an error the user can fix (a missing, empty
 or undecodable names file, a file that is not a model, an invalid value),
 reported on one line as ``charrnn: error: ...``; 2 for a usage error
-(argparse's own message).
+(argparse's own message, with the usage of the command at fault); 130 when
+interrupted with Ctrl-C (``fit`` saves what it learnt first).
 """
 
 import argparse
 import math
 import os
+import re
+import secrets
+import signal
 import sys
 import time
 import warnings
 
-# The hyperparameters ``fit`` takes as flags: (parameter, type, help).
+from ._version import __version__
+
+# The hyperparameters ``fit`` takes as flags: (parameter, type, metavar, help).
+# "cells" takes its choices from the table of cells, sklearn_charrnn.nn.cells.
 _HYPERPARAMETERS = [
-    ("hidden_size", int, "units in each recurrent layer"),
-    ("cell", ("rnn", "gru", "lstm"), "recurrent cell"),
-    ("n_layers", int, "stacked recurrent layers"),
-    ("dropout", float, "dropout rate on each layer's output, in [0, 1)"),
-    ("max_iter", int, "maximum number of epochs"),
-    ("batch_size", int, "names per mini-batch"),
-    ("learning_rate_init", float, "AdamW step size"),
-    ("weight_decay", float, "AdamW decoupled weight decay"),
-    ("beta_1", float, "AdamW first-moment decay"),
-    ("beta_2", float, "AdamW second-moment decay"),
-    ("epsilon", float, "AdamW stability term"),
-    ("clip_norm", "clip", "gradient global-norm clip ('none' disables it)"),
-    ("shuffle", bool, "shuffle the names every epoch"),
-    ("early_stopping", bool, "hold names out and stop when their score stalls"),
-    ("validation_fraction", float, "share of names held out for early stopping"),
-    ("n_iter_no_change", int, "epochs without improvement before stopping"),
-    ("tol", float, "improvement (nats per token) that counts as progress"),
-    ("dtype", ("float32", "float64"), "floating-point type"),
+    ("hidden_size", int, "N", "units in each recurrent layer"),
+    ("cell", "cells", None, "recurrent cell"),
+    ("n_layers", int, "N", "stacked recurrent layers"),
+    ("dropout", float, "P", "dropout rate on each layer's output, in [0, 1)"),
+    ("max_iter", int, "N", "maximum number of epochs"),
+    ("batch_size", int, "N", "names per mini-batch"),
+    ("learning_rate_init", float, "RATE", "AdamW step size"),
+    ("weight_decay", float, "RATE", "AdamW decoupled weight decay"),
+    ("beta_1", float, "DECAY", "AdamW first-moment decay, in [0, 1)"),
+    ("beta_2", float, "DECAY", "AdamW second-moment decay, in [0, 1)"),
+    ("epsilon", float, "EPS", "AdamW stability term, > 0"),
+    ("clip_norm", "clip", "NORM", "gradient global-norm clip ('none' disables it)"),
+    ("shuffle", bool, None, "shuffle the names every epoch"),
+    ("early_stopping", bool, None, "hold names out and stop when their score stalls"),
+    (
+        "validation_fraction",
+        float,
+        "FRACTION",
+        "share of names held out for early stopping, in (0, 1)",
+    ),
+    ("n_iter_no_change", int, "N", "epochs without improvement before stopping"),
+    ("tol", float, "NATS", "improvement (nats per token) that counts as progress"),
+    (
+        "weight_averaging",
+        float,
+        "DECAY",
+        "decay of the moving average of the weights the model keeps, in [0, 1); "
+        "0 keeps the last step's weights",
+    ),
+    ("dtype", ("float32", "float64"), None, "floating-point type"),
 ]
+# Flags of the generation options, by the estimator's argument names.
+_GENERATION_FLAGS = {
+    "n_samples": "-n",
+    "temperature": "--temperature",
+    "top_k": "--top-k",
+    "top_p": "--top-p",
+    "greedy": "--greedy",
+    "min_length": "--min-length",
+    "max_length": "--max-length",
+    "exclude_training": "--exclude-training",
+    "random_state": "--seed",
+}
+# Bounds on what the command line reads and asks for.
+MAX_NAMES_BYTES = 128 * 2**20
+MAX_LENGTH = 1_000_000
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -62,20 +97,32 @@ def read_names(path, encoding="utf-8"):
     Returns
     -------
     names : list of str
+
+    Raises
+    ------
+    UserError
+        For a missing, unreadable, empty or undecodable file, and for one
+        of more than ``MAX_NAMES_BYTES`` (``/dev/zero`` included): at most
+        that many bytes are read.
     """
     shown = "standard input" if path == "-" else path
     try:
         if path == "-":
-            data = sys.stdin.buffer.read()
+            data = sys.stdin.buffer.read(MAX_NAMES_BYTES + 1)
         else:
             with open(path, "rb") as file:
-                data = file.read()
+                data = file.read(MAX_NAMES_BYTES + 1)
     except FileNotFoundError:
         raise UserError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{shown}: is a directory, expected a text file") from None
     except OSError as error:
         raise UserError(f"{shown}: cannot read: {error.strerror}") from None
+    if len(data) > MAX_NAMES_BYTES:
+        raise UserError(
+            f"{shown} holds more than {MAX_NAMES_BYTES // 2**20} MiB: expected a "
+            "text file of names, one per line"
+        )
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
@@ -106,6 +153,7 @@ def load_model(path):
     if os.path.isdir(path):
         raise UserError(f"{path}: is a directory, expected a model file")
     try:
+        # refuses a pipe or a device before opening it: nothing waits
         model = CharRNNGenerator.load(path)
     except OSError as error:
         raise UserError(f"{path}: cannot read: {error.strerror}") from None
@@ -185,32 +233,83 @@ class Progress:
             self.width = 0
 
 
+class Interrupted(Exception):
+    """Ctrl-C: exit 130 after the message, as shells expect."""
+
+
 def _fit(model, names, quiet):
-    """Fit with a progress line on standard error unless ``quiet``."""
+    """Fit with a progress line on standard error unless ``quiet``.
+
+    Returns
+    -------
+    elapsed : float
+        Seconds.
+    interrupted : bool
+        Whether Ctrl-C stopped training; the model keeps what it learnt (see
+        ``CharRNNGenerator.fit``).
+    """
     progress = None
     if not quiet:
         progress = Progress(sys.stderr, model.max_iter, sys.stderr.isatty())
         model._epoch_callback = progress
     start = time.perf_counter()
     caught = []
-    try:
-        # hold fit's warnings back until the live line is finished
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.fit(names)
-    finally:
-        if progress is not None:
-            progress.close()
-            del model._epoch_callback
-        for warning in caught:
-            warnings.showwarning(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    return time.perf_counter() - start
+    with _RecordInterrupts() as interrupts:
+        try:
+            # hold fit's warnings back until the live line is finished
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.fit(names)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted before training began") from None
+        finally:
+            if progress is not None:
+                progress.close()
+                del model._epoch_callback
+            for warning in caught:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+    return time.perf_counter() - start, bool(interrupts)
 
 
-def _summary(model, names, elapsed):
-    text = f"Trained on {len(names)} names in {elapsed:.1f}s ({model.n_iter_} epochs"
+class _RecordInterrupts:
+    """Record every SIGINT (then raise KeyboardInterrupt as Python does).
+
+    ``fit`` catches the KeyboardInterrupt and keeps its model; the record
+    tells the command line that it must exit 130 all the same. Outside the
+    main thread, signals cannot be caught: nothing is recorded.
+    """
+
+    def __enter__(self):
+        self.seen = []
+        self.previous = None
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread
+            pass
+        return self.seen
+
+    def _handler(self, signum, frame):
+        self.seen.append(signum)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def plural(n, word):
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _summary(model, names, elapsed, what="names"):
+    text = (
+        f"Trained on {len(names)} {what if len(names) != 1 else what[:-1]} in "
+        f"{elapsed:.1f}s ({plural(model.n_iter_, 'epoch')}"
+    )
     if model.best_validation_score_ is not None:
         text += f", held-out score {model.best_validation_score_:.3f} nats/token"
     return text + ")"
@@ -226,12 +325,10 @@ def demo(args):
 
     names = load_dinosaurs()
     model = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
-    elapsed = _fit(model, names, args.quiet)
-    print(
-        f"Trained on {len(names)} dinosaur names in {elapsed:.1f}s "
-        f"({model.n_iter_} epochs, held-out score "
-        f"{model.best_validation_score_:.3f} nats/token)."
-    )
+    elapsed, interrupted = _fit(model, names, args.quiet)
+    if interrupted:
+        raise Interrupted("interrupted; the demo's model was not kept")
+    print(_summary(model, names, elapsed, "dinosaur names") + ".")
     print("\nTen new names:")
     for name in model.sample(10, min_length=1, exclude_training=True):
         print(f"  {name}")
@@ -241,13 +338,34 @@ def demo(args):
     return 0
 
 
+def check_output(path):
+    """Fail now, not after training, if ``path`` cannot be written.
+
+    A file is created beside it and removed: that is what saving does, so
+    a folder, a missing or read-only folder, a read-only file or a
+    read-only file system all fail here.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"cannot write {path}: is a directory, expected a file name")
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {path}: no folder {folder}")
+    effective = os.access in os.supports_effective_ids
+    if os.path.exists(path) and not os.access(path, os.W_OK, effective_ids=effective):
+        raise UserError(f"cannot write {path}: permission denied")
+    probe = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from None
+    os.unlink(probe)
+
+
 def fit(args):
-    """Train on a names file and save the model."""
+    """Train on a names file and save the model (exit 130 if interrupted)."""
     from ._estimator import CharRNNGenerator
 
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write {args.output}: no folder {folder}")
+    check_output(args.output)
     names = read_names(args.names, args.encoding)
     params = {
         name: getattr(args, name)
@@ -257,12 +375,16 @@ def fit(args):
     if params.get("clip_norm") == "none":
         params["clip_norm"] = None
     model = CharRNNGenerator(random_state=args.seed, **params)
-    elapsed = _fit(model, names, args.quiet)
+    elapsed, interrupted = _fit(model, names, args.quiet)
     try:
-        model.save(args.output)
+        model.save(args.output, include_optimizer=not args.no_optimizer_state)
     except OSError as error:
         raise UserError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"{_summary(model, names, elapsed)}; saved {args.output}.")
+    if interrupted:
+        raise Interrupted(
+            f"interrupted; saved the model fitted so far to {args.output}"
+        )
     return 0
 
 
@@ -336,56 +458,81 @@ def score(args):
 # ----------------------------------------------------------------- parser
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+def _parse(text, kind, expected, valid=lambda value: True):
+    """``kind(text)`` if it is ``valid``; else a message a person reads."""
+    try:
+        value = kind(text)
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or (kind is float and not math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _integer(text):
+    return _parse(text, int, "an integer")
+
+
+def _number(text):
+    return _parse(text, float, "a number")
+
+
+def _positive_int(text):
+    return _parse(text, int, "a positive integer", lambda v: v >= 1)
 
 
 def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
-    return value
+    return _parse(text, int, "an integer >= 0", lambda v: v >= 0)
+
+
+def _length(text):
+    return _parse(
+        text,
+        int,
+        f"a positive integer up to {MAX_LENGTH}",
+        lambda v: 1 <= v <= MAX_LENGTH,
+    )
 
 
 def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
+    return _parse(text, float, "a number > 0", lambda v: v > 0)
 
 
 def _probability(text):
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
+    return _parse(text, float, "a number in (0, 1]", lambda v: 0 < v <= 1)
 
 
 def _clip(text):
-    return "none" if text.lower() == "none" else _positive_float(text)
+    if text.lower() == "none":
+        return "none"
+    return _parse(text, float, "a number > 0 or 'none'", lambda v: v > 0)
+
+
+_TYPES = {int: _integer, float: _number}
 
 
 def _add_hyperparameters(parser):
     from ._estimator import CharRNNGenerator
+    from .nn.cells import CELLS
 
     defaults = CharRNNGenerator().get_params()
     group = parser.add_argument_group("hyperparameters (default: the estimator's)")
-    for name, kind, help_text in _HYPERPARAMETERS:
+    for name, kind, metavar, help_text in _HYPERPARAMETERS:
         flag = "--" + name.replace("_", "-")
         help_text = f"{help_text} (default: {defaults[name]})"
         if kind is bool:
             group.add_argument(
                 flag, action=argparse.BooleanOptionalAction, help=help_text
             )
+        elif kind == "cells":
+            group.add_argument(flag, choices=tuple(CELLS), help=help_text)
         elif isinstance(kind, tuple):
             group.add_argument(flag, choices=kind, help=help_text)
-        elif kind == "clip":
-            group.add_argument(flag, type=_clip, metavar="NORM", help=help_text)
         else:
-            group.add_argument(flag, type=kind, metavar="N", help=help_text)
+            kind = _clip if kind == "clip" else _TYPES[kind]
+            group.add_argument(flag, type=kind, metavar=metavar, help=help_text)
 
 
 def _add_generation(parser, n_default, n_help):
@@ -401,13 +548,20 @@ def _add_generation(parser, n_default, n_help):
         "--temperature",
         type=_positive_float,
         default=1.0,
+        metavar="T",
         help="> 0; lower is safer, higher more adventurous (default: 1.0)",
     )
     group.add_argument(
-        "--top-k", type=_positive_int, help="draw among the k most likely characters"
+        "--top-k",
+        type=_positive_int,
+        metavar="K",
+        help="draw among the K most likely characters",
     )
     group.add_argument(
-        "--top-p", type=_probability, help="nucleus sampling: keep this much mass"
+        "--top-p",
+        type=_probability,
+        metavar="P",
+        help="nucleus sampling: keep this much probability mass, in (0, 1]",
     )
     group.add_argument(
         "--greedy", action="store_true", help="always take the most likely character"
@@ -416,13 +570,16 @@ def _add_generation(parser, n_default, n_help):
         "--min-length",
         type=_non_negative_int,
         default=1,
+        metavar="N",
         help="no end before this many characters, prefix included (default: 1, "
         "no empty names)",
     )
     group.add_argument(
         "--max-length",
-        type=_positive_int,
-        help="stop at this many characters (default: twice the longest name + 10)",
+        type=_length,
+        metavar="N",
+        help=f"stop at this many characters, at most {MAX_LENGTH} (default: twice "
+        "the longest name + 10)",
     )
     group.add_argument(
         "--exclude-training",
@@ -430,7 +587,10 @@ def _add_generation(parser, n_default, n_help):
         help="only names that are not in the training file",
     )
     group.add_argument(
-        "--seed", type=int, help="seed for reproducible draws (default: fresh)"
+        "--seed",
+        type=_integer,
+        metavar="SEED",
+        help="seed for reproducible draws (default: fresh)",
     )
 
 
@@ -441,12 +601,21 @@ def build_parser():
         description="Character-level RNN name generator. Without a command, "
         "runs the demo.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p_demo = commands.add_parser(
         "demo", help="train on the bundled dinosaur names and print new ones"
     )
-    p_demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p_demo.add_argument(
+        "--seed",
+        type=_integer,
+        default=0,
+        metavar="SEED",
+        help="random seed (default: 0)",
+    )
     p_demo.add_argument(
         "--max-iter",
         type=_positive_int,
@@ -457,7 +626,7 @@ def build_parser():
         "--prefix", default="tyra", help="prefix to complete (default: tyra)"
     )
     p_demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    p_demo.set_defaults(func=demo)
+    p_demo.set_defaults(func=demo, parser=p_demo, flags={})
 
     p_fit = commands.add_parser(
         "fit", help="train on a file of names and save the model"
@@ -468,18 +637,29 @@ def build_parser():
     p_fit.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
-    p_fit.add_argument("--seed", type=int, help="random seed, for a reproducible model")
+    p_fit.add_argument(
+        "--seed",
+        type=_integer,
+        metavar="SEED",
+        help="random seed, for a reproducible model",
+    )
     p_fit.add_argument(
         "--encoding", default="utf-8", help="encoding of NAMES.txt (default: utf-8)"
     )
     p_fit.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p_fit.add_argument(
+        "--no-optimizer-state",
+        action="store_true",
+        help="save without AdamW's moments: a file about a third the size; a "
+        "later warm start or partial_fit begins with fresh moments",
+    )
     _add_hyperparameters(p_fit)
-    p_fit.set_defaults(func=fit)
+    p_fit.set_defaults(func=fit, parser=p_fit, flags=_hyperparameter_flags())
 
     p_sample = commands.add_parser("sample", help="print new names")
     p_sample.add_argument("model", metavar="MODEL")
     _add_generation(p_sample, 10, "number of names")
-    p_sample.set_defaults(func=sample)
+    p_sample.set_defaults(func=sample, parser=p_sample, flags=_GENERATION_FLAGS)
 
     p_complete = commands.add_parser("complete", help="complete prefixes")
     p_complete.add_argument("model", metavar="MODEL")
@@ -491,7 +671,7 @@ def build_parser():
         help="the n most probable completions (beam search), with their "
         "log-likelihoods",
     )
-    p_complete.set_defaults(func=complete, parser=p_complete)
+    p_complete.set_defaults(func=complete, parser=p_complete, flags=_GENERATION_FLAGS)
 
     p_score = commands.add_parser("score", help="log-likelihood of each name")
     p_score.add_argument("model", metavar="MODEL")
@@ -501,7 +681,7 @@ def build_parser():
     p_score.add_argument(
         "--encoding", default="utf-8", help="encoding of NAMES.txt (default: utf-8)"
     )
-    p_score.set_defaults(func=score)
+    p_score.set_defaults(func=score, parser=p_score, flags={})
     return parser
 
 
@@ -520,11 +700,18 @@ def main(argv=None):
     """
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    if (
+        argv
+        and argv[0].startswith("-")
+        and argv[0] not in ("-h", "--help", "--version")
+    ):
         argv = ["demo", *argv]  # the demo's options without its name
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command is None:
-        args = parser.parse_args(["demo"])
+        args, unknown = parser.parse_known_args(["demo", *unknown])
+    if unknown:
+        # the usage of the command they were given to, not the top level's
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "complete" and args.most_likely:
         _check_most_likely(args)
     with warnings.catch_warnings():
@@ -533,13 +720,61 @@ def main(argv=None):
         try:
             return args.func(args)
         except (UserError, ValueError) as error:
-            print(f"charrnn: error: {error}", file=sys.stderr)
+            message = for_the_shell(str(error), args.flags)
+            print(f"charrnn: error: {message}", file=sys.stderr)
             return 1
+        except MemoryError:
+            print(
+                "charrnn: error: out of memory; ask for fewer names (-n) or "
+                "shorter ones (--max-length)",
+                file=sys.stderr,
+            )
+            return 1
+        except (Interrupted, KeyboardInterrupt) as error:
+            message = str(error) or "interrupted"
+            print(f"charrnn: {message}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         except BrokenPipeError:
             # the reader (``| head``) left: stop quietly, as Python's docs advise
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return 1
+
+
+def for_the_shell(message, flags):
+    """Name the command line's flags where a message names parameters.
+
+    With ``flags`` mapping parameter names to flags, ``The 'hidden_size'
+    parameter of CharRNNGenerator must be ...`` becomes ``--hidden-size
+    must be ...``, ``set early_stopping=False`` becomes ``set
+    --no-early-stopping`` and a bare ``learning_rate_init`` becomes
+    ``--learning-rate-init``.
+    """
+    if not flags:
+        return message
+    names = "|".join(sorted(flags, key=len, reverse=True))
+    message = re.sub(
+        rf"The '({names})' parameter of \w+", lambda m: flags[m[1]], message
+    )
+
+    def flag(match):
+        name, value = match["name"], match["value"]
+        if value == "False":
+            return "--no-" + flags[name][2:]
+        if value in (None, "True"):
+            return flags[name]
+        return f"{flags[name]} {value.strip(chr(39) + chr(34))}"
+
+    value = r"'[^']*'|\"[^\"]*\"|[\w+-]+(?:\.[\w+-]+)*"
+    return re.sub(
+        rf"(?<![\w-])'?(?P<name>{names})(?!\w)'?(?:=(?P<value>{value}))?",
+        flag,
+        message,
+    )
+
+
+def _hyperparameter_flags():
+    return {name: "--" + name.replace("_", "-") for name, *_ in _HYPERPARAMETERS}
 
 
 def _check_most_likely(args):

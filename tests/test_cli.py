@@ -3,6 +3,7 @@
 import io
 import os
 import pty
+import signal
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -10,6 +11,7 @@ from importlib.metadata import entry_points
 import numpy as np
 import pytest
 
+import sklearn_charrnn
 from sklearn_charrnn import CharRNNGenerator, cli
 
 FIT_FLAGS = ["--hidden-size", "12", "--max-iter", "3", "--seed", "0"]
@@ -303,7 +305,7 @@ def test_user_errors_exit_1_with_one_line(capsys, tmp_path, model_file, names_fi
         "-q",
     )
     message = _user_error(capsys, "fit", names_file, "-o", out, "--hidden-size", "0")
-    assert "hidden_size" in message
+    assert "--hidden-size must be an int" in message
 
 
 @pytest.mark.parametrize(
@@ -364,3 +366,222 @@ def test_options_without_a_command_go_to_the_demo(monkeypatch, argv, max_iter, p
     assert cli.main(argv) == 0
     (args,) = seen
     assert (args.command, args.max_iter, args.prefix) == ("demo", max_iter, prefix)
+
+
+# ------------------------------------------------- a shell user's edges
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"charrnn {sklearn_charrnn.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [["sample", "m.npz"], ["fit", "names.txt"]])
+def test_a_bad_flag_after_a_command_shows_that_commands_usage(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        cli.main([*command, "-o", "m.npz", "--bogus"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: charrnn {command[0]} ")
+    assert "unrecognized arguments: " in err and "--bogus" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["sample", "m.npz", "-n", "abc"],
+            "-n/--n-samples: expected a positive integer, got 'abc'",
+        ),
+        (["sample", "m.npz", "-n", "0"], "expected a positive integer, got '0'"),
+        (["sample", "m.npz", "--temperature", "nan"], "expected a number > 0"),
+        (["sample", "m.npz", "--seed", "1.5"], "expected an integer, got '1.5'"),
+        (["fit", "n.txt", "-o", "m", "--dropout", "x"], "expected a number, got 'x'"),
+        (["fit", "n.txt", "-o", "m", "--clip-norm", "-1"], "or 'none', got '-1'"),
+        (
+            ["sample", "m.npz", "--max-length", str(10**15)],
+            f"expected a positive integer up to {cli.MAX_LENGTH}",
+        ),
+    ],
+)
+def test_bad_values_are_explained_in_words(capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "invalid" not in err and "_int" not in err and "_float" not in err
+
+
+def test_help_shows_what_each_option_is(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in [
+        "--dropout P",
+        "--learning-rate-init RATE",
+        "--beta-2 DECAY",
+        "--epsilon EPS",
+        "--validation-fraction FRACTION",
+        "--tol NATS",
+        "--weight-averaging DECAY",
+        "--clip-norm NORM",
+        "--hidden-size N",
+    ]:
+        assert option in text
+    assert "--no-optimizer-state" in text
+    with pytest.raises(SystemExit):
+        cli.main(["sample", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--temperature T" in text and "--top-p P" in text
+
+
+def test_cell_choices_come_from_the_table_of_cells(capsys, monkeypatch):
+    from sklearn_charrnn.nn import cells
+
+    with pytest.raises(SystemExit):
+        cli.main(["fit", "--help"])
+    assert "--cell {" + ",".join(cells.CELLS) + "}" in capsys.readouterr().out
+    monkeypatch.setitem(cells.CELLS, "toy", cells.CELLS["rnn"])
+    args = cli.build_parser().parse_args(["fit", "n.txt", "-o", "m", "--cell", "toy"])
+    assert args.cell == "toy"
+
+
+def test_weight_averaging_and_no_optimizer_state(capsys, names_file, tmp_path):
+    full, small = str(tmp_path / "full.npz"), str(tmp_path / "small.npz")
+    flags = [*FIT_FLAGS, "-q", "--weight-averaging", "0"]
+    assert cli.main(["fit", names_file, "-o", full, *flags]) == 0
+    assert (
+        cli.main(["fit", names_file, "-o", small, *flags, "--no-optimizer-state"]) == 0
+    )
+    model = CharRNNGenerator.load(small)
+    assert model.weight_averaging == 0
+    assert model._optimizer.t == 0 and model.t_ > 0
+    assert os.path.getsize(small) < os.path.getsize(full) / 2
+    np.testing.assert_array_equal(
+        model.weights_["W_y"], CharRNNGenerator.load(full).weights_["W_y"]
+    )
+
+
+def test_plurals(capsys, tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("anna\n")
+    path = str(tmp_path / "one.npz")
+    code, out, _ = _run(
+        capsys,
+        "fit",
+        str(one),
+        "-o",
+        path,
+        "--max-iter",
+        "1",
+        "--hidden-size",
+        "4",
+        "--no-early-stopping",
+        "-q",
+    )
+    assert code == 0
+    assert out[0].startswith("Trained on 1 name in ")
+    assert out[0].endswith(f"(1 epoch); saved {path}.")
+
+
+def test_errors_name_the_flag_to_use(capsys, tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("anna\n")
+    message = _user_error(capsys, "fit", str(one), "-o", str(tmp_path / "m.npz"))
+    assert "set --no-early-stopping" in message
+    assert "early_stopping=False" not in message
+    message = _user_error(
+        capsys, "fit", str(one), "-o", str(tmp_path / "m.npz"), "--epsilon", "1e-300"
+    )
+    assert "--epsilon" in message and "--dtype float64" in message
+
+
+def test_an_unwritable_output_fails_before_training(capsys, tmp_path, monkeypatch):
+    def never(*args):
+        raise AssertionError("read the names before checking the output")
+
+    monkeypatch.setattr(cli, "read_names", never)
+    message = _user_error(capsys, "fit", "names.txt", "-o", str(tmp_path))
+    assert "is a directory" in message
+    real_open = os.open
+
+    def denied(path, flags, mode=0o777):
+        if os.path.dirname(path) == str(tmp_path) and flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", denied)
+    message = _user_error(capsys, "fit", "names.txt", "-o", str(tmp_path / "m.npz"))
+    assert f"cannot write {tmp_path / 'm.npz'}: Permission denied" in message
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_sample_refuses_pipes_and_devices_without_waiting(tmp_path, kind):
+    if kind == "fifo":
+        path = str(tmp_path / "model.npz")
+        os.mkfifo(path)
+    else:
+        path = "/dev/zero"
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_charrnn", "sample", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "not a regular file" in result.stderr
+
+
+def test_names_are_read_up_to_a_bound(capsys, model_file, monkeypatch):
+    monkeypatch.setattr(cli, "MAX_NAMES_BYTES", 2**20)
+    message = _user_error(capsys, "score", model_file, "/dev/zero")
+    assert "/dev/zero holds more than 1 MiB" in message
+    data = b"anna\n" * 2**19
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    message = _user_error(capsys, "score", model_file, "-")
+    assert "standard input holds more than 1 MiB" in message
+
+
+def test_out_of_memory_is_an_error_not_a_traceback(capsys, model_file, monkeypatch):
+    def exhausted(self, *args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(CharRNNGenerator, "sample", exhausted)
+    message = _user_error(capsys, "sample", model_file, "-n", "1000000000")
+    assert "out of memory" in message and "-n" in message
+
+
+def test_ctrl_c_during_fit_saves_and_exits_130(names_file, tmp_path):
+    path = tmp_path / "interrupted.npz"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_charrnn",
+            "fit",
+            names_file,
+            "-o",
+            str(path),
+            "--hidden-size",
+            "8",
+            "--max-iter",
+            "100000",
+            "--no-early-stopping",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stderr:
+        if line.startswith("epoch 2/"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert f"charrnn: interrupted; saved the model fitted so far to {path}" in err
+    assert "saved" in out
+    model = CharRNNGenerator.load(path)
+    assert 2 <= model.n_iter_ < 100000

@@ -1,5 +1,7 @@
 """Bad input gets a ValueError or TypeError whose message names the problem."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -178,3 +180,103 @@ def test_token_array_on_string_model(fitted):
 def test_complete_rejects_non_str_prefix(fitted):
     with pytest.raises(TypeError, match="prefix must be a str or a list of str"):
         fitted.complete(3)
+
+
+# ------------------------------------------- unordered and missing input
+
+
+@pytest.mark.parametrize(
+    "X",
+    [set(NAMES), frozenset(NAMES), dict.fromkeys(NAMES).keys()],
+    ids=["set", "frozenset", "dict_keys"],
+)
+def test_unordered_collections_are_refused(X, fitted):
+    """A set iterates in hash order, which changes with PYTHONHASHSEED."""
+    with pytest.raises(TypeError, match=r"unordered collection.*sorted\(X\)"):
+        _small().fit(X)
+    with pytest.raises(TypeError, match="unordered collection"):
+        fitted.score_samples(X)
+
+
+def test_a_set_would_give_another_model_under_another_hash_seed():
+    """Why sets are refused: their order is the hash seed's."""
+    import subprocess
+    import sys
+
+    code = "print(list({'anna', 'bob', 'carla', 'dave', 'emma', 'anya'}))"
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(orders) > 1
+
+
+def test_a_dict_is_refused():
+    with pytest.raises(TypeError, match=r"X is a dict.*list\(X\)"):
+        _small().fit(dict.fromkeys(NAMES, 1))
+
+
+@pytest.mark.parametrize("missing", ["None", "NA"])
+def test_series_with_missing_names_the_item(missing):
+    pd = pytest.importorskip("pandas")
+    value = None if missing == "None" else pd.NA
+    X = pd.Series(["anna", "bob", value, "carla"], dtype=object)
+    with pytest.raises(ValueError, match=r"X\[2\] is (None|<NA>): missing values"):
+        _small().fit(X)
+    X.index = ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match=r"X\[2\] \(index label 'c'\) is"):
+        _small().fit(X)
+    string = pd.Series(["anna", value, "bob"], dtype="string")
+    with pytest.raises(ValueError, match=r"X\[1\] is .*: missing values"):
+        _small().fit(string)
+
+
+def test_lone_surrogate_names_the_item(fitted):
+    X = ["anna", "bob", "ca\ud800rla"]
+    match = r"X\[2\] = 'ca\\ud800rla' holds the lone surrogate '\\ud800' at position 2"
+    with pytest.raises(ValueError, match=match):
+        _small().fit(X)
+    with pytest.raises(ValueError, match=match):
+        fitted.score_samples(X)
+
+
+@pytest.mark.parametrize(
+    "name", ["hidden_size", "n_layers", "max_iter", "batch_size", "n_iter_no_change"]
+)
+def test_bool_for_an_int_parameter_is_refused(name):
+    with pytest.raises(
+        InvalidParameterError, match=rf"'{name}' parameter .* int \(not a bool\)"
+    ):
+        _small().set_params(**{name: True}).fit(NAMES)
+
+
+def test_bool_for_a_float_parameter_is_refused():
+    with pytest.raises(InvalidParameterError, match="'dropout' parameter"):
+        _small(dropout=False).fit(NAMES)
+
+
+def test_epsilon_too_small_for_float32_is_blamed_on_epsilon():
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'epsilon' parameter is too small for dtype='float32'.*"
+        r"epsilon >= 3.72e-37",
+    ):
+        _small(epsilon=1e-300).fit(NAMES)
+    # the smallest value the message names works; float64 takes 1e-300
+    with pytest.warns(ConvergenceWarning):
+        model = _small(epsilon=3.8e-37).fit(NAMES)
+    assert all(np.isfinite(w).all() for w in model.weights_.values())
+    with pytest.warns(ConvergenceWarning):
+        model = _small(epsilon=1e-300, dtype="float64").fit(NAMES)
+    assert all(np.isfinite(w).all() for w in model.weights_.values())
+
+
+def test_one_empty_string_is_singular():
+    with pytest.warns(UserWarning, match=r"Skipped 1 empty string in X\."):
+        _small().fit(["", "ab", "abc"])

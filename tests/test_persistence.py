@@ -464,7 +464,7 @@ CORRUPTIONS = {
         lambda m, w: _edit_metadata(
             m, lambda d: d["network"].__setitem__("hidden_size", 16)
         ),
-        "shape",
+        "hidden_size",
     ),
     "cell does not match parameters": (
         lambda m, w: _edit_metadata(
@@ -626,7 +626,7 @@ def test_pickle_round_trip_same_version_does_not_warn(recwarn, dumps, loads):
 
 def test_pickle_from_other_version_warns(monkeypatch):
     model = fit()
-    monkeypatch.setattr(sklearn_charrnn, "__version__", "0.0.1")
+    monkeypatch.setattr(sklearn_charrnn._version, "__version__", "0.0.1")
     data = pickle.dumps(model)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match="0.0.1") as record:
@@ -651,7 +651,7 @@ def test_joblib_round_trip_and_version_warning(tmp_path, monkeypatch):
     model = fit()
     joblib.dump(model, tmp_path / "same.joblib")
     assert_same_model(model, joblib.load(tmp_path / "same.joblib"), NAMES)
-    monkeypatch.setattr(sklearn_charrnn, "__version__", "9.9.9")
+    monkeypatch.setattr(sklearn_charrnn._version, "__version__", "9.9.9")
     joblib.dump(model, tmp_path / "other.joblib")
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match="9.9.9"):

@@ -9,8 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _persistence, _sequences
-from .._generator import GeneratorMixin
-from .._generator import warn as _warn
+from .._generator import GeneratorMixin, drop_empty
 from .._sequences import STRING
 from ..generation import sequence_hashes
 from . import kneser_ney
@@ -240,7 +239,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
                 if hasattr(self, attr):
                     delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
-        sequences = _drop_empty(sequences, kind)
+        sequences = drop_empty(sequences, kind)
         if resume:
             self._check_input_kind(kind)
         else:
@@ -436,18 +435,3 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.target_tags.required = False
         return tags
-
-
-def _drop_empty(sequences, kind):
-    """Skip the empty strings of X, with a warning; all empty is an error."""
-    if kind != STRING:
-        return sequences
-    kept = [s for s in sequences if s]
-    if not kept:
-        raise ValueError(
-            f"X holds only empty strings ({len(sequences)} of them): "
-            "expected at least one non-empty str."
-        )
-    if len(kept) < len(sequences):
-        _warn(f"Skipped {len(sequences) - len(kept)} empty strings in X.", UserWarning)
-    return kept

@@ -1,0 +1,63 @@
+"""``load_model`` and ``save_model``: the model file for any estimator.
+
+This module sits above the estimators: it imports them to know which class
+a file names, and none of them imports it.
+"""
+
+from . import _charrnn_file, _persistence
+from ._estimator import CharRNNGenerator
+
+# class name -> (class, module with its schema and build)
+_FORMATS = {"CharRNNGenerator": (CharRNNGenerator, _charrnn_file)}
+
+
+def save_model(estimator, path, *, include_optimizer=True):
+    """Write a fitted estimator to a safe model file: ``estimator.save(path)``.
+
+    Parameters
+    ----------
+    estimator : CharRNNGenerator
+        A fitted estimator.
+    path : str or os.PathLike
+        Where to write; used as given (``.npz`` is a good suffix, as
+        ``numpy.load`` opens the file).
+    include_optimizer : bool, default=True
+        Store AdamW's moments (twice the size of the weights) so that
+        ``warm_start`` or ``partial_fit`` continue exactly where training
+        stopped. Without them, a loaded model resumes with fresh moments.
+
+    See Also
+    --------
+    CharRNNGenerator.save : what is written, and the errors.
+    """
+    estimator.save(path, include_optimizer=include_optimizer)
+
+
+def load_model(path):
+    """Read a model file written by :func:`save_model`, without unpickling.
+
+    The file names the estimator class it holds; any estimator of this
+    package loads.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    estimator : CharRNNGenerator
+        A fitted estimator whose ``score_samples`` and seeded ``sample`` give
+        the same results as the one saved.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a valid model file (see :class:`ModelFileError`);
+        no model is returned and nothing from the file is executed.
+    OSError
+        If the file cannot be read (for example, it does not exist).
+    """
+    schemas = {name: module.schema(cls) for name, (cls, module) in _FORMATS.items()}
+    contents = _persistence.read_model(path, schemas)
+    cls, module = _FORMATS[contents.estimator]
+    return module.build(cls, contents)
