@@ -487,9 +487,15 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         self._check_input_kind(kind)
         return self._encode(sequences, kind)
 
-    def _steps(self):
-        """The fitted network's step interface (:mod:`.generation`)."""
-        return RecurrentSteps(self.weights_, self._fitted_cell(), self._n_layers())
+    def _steps(self, dtype=None):
+        """The fitted network's step interface (:mod:`.generation`).
+
+        In ``dtype`` when given (float64 for scores), else the model's own.
+        """
+        weights = self.weights_
+        if dtype is not None:
+            weights = {name: w.astype(dtype) for name, w in weights.items()}
+        return RecurrentSteps(weights, self._fitted_cell(), self._n_layers())
 
     def _fitted_cell(self):
         """The cell of the fitted weights (``cell`` may have been set since)."""

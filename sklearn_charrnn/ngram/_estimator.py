@@ -342,8 +342,8 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         self._check_input_kind(kind)
         return _sequences.encode(sequences, kind, self._tokens())
 
-    def _steps(self):
-        """The step interface of the fitted model.
+    def _steps(self, dtype=None):
+        """The step interface of the fitted model (float64 whatever ``dtype``).
 
         Returns
         -------
