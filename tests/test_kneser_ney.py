@@ -296,7 +296,7 @@ def test_unknown_tokens_score_finite(dinosaur_model):
 
 
 def test_empty_strings_skipped_with_a_warning_and_scored():
-    with pytest.warns(UserWarning, match="Skipped 1 empty strings"):
+    with pytest.warns(UserWarning, match="Skipped 1 empty string in X"):
         gen = KneserNeyGenerator(order=2).fit(["ab", "", "ba"])
     assert np.isfinite(gen.score_samples([""])).all()
     with pytest.raises(ValueError, match="only empty strings"):
