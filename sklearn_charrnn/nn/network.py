@@ -94,14 +94,6 @@ def is_decayed(name):
     return name.startswith("W_")
 
 
-def zero_state(cell, batch_size, hidden_size, dtype):
-    """The all-zero recurrent state of one layer."""
-    return tuple(
-        np.zeros((batch_size, hidden_size), dtype=dtype)
-        for _ in range(CELLS[cell].n_states)
-    )
-
-
 def log_softmax(logits, axis=-1):
     """Log-softmax along ``axis`` (rows by default), stable for any finite input."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
@@ -166,15 +158,13 @@ def run_layers(
         What :func:`backward` needs.
     """
     dtype = weights["W_y"].dtype
-    H = weights["W_y"].shape[0]
     G, _, forward, _ = CELLS[cell]
-    T, B = inputs.shape
     x = inputs
     final_states, caches = [], []
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
-        state0 = zero_state(cell, B, H, dtype) if states is None else states[layer]
+        state0 = None if states is None else states[layer]  # None: zeros
         hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0, layer_work)
         drop = None
         if dropout > 0.0:
@@ -334,10 +324,7 @@ class RecurrentSteps:
 
     def start(self, n):
         """State of ``n`` sequences that have read the start token."""
-        H = self.weights["W_y"].shape[0]
-        dtype = self.weights["W_y"].dtype
-        layers = [zero_state(self.cell, n, H, dtype) for _ in range(self.n_layers)]
-        return self._step(layers, np.zeros(n, dtype=np.intp))
+        return self._step(None, np.zeros(n, dtype=np.intp))
 
     def advance(self, state, tokens, parents=None):
         """Row ``i``: row ``parents[i]`` of ``state`` after reading ``tokens[i]``."""
