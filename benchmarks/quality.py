@@ -18,9 +18,15 @@ Rows:
 (c) interpolated Kneser-Ney character n-gram, order 2-7 and discount tuned
     on a tenth of the training names, then refitted on all of them;
 (d) PyTorch GRU and LSTM of the default size and training budget, when torch
-    is installed (skipped otherwise).
+    is installed (skipped otherwise);
+(e) ``KneserNeyGenerator()`` with its defaults (order and discounts chosen
+    inside ``fit``);
+(f) ``GeneratorMixture(random_state=0)`` with its defaults: (a) and (e)
+    mixed token by token, weights by EM on held-out training names;
+(g) an ensemble: ``GeneratorMixture`` of two ``CharRNNGenerator`` (seeds 0
+    and 1) and a ``KneserNeyGenerator``.
 
-Then, for 1,000 names sampled at temperature 1 from (a): the share that are
+Then, for 1,000 names sampled at temperature 1 from (f): the share that are
 new (not in the training list), the share that are distinct, and their length
 distribution against the training names.
 """
@@ -39,7 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _machine import machine_line
 from ngram import KneserNeyNgram, tune
 
-from sklearn_charrnn import CharRNNGenerator
+from sklearn_charrnn import CharRNNGenerator, GeneratorMixture, KneserNeyGenerator
 from sklearn_charrnn.datasets import load_dinosaurs, load_names
 
 # Row (b): the defaults with one choice changed, on both lists.
@@ -77,7 +83,7 @@ def rows_for(name, seed, use_torch):
         label = ", ".join(f"{k}={v!r}" for k, v in params.items())
         rows.append((f"(b) defaults but {label}", model.score(test), seconds))
 
-    def fit_ngram():
+    def fit_ngram():  # the baseline script's own n-gram, tuned on a split
         sub, valid = train_test_split(train, test_size=0.1, random_state=0)
         order, discount, _ = tune(sub, valid)
         return KneserNeyNgram(order, discount).fit(train)
@@ -111,7 +117,26 @@ def rows_for(name, seed, use_torch):
                 ).fit(train)
             )
             rows.append((f"(d) PyTorch {cell.upper()}", model.score(test), seconds))
-    return rows, default, train
+    model, seconds = timed(lambda: KneserNeyGenerator(random_state=0).fit(train))
+    rows.append(
+        (f"(e) KneserNeyGenerator, order {model.order_}", model.score(test), seconds)
+    )
+    mixture, seconds = timed(lambda: GeneratorMixture(random_state=0).fit(train))
+    weights = "/".join(f"{w:.2f}" for w in mixture.weights_)
+    rows.append(
+        (f"(f) GeneratorMixture, weights {weights}", mixture.score(test), seconds)
+    )
+    ensemble = [
+        ("rnn0", CharRNNGenerator(random_state=0)),
+        ("rnn1", CharRNNGenerator(random_state=1)),
+        ("ngram", KneserNeyGenerator()),
+    ]
+    model, seconds = timed(
+        lambda: GeneratorMixture(ensemble, random_state=0).fit(train)
+    )
+    weights = "/".join(f"{w:.2f}" for w in model.weights_)
+    rows.append((f"(g) ensemble 2 RNN + n-gram, {weights}", model.score(test), seconds))
+    return rows, mixture, train
 
 
 def sample_report(gen, train):
@@ -158,7 +183,7 @@ def main(argv=None):
         print(f"{'model':<{width}}  {'score':>8}  {'fit (s)':>8}")
         for label, score, seconds in rows:
             print(f"{label:<{width}}  {score:8.4f}  {seconds:8.1f}")
-        print("1,000 samples from (a) at temperature 1:")
+        print("1,000 samples from (f) at temperature 1:")
         print("\n".join(sample_report(default, train)))
 
 

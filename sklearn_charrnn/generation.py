@@ -35,8 +35,8 @@ import numpy as np
 
 # Sequences generated in one part, at most; the count depends on the
 # vocabulary (a part keeps a few (rows, V) arrays) and never on the machine.
-_PART_ROWS = 2048
-_PART_CELLS = 1 << 21
+_PART_ROWS = 8192
+_PART_CELLS = 1 << 22
 
 
 def part_rows(n_tokens):
