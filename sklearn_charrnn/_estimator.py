@@ -378,6 +378,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         sequences = drop_empty(sequences, kind)
         if resume:
             self._check_input_kind(kind)
+            self._check_architecture()
         else:
             self._initialize(sequences, kind, rng)
         codes, lengths = self._encode(sequences, kind)
@@ -486,6 +487,31 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         sequences, kind = _sequences.check_sequences(self, X, reset=False)
         self._check_input_kind(kind)
         return self._encode(sequences, kind)
+
+    def _fitted_architecture(self):
+        """``cell``, ``n_layers``, ``hidden_size`` and ``dtype`` of ``weights_``."""
+        W_h = self.weights_["W_h0"]
+        return {
+            "cell": self._fitted_cell(),
+            "n_layers": self._n_layers(),
+            "hidden_size": W_h.shape[0],
+            "dtype": W_h.dtype.name,
+        }
+
+    def _check_architecture(self):
+        """Refuse to continue training weights of another architecture.
+
+        Scoring and generation use the fitted weights whatever the
+        parameters say now; ``partial_fit`` and ``warm_start`` cannot.
+        """
+        for name, fitted in self._fitted_architecture().items():
+            if getattr(self, name) != fitted:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} was set after fit, but the "
+                    f"fitted weights have {name}={fitted!r}: partial_fit and "
+                    f"warm_start continue the fitted network. Set {name}="
+                    f"{fitted!r} back, or fit a new model (warm_start=False)."
+                )
 
     def _steps(self, dtype=None):
         """The fitted network's step interface (:mod:`.generation`).
