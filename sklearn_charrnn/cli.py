@@ -536,7 +536,7 @@ def make_model(kind, params, seed):
 def _check_ngram_flags(args):
     """--model ngram has no network: its flags make no sense."""
     given = [
-        "--" + name.replace("_", "-")
+        ("--no-" if getattr(args, name) is False else "--") + name.replace("_", "-")
         for name, *_ in _HYPERPARAMETERS
         if getattr(args, name) is not None
     ]
