@@ -533,6 +533,14 @@ def make_model(kind, params, seed):
     )
 
 
+def _check_combinations(args):
+    """Usage errors that argparse cannot see: flags that contradict others."""
+    if args.command == "complete" and args.most_likely:
+        _check_most_likely(args)
+    if args.command == "fit" and args.model == "ngram":
+        _check_ngram_flags(args)
+
+
 def _check_ngram_flags(args):
     """--model ngram has no network: its flags make no sense."""
     given = [
@@ -884,10 +892,7 @@ def main(argv=None):
     if unknown:
         # the usage of the command they were given to, not the top level's
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command == "complete" and args.most_likely:
-        _check_most_likely(args)
-    if args.command == "fit" and args.model == "ngram":
-        _check_ngram_flags(args)
+    _check_combinations(args)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
