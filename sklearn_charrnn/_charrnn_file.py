@@ -23,7 +23,6 @@ the parameters they come from, and sizes against bounds.
 This module takes the estimator class as an argument and never imports it.
 """
 
-import math
 from functools import partial
 
 import numpy as np
@@ -31,6 +30,14 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
+from ._file_parts import (
+    COLUMNS,
+    MAX_SEQUENCE_LENGTH,
+    check_vocabulary,
+    columns,
+    json_value,
+    vocabulary_section,
+)
 from ._params import check_epsilon
 from ._persistence import (
     ModelFileError,
@@ -42,7 +49,7 @@ from ._persistence import (
     check_str,
     fail,
 )
-from ._sequences import STRING, TOKENS
+from ._sequences import STRING
 from .nn.cells import CELLS
 from .nn.network import is_decayed, weight_shapes
 from .nn.optim import AdamW
@@ -50,14 +57,7 @@ from .nn.optim import AdamW
 SECTIONS = ("network", "vocabulary", "fitted", "fitted_arrays", "optimizer")
 # Step and epoch counts: exact in a float64, and more than any fit reaches.
 MAX_COUNT = 2**53
-# The longest training sequence a file may record. A fit on a sequence this
-# long would hold, per layer, 2**24 time steps of states: tens of gigabytes
-# at the smallest useful hidden sizes. It bounds the default max_length of
-# sample and complete (twice this, plus 10).
-MAX_SEQUENCE_LENGTH = 2**24
 _FLOAT_DTYPES = ("float32", "float64")
-_TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
-_INT64 = np.iinfo(np.int64)
 _FITTED = (
     "n_iter_",
     "t_",
@@ -68,7 +68,6 @@ _FITTED = (
     "max_length_",
     "_no_improvement_count",
 )
-_FITTED_2D = ("n_features_in_", "feature_names_in_")
 # Fitted 1-D arrays of any length, with their dtype; metadata gives the length.
 _FITTED_ARRAYS = {"training_hashes_": np.dtype(np.uint64)}
 # AdamW's numbers, and the estimator parameter each one comes from.
@@ -123,7 +122,7 @@ def fitted_state(estimator, include_optimizer):
     arrays : dict of str to ndarray
     """
     params = estimator.get_params(deep=False)
-    known = set(params) | set(_FITTED) | set(_FITTED_2D) | set(_FITTED_ARRAYS)
+    known = set(params) | set(_FITTED) | set(COLUMNS) | set(_FITTED_ARRAYS)
     known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
     unknown = sorted(set(vars(estimator)) - known)
     if unknown:
@@ -150,18 +149,9 @@ def fitted_state(estimator, include_optimizer):
     _check_saved_arrays(weights, shapes, dtype, "weights_")
     arrays = {f"weights/{name}": weights[name] for name in shapes}
 
-    tokens = list(estimator.vocabulary_)
-    if list(estimator.vocabulary_.values()) != list(range(1, len(tokens) + 1)):
-        raise ValueError("Cannot save: vocabulary_ must map its tokens to 1..n.")
-    vocabulary = {
-        "input_kind": estimator.input_kind_,
-        "token_type": _token_type(tokens),
-        "tokens": tokens,
-    }
-    fitted = {name: _json_value(getattr(estimator, name), name) for name in _FITTED}
-    for name in _FITTED_2D:
-        if hasattr(estimator, name):
-            fitted[name] = _json_value(getattr(estimator, name), name)
+    vocabulary = vocabulary_section(estimator)
+    fitted = {name: json_value(getattr(estimator, name), name) for name in _FITTED}
+    fitted.update(columns(estimator))
     fitted_arrays = {}
     for name in _FITTED_ARRAYS:
         if hasattr(estimator, name):
@@ -212,24 +202,6 @@ def _check_saved_arrays(values, shapes, dtype, what):
             raise ValueError(f"Cannot save: {what}[{name!r}] is not finite.")
 
 
-def _token_type(tokens):
-    for type_name, kind in _TOKEN_TYPES.items():
-        # bool is an int, so check exact types.
-        if all(type(token) is kind for token in tokens):
-            return type_name
-    types = sorted({type(token).__name__ for token in tokens})
-    raise ValueError(
-        f"Cannot save: vocabulary tokens must all be str, int, float or bool; "
-        f"got {types}."
-    )
-
-
-def _json_value(value, what):
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_persistence.json_scalar(v, what) for v in value]
-    return _persistence.json_scalar(value, what)
-
-
 # ------------------------------------------------------------------ check
 
 
@@ -250,7 +222,7 @@ def _check_sections(estimator_class, params, sections):
         n_tokens=network["n_tokens"],
     )
     arrays = {f"weights/{name}": (shape, dtype) for name, shape in shapes.items()}
-    vocabulary = _check_vocabulary(sections["vocabulary"])
+    vocabulary = check_vocabulary(sections["vocabulary"])
     if len(vocabulary["tokens"]) + 2 != network["n_tokens"]:
         raise ModelFileError(
             f"the vocabulary has {len(vocabulary['tokens'])} tokens but the "
@@ -328,57 +300,9 @@ def _check_optimizer(estimator_class, optimizer, shapes, dtype):
     return optimizer
 
 
-def _check_vocabulary(vocabulary):
-    vocabulary = check_keys(
-        vocabulary, "vocabulary", ("input_kind", "token_type", "tokens")
-    )
-    kind = check_str(
-        vocabulary["input_kind"], "vocabulary.input_kind", {STRING, TOKENS}
-    )
-    token_type = check_str(
-        vocabulary["token_type"], "vocabulary.token_type", set(_TOKEN_TYPES)
-    )
-    tokens = vocabulary["tokens"]
-    if type(tokens) is not list:
-        fail("vocabulary.tokens", "a list", tokens)
-    python_type = _TOKEN_TYPES[token_type]
-    if token_type == "float":
-        # JSON writes 2.0 as 2.0, but accept ints for floats written by hand.
-        tokens = [float(t) if type(t) is int else t for t in tokens]
-    for i, token in enumerate(tokens):
-        _check_token(token, i, python_type, token_type)
-    if kind == STRING:
-        if token_type != "str" or any(len(token) != 1 for token in tokens):
-            raise ModelFileError(
-                "a model fitted on strings must have one-character str tokens"
-            )
-        for i, token in enumerate(tokens):
-            if "\ud800" <= token <= "\udfff":
-                fail(
-                    f"vocabulary.tokens[{i}]",
-                    "a character fit can read (not a lone surrogate, which is "
-                    "not text)",
-                    token,
-                )
-    if any(a >= b for a, b in zip(tokens[:-1], tokens[1:], strict=True)):
-        raise ModelFileError(
-            "vocabulary.tokens must be distinct and sorted (the encoding relies on it)"
-        )
-    return {"input_kind": kind, "tokens": tokens}
-
-
-def _check_token(token, i, python_type, token_type):
-    if type(token) is not python_type:
-        fail(f"vocabulary.tokens[{i}]", f"a {token_type}", token)
-    if token_type == "float" and not math.isfinite(token):
-        fail(f"vocabulary.tokens[{i}]", "finite", token)
-    if token_type == "int" and not _INT64.min <= token <= _INT64.max:
-        fail(f"vocabulary.tokens[{i}]", "a 64-bit int, as fit makes", token)
-
-
 def _check_fitted(fitted):
     # A 2-D array, or a one-column DataFrame of str, records its columns.
-    fitted = check_keys(fitted, "fitted", _FITTED, _FITTED_2D)
+    fitted = check_keys(fitted, "fitted", _FITTED, COLUMNS)
 
     def loss(value, where):
         return check_float(value, where, finite=False)
