@@ -345,3 +345,21 @@ def test_parameters_changed_after_fit(name, value):
         model.partial_fit(X)
     with pytest.raises(ValueError, match=f"{name}=.*set after fit"):
         model.set_params(warm_start=True).fit(X)
+
+
+@pytest.mark.parametrize("hidden_size", [10**5, 10**12])
+def test_a_network_too_big_for_memory_is_refused_before_allocating(hidden_size):
+    with pytest.raises(ValueError, match=f"hidden_size={hidden_size}.*GiB"):
+        CharRNNGenerator(hidden_size=hidden_size).fit(["ab", "cd"])
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"n_samples": 10**10}, {"n_samples": 5, "max_length": 10**13}]
+)
+def test_absurd_generation_sizes_are_refused_before_allocating(kwargs):
+    model = CharRNNGenerator(hidden_size=4, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["ab", "cd", "abc"])
+    with pytest.raises(ValueError, match="cells of memory"):
+        model.sample(**kwargs)
