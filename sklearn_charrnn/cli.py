@@ -434,12 +434,20 @@ def _details(model):
 
 
 def demo(args):
-    """Train on the bundled dinosaur names, print new names and completions."""
+    """Train on the bundled dinosaur names, print new names and completions.
+
+    The model is the default mixture of a network and an n-gram.
+    """
     from ._estimator import CharRNNGenerator
+    from ._mixture import GeneratorMixture
     from .datasets import load_dinosaurs
+    from .ngram import KneserNeyGenerator
 
     names = load_dinosaurs()
-    model = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
+    rnn = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
+    model = GeneratorMixture(
+        [("rnn", rnn), ("ngram", KneserNeyGenerator())], random_state=args.seed
+    )
     elapsed, interrupted = _fit(model, names, args.quiet)
     if interrupted:
         raise Interrupted("interrupted; the demo's model was not kept")
