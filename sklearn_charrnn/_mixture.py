@@ -230,11 +230,32 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         self.random_state = random_state
 
     def get_params(self, deep=True):
-        """Get the parameters, the components' ones as ``name__param``."""
+        """Get the parameters, the components' ones as ``name__param``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the components and their parameters.
+
+        Returns
+        -------
+        params : dict
+        """
         return self._get_params("estimators", deep=deep)
 
     def set_params(self, **params):
-        """Set the parameters, the components' ones as ``name__param``."""
+        """Set the parameters, the components' ones as ``name__param``.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values; ``name__param`` sets the parameter
+            ``param`` of the component called ``name``.
+
+        Returns
+        -------
+        self : GeneratorMixture
+        """
         self._set_params("estimators", **params)
         return self
 

@@ -40,7 +40,18 @@ _PART_CELLS = 1 << 22
 
 
 def part_rows(n_tokens):
-    """How many sequences one part of a sampling call holds at most."""
+    """How many sequences one part of a sampling call holds at most.
+
+    Parameters
+    ----------
+    n_tokens : int
+        The model's number of tokens ``V``: a part keeps a few arrays of
+        ``rows x V`` numbers, so its rows shrink as the vocabulary grows.
+
+    Returns
+    -------
+    rows : int
+    """
     return int(np.clip(_PART_CELLS // n_tokens, 64, _PART_ROWS))
 
 
@@ -499,7 +510,19 @@ def sequence_hashes(codes, lengths):
 
 
 def contains(table, hashes):
-    """Which of ``hashes`` are in the sorted ``table`` (both uint64)."""
+    """Which of ``hashes`` are in the sorted ``table``.
+
+    Parameters
+    ----------
+    table : ndarray of shape (n_table,), dtype uint64
+        Sorted hashes (:func:`sequence_hashes`).
+    hashes : array-like of shape (n,)
+        Hashes to look up.
+
+    Returns
+    -------
+    found : ndarray of shape (n,), dtype bool
+    """
     hashes = np.asarray(hashes, dtype=np.uint64)  # (n,)
     if table.size == 0:
         return np.zeros(hashes.shape, dtype=bool)

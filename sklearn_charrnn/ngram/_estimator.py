@@ -73,13 +73,13 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         With ``order="auto"`` and enough sequences: the held-out score
         (nats per token) of every order tried. None otherwise.
 
-    discounts_ : ndarray of shape (order_, 3)
+    discounts_ : ndarray of shape (n_orders, 3)
         Row ``k - 1``: the discounts ``D1, D2, D3+`` of the n-grams of
-        length ``k``.
+        length ``k``; ``n_orders`` is ``order_``.
 
-    ngrams_ : ndarray of shape (n_ngrams, order_), dtype intp
+    ngrams_ : ndarray of shape (n_ngrams, n_orders), dtype intp
         Every distinct n-gram seen (token indices; the context before a
-        sequence is boundary tokens, 0), sorted.
+        sequence is boundary tokens, 0), sorted; ``n_orders`` is ``order_``.
 
     ngram_counts_ : ndarray of shape (n_ngrams,), dtype int64
         How often each was seen: the counts ``partial_fit`` adds to.
