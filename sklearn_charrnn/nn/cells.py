@@ -178,11 +178,16 @@ def backward(cell, dhs, cache, W_h):
     G = cell.n_gates
     WgT = gate_view(W_h, G).transpose(0, 2, 1)  # (G, H, H): W_hg^T
     dxw = np.empty((G, T, B, H), dtype=hs.dtype)
-    dhw = np.empty((G, T, B, H), dtype=hs.dtype)
+    dhw = None  # the same array as dxw for cells whose two gradients are equal
     dstate = (0.0,) * cell.n_states  # from the step after
     for t in range(T - 1, -1, -1):
         dstate = (dstate[0] + dhs[t], *dstate[1:])
-        dxw[:, t], dhw[:, t], direct = cell.step_backward(dstate, caches[t])
+        d_xw, d_hw, direct = cell.step_backward(dstate, caches[t])
+        if dhw is None:
+            dhw = dxw if d_hw is d_xw else np.empty_like(dxw)
+        dxw[:, t] = d_xw
+        if dhw is not dxw:
+            dhw[:, t] = d_hw
         if t:
             dh_prev = direct[0] + np.matmul(dhw[:, t], WgT).sum(axis=0)  # (B, H)
             dstate = (dh_prev, *direct[1:])
