@@ -363,3 +363,25 @@ def test_absurd_generation_sizes_are_refused_before_allocating(kwargs):
         model.fit(["ab", "cd", "abc"])
     with pytest.raises(ValueError, match="cells of memory"):
         model.sample(**kwargs)
+
+
+def test_sampling_memory_grows_linearly_with_the_vocabulary():
+    """5,730 distinct characters (CJK names): sampling 5 names keeps a few
+    (rows x vocabulary) arrays, never a (vocabulary x vocabulary) one."""
+    import tracemalloc
+
+    chars = [chr(0x4E00 + i) for i in range(5730)]
+    names = ["".join(chars[i : i + 3]) for i in range(0, 5730, 3)]
+    model = CharRNNGenerator(
+        hidden_size=8, max_iter=1, early_stopping=False, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(names)
+    tracemalloc.start()
+    model.sample(5, random_state=0)
+    model.score_samples(names[:5])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    V = len(model.vocabulary_) + 2
+    assert peak < 64 * 8 * V * 8  # a few arrays of 64 rows, far below V * V
