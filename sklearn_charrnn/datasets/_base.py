@@ -3,9 +3,9 @@
 from importlib import resources
 
 
-def _read_lines(filename):
-    text = resources.files(__package__).joinpath("data", filename).read_text("ascii")
-    return text.splitlines()
+def _read_lines(filename, encoding="ascii"):
+    path = resources.files(__package__).joinpath("data", filename)
+    return path.read_text(encoding).splitlines()
 
 
 def _clean(lines, *, lowercase, deduplicate):
