@@ -6,6 +6,9 @@ sections and arrays an estimator hands it. A CharRNNGenerator hands it
 - ``network``: cell, layers, hidden size, number of tokens and dtype of the
   weights (which must agree with the parameters);
 - ``vocabulary``: the input kind and the sorted tokens, with their type;
+  for a model fitted with labels, also ``classes`` (the sorted labels),
+  their ``class_type`` and ``class_count`` (training sequences per label),
+  and then the weights hold the label embedding ``E``, one row per class;
 - ``fitted``: ``n_iter_``, ``t_``, the loss and validation curves,
   ``max_length_`` and, after a 2-D fit, ``n_features_in_`` and
   ``feature_names_in_``;
@@ -69,6 +72,8 @@ _FITTED = (
     "_no_improvement_count",
 )
 _FITTED_2D = ("n_features_in_", "feature_names_in_")
+# The vocabulary's keys for a model fitted with labels (all or none).
+_LABEL_KEYS = ("classes", "class_type", "class_count")
 # Fitted 1-D arrays of any length, with their dtype; metadata gives the length.
 _FITTED_ARRAYS = {"training_hashes_": np.dtype(np.uint64)}
 # AdamW's numbers, and the estimator parameter each one comes from.
@@ -125,6 +130,7 @@ def fitted_state(estimator, include_optimizer):
     params = estimator.get_params(deep=False)
     known = set(params) | set(_FITTED) | set(_FITTED_2D) | set(_FITTED_ARRAYS)
     known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
+    known |= {"classes_", "class_count_"}
     unknown = sorted(set(vars(estimator)) - known)
     if unknown:
         raise ValueError(
@@ -146,6 +152,7 @@ def fitted_state(estimator, include_optimizer):
         n_layers=network["n_layers"],
         hidden_size=network["hidden_size"],
         n_tokens=network["n_tokens"],
+        n_classes=len(getattr(estimator, "classes_", ())),
     )
     _check_saved_arrays(weights, shapes, dtype, "weights_")
     arrays = {f"weights/{name}": weights[name] for name in shapes}
@@ -158,6 +165,8 @@ def fitted_state(estimator, include_optimizer):
         "token_type": _token_type(tokens),
         "tokens": tokens,
     }
+    if hasattr(estimator, "classes_"):
+        vocabulary.update(_saved_labels(estimator))
     fitted = {name: _json_value(getattr(estimator, name), name) for name in _FITTED}
     for name in _FITTED_2D:
         if hasattr(estimator, name):
@@ -193,6 +202,19 @@ def fitted_state(estimator, include_optimizer):
     return params, sections, arrays
 
 
+def _saved_labels(estimator):
+    """The ``classes``, ``class_type`` and ``class_count`` of the vocabulary."""
+    classes = np.asarray(estimator.classes_).tolist()
+    counts = np.asarray(estimator.class_count_, dtype=float)
+    if counts.shape != (len(classes),) or not np.isfinite(counts).all():
+        raise ValueError("Cannot save: class_count_ must hold a count per class.")
+    return {
+        "classes": classes,
+        "class_type": _token_type(classes, "labels"),
+        "class_count": counts.tolist(),
+    }
+
+
 def _check_saved_arrays(values, shapes, dtype, what):
     if set(values) != set(shapes):
         raise ValueError(
@@ -212,15 +234,14 @@ def _check_saved_arrays(values, shapes, dtype, what):
             raise ValueError(f"Cannot save: {what}[{name!r}] is not finite.")
 
 
-def _token_type(tokens):
+def _token_type(tokens, what="vocabulary tokens"):
     for type_name, kind in _TOKEN_TYPES.items():
         # bool is an int, so check exact types.
         if all(type(token) is kind for token in tokens):
             return type_name
     types = sorted({type(token).__name__ for token in tokens})
     raise ValueError(
-        f"Cannot save: vocabulary tokens must all be str, int, float or bool; "
-        f"got {types}."
+        f"Cannot save: {what} must all be str, int, float or bool; got {types}."
     )
 
 
@@ -243,14 +264,15 @@ def _check_sections(estimator_class, params, sections):
     """Check the sections against each other and the parameters."""
     network = _check_network(sections["network"], params)
     dtype = np.dtype(network["dtype"])
+    vocabulary = _check_vocabulary(sections["vocabulary"])
     shapes = weight_shapes(
         cell=network["cell"],
         n_layers=network["n_layers"],
         hidden_size=network["hidden_size"],
         n_tokens=network["n_tokens"],
+        n_classes=len(vocabulary.get("classes", ())),
     )
     arrays = {f"weights/{name}": (shape, dtype) for name, shape in shapes.items()}
-    vocabulary = _check_vocabulary(sections["vocabulary"])
     if len(vocabulary["tokens"]) + 2 != network["n_tokens"]:
         raise ModelFileError(
             f"the vocabulary has {len(vocabulary['tokens'])} tokens but the "
@@ -330,7 +352,10 @@ def _check_optimizer(estimator_class, optimizer, shapes, dtype):
 
 def _check_vocabulary(vocabulary):
     vocabulary = check_keys(
-        vocabulary, "vocabulary", ("input_kind", "token_type", "tokens")
+        vocabulary,
+        "vocabulary",
+        ("input_kind", "token_type", "tokens"),
+        _LABEL_KEYS,
     )
     kind = check_str(
         vocabulary["input_kind"], "vocabulary.input_kind", {STRING, TOKENS}
@@ -364,7 +389,40 @@ def _check_vocabulary(vocabulary):
         raise ModelFileError(
             "vocabulary.tokens must be distinct and sorted (the encoding relies on it)"
         )
-    return {"input_kind": kind, "tokens": tokens}
+    result = {"input_kind": kind, "tokens": tokens}
+    if any(key in vocabulary for key in _LABEL_KEYS):
+        result.update(_check_labels(vocabulary))
+    return result
+
+
+def _check_labels(vocabulary):
+    """The labels of a conditional model: typed, sorted, distinct, counted."""
+    missing = [key for key in _LABEL_KEYS if key not in vocabulary]
+    if missing:
+        raise ModelFileError(
+            f"metadata vocabulary lacks keys {missing}: a model fitted with "
+            f"labels records all of {list(_LABEL_KEYS)}"
+        )
+    label_type = check_str(
+        vocabulary["class_type"], "vocabulary.class_type", set(_TOKEN_TYPES)
+    )
+    classes = vocabulary["classes"]
+    if type(classes) is not list or not classes:
+        fail("vocabulary.classes", "a non-empty list", classes)
+    if label_type == "float":
+        classes = [float(c) if type(c) is int else c for c in classes]
+    for i, label in enumerate(classes):
+        _check_token(label, i, _TOKEN_TYPES[label_type], label_type)
+    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
+        raise ModelFileError("vocabulary.classes must be distinct and sorted")
+    counts = check_list(
+        vocabulary["class_count"], "vocabulary.class_count", check_float
+    )
+    if len(counts) != len(classes) or any(c < 0 for c in counts) or not sum(counts):
+        raise ModelFileError(
+            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
+        )
+    return {"classes": classes, "class_count": counts}
 
 
 def _check_token(token, i, python_type, token_type):
@@ -481,6 +539,11 @@ def build(estimator_class, contents):
     tokens = state["vocabulary"]["tokens"]
     estimator.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
     estimator.input_kind_ = state["vocabulary"]["input_kind"]
+    if "classes" in state["vocabulary"]:
+        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.class_count_ = np.asarray(
+            state["vocabulary"]["class_count"], dtype=float
+        )
     estimator.weights_ = weights
     estimator._optimizer = optimizer
     for name, value in state["fitted"].items():
