@@ -43,6 +43,9 @@ weight_averaging, random_state, verbose, dtype
         The fitted conditional generator: ``generator_.sample(n, y=label)``
         draws sequences of a label.
 
+    n_iter_ : int
+        Number of epochs the generator ran.
+
     n_features_in_ : int
         Number of columns of X, only when fit was given a 2-D array.
 
@@ -159,6 +162,7 @@ weight_averaging, random_state, verbose, dtype
             )
         self.generator_ = clone(self._generator()).fit(X, y)
         self.classes_ = self.generator_.classes_
+        self.n_iter_ = self.generator_.n_iter_
         self.class_log_prior_ = self._log_prior(self.generator_.class_count_)
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.generator_, attr):
@@ -206,7 +210,8 @@ weight_averaging, random_state, verbose, dtype
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._joint_log_likelihood(X), axis=1)]
+        joint = self._joint_log_likelihood(X)
+        return self.classes_[np.argmax(joint, axis=1)]
 
     def predict_log_proba(self, X):
         """Log-probability of every label, for every sequence.
