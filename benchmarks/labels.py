@@ -107,14 +107,13 @@ def table(X_train, X_test, y_train, y_test):
     predict_seconds = time.perf_counter() - start
     judged = judge.predict(X_test)
     print("\nclassification                          accuracy  balanced   fit (s)")
-    print(
-        f"  CharRNNClassifier                       {accuracy_score(y_test, predicted):7.1%}"
-        f"  {balanced_accuracy_score(y_test, predicted):7.1%}  {clf_seconds:8.1f}"
-    )
-    print(
-        f"  TF-IDF + logistic regression (judge)    {accuracy_score(y_test, judged):7.1%}"
-        f"  {balanced_accuracy_score(y_test, judged):7.1%}  {judge_seconds:8.1f}"
-    )
+    for name, labels, seconds in (
+        ("CharRNNClassifier", predicted, clf_seconds),
+        ("TF-IDF + logistic regression (judge)", judged, judge_seconds),
+    ):
+        accuracy = accuracy_score(y_test, labels)
+        balanced = balanced_accuracy_score(y_test, labels)
+        print(f"  {name:<38}{accuracy:7.1%}  {balanced:7.1%}  {seconds:8.1f}")
     print(
         f"  (CharRNNClassifier.predict on {len(X_test):,} names: "
         f"{predict_seconds:.1f} s)"
@@ -140,9 +139,7 @@ def tune(X_train, y_train):
         X_train, y_train, test_size=0.1, stratify=y_train, random_state=0
     )
     print(f"validation split of the training part: {len(X_fit):,} / {len(X_valid):,}")
-    print(
-        "candidate                                    score  accuracy  balanced  fit (s)"
-    )
+    print("candidate" + " " * 36 + "score  accuracy  balanced  fit (s)")
     for params in CANDIDATES:
         clf, seconds = timed(
             lambda params=params: CharRNNClassifier(random_state=0, **params).fit(
