@@ -128,15 +128,7 @@ def fitted_state(estimator, include_optimizer):
     arrays : dict of str to ndarray
     """
     params = estimator.get_params(deep=False)
-    known = set(params) | set(_FITTED) | set(_FITTED_2D) | set(_FITTED_ARRAYS)
-    known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
-    known |= {"classes_", "class_count_"}
-    unknown = sorted(set(vars(estimator)) - known)
-    if unknown:
-        raise ValueError(
-            f"Cannot save {type(estimator).__name__}: the model file format does "
-            f"not know the attributes {unknown}. Use pickle or joblib instead."
-        )
+    _check_known_attributes(estimator, params)
     weights = estimator.weights_
     hidden_size, n_tokens = weights["W_y"].shape
     dtype = weights["W_y"].dtype
@@ -200,6 +192,18 @@ def fitted_state(estimator, include_optimizer):
         "optimizer": optimizer,
     }
     return params, sections, arrays
+
+
+def _check_known_attributes(estimator, params):
+    known = set(params) | set(_FITTED) | set(_FITTED_2D) | set(_FITTED_ARRAYS)
+    known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
+    known |= {"classes_", "class_count_"}
+    unknown = sorted(set(vars(estimator)) - known)
+    if unknown:
+        raise ValueError(
+            f"Cannot save {type(estimator).__name__}: the model file format does "
+            f"not know the attributes {unknown}. Use pickle or joblib instead."
+        )
 
 
 def _saved_labels(estimator):
@@ -363,15 +367,7 @@ def _check_vocabulary(vocabulary):
     token_type = check_str(
         vocabulary["token_type"], "vocabulary.token_type", set(_TOKEN_TYPES)
     )
-    tokens = vocabulary["tokens"]
-    if type(tokens) is not list:
-        fail("vocabulary.tokens", "a list", tokens)
-    python_type = _TOKEN_TYPES[token_type]
-    if token_type == "float":
-        # JSON writes 2.0 as 2.0, but accept ints for floats written by hand.
-        tokens = [float(t) if type(t) is int else t for t in tokens]
-    for i, token in enumerate(tokens):
-        _check_token(token, i, python_type, token_type)
+    tokens = _typed_list(vocabulary["tokens"], token_type, "vocabulary.tokens")
     if kind == STRING:
         if token_type != "str" or any(len(token) != 1 for token in tokens):
             raise ModelFileError(
@@ -395,6 +391,18 @@ def _check_vocabulary(vocabulary):
     return result
 
 
+def _typed_list(values, type_name, where):
+    """A list of values of one type (ints accepted as floats)."""
+    if type(values) is not list:
+        fail(where, "a list", values)
+    if type_name == "float":
+        # JSON writes 2.0 as 2.0, but accept ints for floats written by hand.
+        values = [float(v) if type(v) is int else v for v in values]
+    for i, value in enumerate(values):
+        _check_token(value, i, _TOKEN_TYPES[type_name], type_name, where)
+    return values
+
+
 def _check_labels(vocabulary):
     """The labels of a conditional model: typed, sorted, distinct, counted."""
     missing = [key for key in _LABEL_KEYS if key not in vocabulary]
@@ -406,13 +414,9 @@ def _check_labels(vocabulary):
     label_type = check_str(
         vocabulary["class_type"], "vocabulary.class_type", set(_TOKEN_TYPES)
     )
-    classes = vocabulary["classes"]
-    if type(classes) is not list or not classes:
+    classes = _typed_list(vocabulary["classes"], label_type, "vocabulary.classes")
+    if not classes:
         fail("vocabulary.classes", "a non-empty list", classes)
-    if label_type == "float":
-        classes = [float(c) if type(c) is int else c for c in classes]
-    for i, label in enumerate(classes):
-        _check_token(label, i, _TOKEN_TYPES[label_type], label_type)
     if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
         raise ModelFileError("vocabulary.classes must be distinct and sorted")
     counts = check_list(
@@ -425,13 +429,13 @@ def _check_labels(vocabulary):
     return {"classes": classes, "class_count": counts}
 
 
-def _check_token(token, i, python_type, token_type):
+def _check_token(token, i, python_type, token_type, where="vocabulary.tokens"):
     if type(token) is not python_type:
-        fail(f"vocabulary.tokens[{i}]", f"a {token_type}", token)
+        fail(f"{where}[{i}]", f"a {token_type}", token)
     if token_type == "float" and not math.isfinite(token):
-        fail(f"vocabulary.tokens[{i}]", "finite", token)
+        fail(f"{where}[{i}]", "finite", token)
     if token_type == "int" and not _INT64.min <= token <= _INT64.max:
-        fail(f"vocabulary.tokens[{i}]", "a 64-bit int, as fit makes", token)
+        fail(f"{where}[{i}]", "a 64-bit int, as fit makes", token)
 
 
 def _check_fitted(fitted):

@@ -1,6 +1,5 @@
 """CharRNNClassifier: a sequence's label by Bayes' rule on a conditional RNN."""
 
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone

@@ -412,12 +412,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         codes, lengths = self._encode(sequences, kind)
         if resume:
             self._check_known(codes, lengths, sequences)
-        tags = None
-        if labels is not None:
-            tags = [label_tag(len(self.vocabulary_) + 2, i) for i in labels]
-        self.training_hashes_ = np.union1d(
-            self.training_hashes_, sequence_hashes(codes, lengths, tags)
-        )
+        self._add_training_hashes(codes, lengths, labels)
 
         seed = rng.randint(np.iinfo(np.int32).max)
         gen = np.random.default_rng(seed)
@@ -439,6 +434,15 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 labels,
             )
         return self
+
+    def _add_training_hashes(self, codes, lengths, labels):
+        """Add the sequences to ``training_hashes_``, tagged with their labels."""
+        tags = None
+        if labels is not None:
+            tags = [label_tag(len(self.vocabulary_) + 2, i) for i in labels]
+        self.training_hashes_ = np.union1d(
+            self.training_hashes_, sequence_hashes(codes, lengths, tags)
+        )
 
     def _fit_labels(self, y, n_samples, resume):
         """Class indices of y (None without labels); a fresh fit sets classes_."""

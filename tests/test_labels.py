@@ -1,8 +1,11 @@
 """Conditional CharRNNGenerator (fit(X, y)) and CharRNNClassifier."""
 
+import io
+import json
 import os
 import pickle
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sklearn_charrnn import CharRNNClassifier, CharRNNGenerator
+from sklearn_charrnn import CharRNNClassifier, CharRNNGenerator, ModelFileError
 from sklearn_charrnn.generation import label_tag, sequence_hash
 
 # Two labels with disjoint alphabets: a model that reads its label writes
@@ -259,3 +262,49 @@ def test_classifier_in_pipeline_search_and_cross_validation():
     scores = _quiet(cross_val_score, _clf(max_iter=100), X, Y, cv=2)
     assert scores.shape == (2,)
     assert scores.mean() > 0.7
+
+
+LABEL_FILE_EDITS = {
+    "a third class without its row of E": (
+        lambda v: (v["classes"].append("mid"), v["class_count"].append(1.0)),
+        r"weights/E",
+    ),
+    "counts for one class of two": (
+        lambda v: v["class_count"].pop(),
+        r"class_count must hold a count >= 0 per class",
+    ),
+    "unsorted classes": (
+        lambda v: v["classes"].reverse(),
+        r"classes must be distinct and sorted",
+    ),
+    "an int among str classes": (
+        lambda v: v["classes"].__setitem__(0, 3),
+        r"vocabulary.classes\[0\] must be a str",
+    ),
+    "classes without their counts": (
+        lambda v: v.pop("class_count"),
+        r"lacks keys \['class_count'\]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LABEL_FILE_EDITS))
+def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
+    """Labels that contradict the embedding, or each other, do not load."""
+    edit, message = LABEL_FILE_EDITS[case]
+    path = tmp_path / "labels.npz"
+    conditional.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
+    metadata = json.loads(raw.tobytes())
+    edit(metadata["vocabulary"])
+    buffer = io.BytesIO()
+    text = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.lib.format.write_array(buffer, text, allow_pickle=False)
+    members["metadata.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(tmp_path / "edited.npz", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match=message):
+        CharRNNGenerator.load(tmp_path / "edited.npz")
