@@ -50,7 +50,7 @@ from labels_baseline import LANGUAGES, fit_judge, share_judged_as, split  # noqa
 
 N_SAMPLES = 300
 # Parameters tried by --tune, each against the defaults (the first row).
-CANDIDATES = [{}]
+CANDIDATES = [{}, {"dropout": 0.5}, {"n_iter_no_change": 10}, {"hidden_size": 256}]
 
 
 def timed(fit):
@@ -139,7 +139,7 @@ def tune(X_train, y_train):
         X_train, y_train, test_size=0.1, stratify=y_train, random_state=0
     )
     print(f"validation split of the training part: {len(X_fit):,} / {len(X_valid):,}")
-    print("candidate" + " " * 36 + "score  accuracy  balanced  fit (s)")
+    print("candidate" + " " * 35 + "epochs   score  accuracy balanced  fit (s)")
     for params in CANDIDATES:
         clf, seconds = timed(
             lambda params=params: CharRNNClassifier(random_state=0, **params).fit(
@@ -148,7 +148,7 @@ def tune(X_train, y_train):
         )
         predicted = clf.predict(X_valid)
         print(
-            f"  {str(params) or 'defaults':<40} "
+            f"  {str(params) if params else 'defaults':<34} {clf.n_iter_:4d}   "
             f"{clf.generator_.score(X_valid, y_valid):8.4f} "
             f"{accuracy_score(y_valid, predicted):8.1%} "
             f"{balanced_accuracy_score(y_valid, predicted):8.1%} {seconds:8.1f}",
