@@ -230,6 +230,17 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     3
     >>> gen.complete("an").startswith("an")
     True
+
+    With labels, it learns names of a kind:
+
+    >>> labelled = CharRNNGenerator(hidden_size=16, max_iter=100,
+    ...                             early_stopping=False, random_state=0)
+    >>> labelled = labelled.fit(["anna", "emma", "sato", "suzuki"],
+    ...                         ["en", "en", "ja", "ja"])
+    >>> labelled.classes_.tolist()
+    ['en', 'ja']
+    >>> len(labelled.sample(3, y="ja")), labelled.score_samples(["sato"], y="ja").shape
+    (3, (1,))
     """
 
     # The "?" of the HTML repr links to this class's page of the API
