@@ -34,6 +34,16 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
+from ._file_parts import (
+    COLUMNS,
+    MAX_SEQUENCE_LENGTH,
+    TOKEN_TYPES,
+    check_vocabulary,
+    columns,
+    json_value,
+    token_type,
+    vocabulary_section,
+)
 from ._params import check_epsilon
 from ._persistence import (
     ModelFileError,
@@ -45,7 +55,7 @@ from ._persistence import (
     check_str,
     fail,
 )
-from ._sequences import STRING, TOKENS
+from ._sequences import STRING
 from .nn.cells import CELLS
 from .nn.network import is_decayed, weight_shapes
 from .nn.optim import AdamW
@@ -53,14 +63,9 @@ from .nn.optim import AdamW
 SECTIONS = ("network", "vocabulary", "fitted", "fitted_arrays", "optimizer")
 # Step and epoch counts: exact in a float64, and more than any fit reaches.
 MAX_COUNT = 2**53
-# The longest training sequence a file may record. A fit on a sequence this
-# long would hold, per layer, 2**24 time steps of states: tens of gigabytes
-# at the smallest useful hidden sizes. It bounds the default max_length of
-# sample and complete (twice this, plus 10).
-MAX_SEQUENCE_LENGTH = 2**24
 _FLOAT_DTYPES = ("float32", "float64")
-_TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
-_INT64 = np.iinfo(np.int64)
+# The vocabulary's keys for a model fitted with labels (all or none).
+_LABEL_KEYS = ("classes", "class_type", "class_count")
 _FITTED = (
     "n_iter_",
     "t_",
@@ -71,9 +76,6 @@ _FITTED = (
     "max_length_",
     "_no_improvement_count",
 )
-_FITTED_2D = ("n_features_in_", "feature_names_in_")
-# The vocabulary's keys for a model fitted with labels (all or none).
-_LABEL_KEYS = ("classes", "class_type", "class_count")
 # Fitted 1-D arrays of any length, with their dtype; metadata gives the length.
 _FITTED_ARRAYS = {"training_hashes_": np.dtype(np.uint64)}
 # AdamW's numbers, and the estimator parameter each one comes from.
@@ -149,20 +151,11 @@ def fitted_state(estimator, include_optimizer):
     _check_saved_arrays(weights, shapes, dtype, "weights_")
     arrays = {f"weights/{name}": weights[name] for name in shapes}
 
-    tokens = list(estimator.vocabulary_)
-    if list(estimator.vocabulary_.values()) != list(range(1, len(tokens) + 1)):
-        raise ValueError("Cannot save: vocabulary_ must map its tokens to 1..n.")
-    vocabulary = {
-        "input_kind": estimator.input_kind_,
-        "token_type": _token_type(tokens),
-        "tokens": tokens,
-    }
+    vocabulary = vocabulary_section(estimator)
     if hasattr(estimator, "classes_"):
         vocabulary.update(_saved_labels(estimator))
-    fitted = {name: _json_value(getattr(estimator, name), name) for name in _FITTED}
-    for name in _FITTED_2D:
-        if hasattr(estimator, name):
-            fitted[name] = _json_value(getattr(estimator, name), name)
+    fitted = {name: json_value(getattr(estimator, name), name) for name in _FITTED}
+    fitted.update(columns(estimator))
     fitted_arrays = {}
     for name in _FITTED_ARRAYS:
         if hasattr(estimator, name):
@@ -195,7 +188,7 @@ def fitted_state(estimator, include_optimizer):
 
 
 def _check_known_attributes(estimator, params):
-    known = set(params) | set(_FITTED) | set(_FITTED_2D) | set(_FITTED_ARRAYS)
+    known = set(params) | set(_FITTED) | set(COLUMNS) | set(_FITTED_ARRAYS)
     known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
     known |= {"classes_", "class_count_"}
     unknown = sorted(set(vars(estimator)) - known)
@@ -214,7 +207,7 @@ def _saved_labels(estimator):
         raise ValueError("Cannot save: class_count_ must hold a count per class.")
     return {
         "classes": classes,
-        "class_type": _token_type(classes, "labels"),
+        "class_type": token_type(classes),
         "class_count": counts.tolist(),
     }
 
@@ -236,23 +229,6 @@ def _check_saved_arrays(values, shapes, dtype, what):
             )
         if not np.isfinite(array).all():
             raise ValueError(f"Cannot save: {what}[{name!r}] is not finite.")
-
-
-def _token_type(tokens, what="vocabulary tokens"):
-    for type_name, kind in _TOKEN_TYPES.items():
-        # bool is an int, so check exact types.
-        if all(type(token) is kind for token in tokens):
-            return type_name
-    types = sorted({type(token).__name__ for token in tokens})
-    raise ValueError(
-        f"Cannot save: {what} must all be str, int, float or bool; got {types}."
-    )
-
-
-def _json_value(value, what):
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_persistence.json_scalar(v, what) for v in value]
-    return _persistence.json_scalar(value, what)
 
 
 # ------------------------------------------------------------------ check
@@ -311,6 +287,55 @@ def _check_sections(estimator_class, params, sections):
     return state, arrays
 
 
+def _check_vocabulary(vocabulary):
+    """The shared vocabulary checks, then the labels of a conditional model."""
+    if not isinstance(vocabulary, dict):
+        return check_vocabulary(vocabulary)  # says what it expected
+    labels = {key: vocabulary[key] for key in _LABEL_KEYS if key in vocabulary}
+    rest = {key: value for key, value in vocabulary.items() if key not in labels}
+    result = check_vocabulary(rest)
+    if labels:
+        result.update(_check_labels(labels))
+    return result
+
+
+def _check_labels(labels):
+    """The labels of a conditional model: typed, sorted, distinct, counted."""
+    missing = [key for key in _LABEL_KEYS if key not in labels]
+    if missing:
+        raise ModelFileError(
+            f"metadata vocabulary lacks keys {missing}: a model fitted with "
+            f"labels records all of {list(_LABEL_KEYS)}"
+        )
+    type_name = check_str(
+        labels["class_type"], "vocabulary.class_type", set(TOKEN_TYPES)
+    )
+    classes = labels["classes"]
+    if type(classes) is not list or not classes:
+        fail("vocabulary.classes", "a non-empty list", classes)
+    if type_name == "float":
+        classes = [float(c) if type(c) is int else c for c in classes]
+    for i, label in enumerate(classes):
+        _check_label(label, f"vocabulary.classes[{i}]", type_name)
+    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
+        raise ModelFileError("vocabulary.classes must be distinct and sorted")
+    counts = check_list(labels["class_count"], "vocabulary.class_count", check_float)
+    if len(counts) != len(classes) or any(c < 0 for c in counts) or not sum(counts):
+        raise ModelFileError(
+            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
+        )
+    return {"classes": classes, "class_count": counts}
+
+
+def _check_label(label, where, type_name):
+    if type(label) is not TOKEN_TYPES[type_name]:
+        fail(where, f"a {type_name}", label)
+    if type_name == "float" and not math.isfinite(label):
+        fail(where, "finite", label)
+    if type_name == "int" and not -(2**63) <= label < 2**63:
+        fail(where, "a 64-bit int", label)
+
+
 def _check_network(network, params):
     network = check_keys(
         network, "network", ("cell", "n_layers", "hidden_size", "n_tokens", "dtype")
@@ -354,93 +379,9 @@ def _check_optimizer(estimator_class, optimizer, shapes, dtype):
     return optimizer
 
 
-def _check_vocabulary(vocabulary):
-    vocabulary = check_keys(
-        vocabulary,
-        "vocabulary",
-        ("input_kind", "token_type", "tokens"),
-        _LABEL_KEYS,
-    )
-    kind = check_str(
-        vocabulary["input_kind"], "vocabulary.input_kind", {STRING, TOKENS}
-    )
-    token_type = check_str(
-        vocabulary["token_type"], "vocabulary.token_type", set(_TOKEN_TYPES)
-    )
-    tokens = _typed_list(vocabulary["tokens"], token_type, "vocabulary.tokens")
-    if kind == STRING:
-        if token_type != "str" or any(len(token) != 1 for token in tokens):
-            raise ModelFileError(
-                "a model fitted on strings must have one-character str tokens"
-            )
-        for i, token in enumerate(tokens):
-            if "\ud800" <= token <= "\udfff":
-                fail(
-                    f"vocabulary.tokens[{i}]",
-                    "a character fit can read (not a lone surrogate, which is "
-                    "not text)",
-                    token,
-                )
-    if any(a >= b for a, b in zip(tokens[:-1], tokens[1:], strict=True)):
-        raise ModelFileError(
-            "vocabulary.tokens must be distinct and sorted (the encoding relies on it)"
-        )
-    result = {"input_kind": kind, "tokens": tokens}
-    if any(key in vocabulary for key in _LABEL_KEYS):
-        result.update(_check_labels(vocabulary))
-    return result
-
-
-def _typed_list(values, type_name, where):
-    """A list of values of one type (ints accepted as floats)."""
-    if type(values) is not list:
-        fail(where, "a list", values)
-    if type_name == "float":
-        # JSON writes 2.0 as 2.0, but accept ints for floats written by hand.
-        values = [float(v) if type(v) is int else v for v in values]
-    for i, value in enumerate(values):
-        _check_token(value, i, _TOKEN_TYPES[type_name], type_name, where)
-    return values
-
-
-def _check_labels(vocabulary):
-    """The labels of a conditional model: typed, sorted, distinct, counted."""
-    missing = [key for key in _LABEL_KEYS if key not in vocabulary]
-    if missing:
-        raise ModelFileError(
-            f"metadata vocabulary lacks keys {missing}: a model fitted with "
-            f"labels records all of {list(_LABEL_KEYS)}"
-        )
-    label_type = check_str(
-        vocabulary["class_type"], "vocabulary.class_type", set(_TOKEN_TYPES)
-    )
-    classes = _typed_list(vocabulary["classes"], label_type, "vocabulary.classes")
-    if not classes:
-        fail("vocabulary.classes", "a non-empty list", classes)
-    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
-        raise ModelFileError("vocabulary.classes must be distinct and sorted")
-    counts = check_list(
-        vocabulary["class_count"], "vocabulary.class_count", check_float
-    )
-    if len(counts) != len(classes) or any(c < 0 for c in counts) or not sum(counts):
-        raise ModelFileError(
-            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
-        )
-    return {"classes": classes, "class_count": counts}
-
-
-def _check_token(token, i, python_type, token_type, where="vocabulary.tokens"):
-    if type(token) is not python_type:
-        fail(f"{where}[{i}]", f"a {token_type}", token)
-    if token_type == "float" and not math.isfinite(token):
-        fail(f"{where}[{i}]", "finite", token)
-    if token_type == "int" and not _INT64.min <= token <= _INT64.max:
-        fail(f"{where}[{i}]", "a 64-bit int, as fit makes", token)
-
-
 def _check_fitted(fitted):
     # A 2-D array, or a one-column DataFrame of str, records its columns.
-    fitted = check_keys(fitted, "fitted", _FITTED, _FITTED_2D)
+    fitted = check_keys(fitted, "fitted", _FITTED, COLUMNS)
 
     def loss(value, where):
         return check_float(value, where, finite=False)

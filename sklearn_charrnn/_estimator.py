@@ -1,5 +1,7 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
+import math
+import os
 from numbers import Real
 
 import numpy as np
@@ -23,6 +25,7 @@ from .nn.network import (
     init_weights,
     is_decayed,
     sequence_log_likelihood,
+    weight_shapes,
 )
 from .nn.optim import AdamW
 from .nn.parallel import Threads, limited_blas
@@ -31,6 +34,14 @@ from .nn.parallel import Threads, limited_blas
 # large. A pass keeps every step's gates: at most about _SCORE_BYTES of them.
 _SCORE_BATCH = 512
 _SCORE_BYTES = 8 << 20
+
+
+def _physical_memory():
+    """Bytes of memory of this machine, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 class CharRNNGenerator(GeneratorMixin, BaseEstimator):
@@ -418,6 +429,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             self._count_labels(labels)
         if resume:
             self._check_input_kind(kind)
+            self._check_architecture()
         else:
             self._initialize(sequences, kind, rng)
         codes, lengths = self._encode(sequences, kind)
@@ -478,6 +490,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
         self.input_kind_ = kind
         n_tokens = len(tokens) + 2
+        self._check_size(n_tokens)
         init_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         self.weights_ = init_weights(
             init_rng,
@@ -552,6 +565,55 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         sequences, kind = _sequences.check_sequences(self, X, reset=False)
         self._check_input_kind(kind)
         return self._encode(sequences, kind)
+
+    def _check_size(self, n_tokens):
+        """Refuse, before allocating, a network that cannot fit in memory.
+
+        Training holds the weights, their gradients and AdamW's two moments:
+        four copies, in float64 while initialising.
+        """
+        shapes = weight_shapes(
+            cell=self.cell,
+            n_layers=self.n_layers,
+            hidden_size=self.hidden_size,
+            n_tokens=n_tokens,
+            n_classes=len(getattr(self, "classes_", ())),
+        )
+        n_weights = sum(math.prod(shape) for shape in shapes.values())
+        needed = 4 * 8 * n_weights
+        available = _physical_memory()
+        if available is not None and needed > available:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} with n_layers={self.n_layers} "
+                f"and {n_tokens} tokens makes {n_weights:,} weights; training "
+                f"needs about {needed / 2**30:,.1f} GiB, more than this "
+                f"machine's {available / 2**30:,.1f} GiB. Lower hidden_size."
+            )
+
+    def _fitted_architecture(self):
+        """``cell``, ``n_layers``, ``hidden_size`` and ``dtype`` of ``weights_``."""
+        W_h = self.weights_["W_h0"]
+        return {
+            "cell": self._fitted_cell(),
+            "n_layers": self._n_layers(),
+            "hidden_size": W_h.shape[0],
+            "dtype": W_h.dtype.name,
+        }
+
+    def _check_architecture(self):
+        """Refuse to continue training weights of another architecture.
+
+        Scoring and generation use the fitted weights whatever the
+        parameters say now; ``partial_fit`` and ``warm_start`` cannot.
+        """
+        for name, fitted in self._fitted_architecture().items():
+            if getattr(self, name) != fitted:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} was set after fit, but the "
+                    f"fitted weights have {name}={fitted!r}: partial_fit and "
+                    f"warm_start continue the fitted network. Set {name}="
+                    f"{fitted!r} back, or fit a new model (warm_start=False)."
+                )
 
     def _steps(self, dtype=None, label=None):
         """The fitted network's step interface (:mod:`.generation`).

@@ -4,11 +4,16 @@ This module sits above the estimators: it imports them to know which class
 a file names, and none of them imports it.
 """
 
-from . import _charrnn_file, _persistence
-from ._estimator import CharRNNGenerator
+import inspect
+
+from . import _mixture_file, _persistence
+from ._mixture import GeneratorMixture
 
 # class name -> (class, module with its schema and build)
-_FORMATS = {"CharRNNGenerator": (CharRNNGenerator, _charrnn_file)}
+_FORMATS = {
+    **_mixture_file.COMPONENTS,
+    "GeneratorMixture": (GeneratorMixture, _mixture_file),
+}
 
 
 def save_model(estimator, path, *, include_optimizer=True):
@@ -16,21 +21,26 @@ def save_model(estimator, path, *, include_optimizer=True):
 
     Parameters
     ----------
-    estimator : CharRNNGenerator
+    estimator : CharRNNGenerator, KneserNeyGenerator or GeneratorMixture
         A fitted estimator.
     path : str or os.PathLike
         Where to write; used as given (``.npz`` is a good suffix, as
         ``numpy.load`` opens the file).
     include_optimizer : bool, default=True
-        Store AdamW's moments (twice the size of the weights) so that
+        Store AdamW's moments (twice the size of the weights) of a
+        :class:`CharRNNGenerator`, or of each in a mixture, so that
         ``warm_start`` or ``partial_fit`` continue exactly where training
         stopped. Without them, a loaded model resumes with fresh moments.
+        A :class:`KneserNeyGenerator` has no optimizer: it is ignored.
 
     See Also
     --------
     CharRNNGenerator.save : what is written, and the errors.
     """
-    estimator.save(path, include_optimizer=include_optimizer)
+    if "include_optimizer" in inspect.signature(estimator.save).parameters:
+        estimator.save(path, include_optimizer=include_optimizer)
+    else:
+        estimator.save(path)
 
 
 def load_model(path):
@@ -45,7 +55,7 @@ def load_model(path):
 
     Returns
     -------
-    estimator : CharRNNGenerator
+    estimator : CharRNNGenerator, KneserNeyGenerator or GeneratorMixture
         A fitted estimator whose ``score_samples`` and seeded ``sample`` give
         the same results as the one saved.
 

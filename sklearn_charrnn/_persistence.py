@@ -94,14 +94,17 @@ _PARSE_ERRORS = (
 class ModelFileError(ValueError):
     """A file that is not a valid sklearn-charrnn model file.
 
-    Raised by :func:`load_model` (and :meth:`CharRNNGenerator.load`) for a
-    file that is not a regular file or not a zip archive, is truncated or
-    corrupted, holds a pickled object, misses an array or has an extra one,
-    has an array of the wrong shape, dtype or memory order, a vocabulary
-    that does not match the weights, non-finite weights, parameters that
-    contradict the weights or their constraints, sizes beyond the format's
-    bounds, or was written in a newer format. Nothing from such a file is
-    executed and no model is returned.
+    Raised by :func:`load_model` (and the ``load`` of
+    :class:`CharRNNGenerator`, :class:`KneserNeyGenerator` and
+    :class:`GeneratorMixture`) for a file that is not a regular file or not
+    a zip archive, is truncated or corrupted, holds a pickled object, misses
+    an array or has an extra one, has an array of the wrong shape, dtype or
+    memory order, a vocabulary that does not match the weights or tables,
+    non-finite weights or log-probabilities, an n-gram table out of range,
+    mixture weights that are negative or do not sum to 1, parameters that
+    contradict the fitted state or their constraints, sizes beyond the
+    format's bounds, or was written in a newer format. Nothing from such a
+    file is executed and no model is returned.
     """
 
 
@@ -259,7 +262,8 @@ def write_model(path, schema, *, params, sections, arrays):
         When ``open(path, "wb")`` would refuse.
     """
     shown = os.fspath(path)
-    json_params, arrays = _params_to_json(params, dict(arrays))
+    arrays = dict(arrays)
+    json_params = params_to_json(params, arrays)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -300,8 +304,24 @@ def write_model(path, schema, *, params, sections, arrays):
     _atomic_write(path, write)
 
 
-def _params_to_json(params, arrays):
-    """JSON scalars for ``params``; a RandomState's keys join ``arrays``."""
+def params_to_json(params, arrays, prefix=""):
+    """JSON scalars for ``params``; a RandomState's keys join ``arrays``.
+
+    Parameters
+    ----------
+    params : dict
+        None, bool, int, float, str, and a RandomState for ``random_state``.
+    arrays : dict
+        Receives ``PREFIXrandom_state/keys`` when ``random_state`` is a
+        RandomState (modified in place).
+    prefix : str, default=""
+        Where the keys go: a model file may hold the parameters of several
+        estimators (the components of a mixture).
+
+    Returns
+    -------
+    json_params : dict
+    """
     json_params = {}
     for name, value in params.items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
@@ -313,10 +333,10 @@ def _params_to_json(params, arrays):
                     "cached_gaussian": float(cached),
                 }
             }
-            arrays[_RANDOM_STATE_KEYS] = np.asarray(keys, dtype=np.uint32)
+            arrays[prefix + _RANDOM_STATE_KEYS] = np.asarray(keys, dtype=np.uint32)
         else:
             json_params[name] = json_scalar(value, f"parameter {name}")
-    return json_params, arrays
+    return json_params
 
 
 def json_scalar(value, what):
@@ -495,10 +515,7 @@ def _read(file, size, schemas):
     }
     schema = schemas[metadata["estimator"]]
     schema.check_arrays(state, arrays)
-    if isinstance(params.get("random_state"), dict):
-        params["random_state"] = _random_state(
-            params["random_state"]["RandomState"], arrays.pop(_RANDOM_STATE_KEYS)
-        )
+    params = params_from_json(params, arrays)
     return ModelContents(
         metadata["estimator"], params, state, arrays, dict(metadata["versions"])
     )
@@ -626,6 +643,32 @@ def _read_array(archive, info, shape, dtype):
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
+def params_from_json(params, arrays, prefix=""):
+    """Checked parameters with their RandomState rebuilt (its keys popped).
+
+    Parameters
+    ----------
+    params : dict
+        As :func:`check_params` accepted them.
+    arrays : dict
+        Holds ``PREFIXrandom_state/keys`` when ``random_state`` is a
+        RandomState; those keys are removed (modified in place).
+    prefix : str, default=""
+
+    Returns
+    -------
+    params : dict
+        A new dict.
+    """
+    params = dict(params)
+    if isinstance(params.get("random_state"), dict):
+        params["random_state"] = _random_state(
+            params["random_state"]["RandomState"],
+            arrays.pop(prefix + _RANDOM_STATE_KEYS),
+        )
+    return params
+
+
 def _random_state(state, keys):
     random_state = np.random.RandomState()
     random_state.set_state(
@@ -729,43 +772,66 @@ def _check_metadata(metadata, schemas):
     versions = check_keys(metadata["versions"], "versions", _VERSION_NAMES)
     for name, value in versions.items():
         check_str(value, f"versions.{name}")
-    params, arrays = _check_params(metadata["params"], schema)
+    params, arrays = check_params(metadata["params"], schema.check_params)
     sections = {name: metadata[name] for name in schema.sections}
     state, schema_arrays = schema.check_sections(dict(params), sections)
     arrays.update(schema_arrays)
     return params, state, arrays
 
 
-def _check_params(params, schema):
-    """Check the parameters' JSON types, then the schema's constraints.
+def check_params(params, check, where="params", prefix=""):
+    """Check parameters' JSON types, then ``check(params)``.
 
     A RandomState is checked and left as its dict, with its keys among the
-    arrays; ``check_params`` sees None in its place.
+    arrays; ``check`` sees None in its place.
+
+    Parameters
+    ----------
+    params : object
+        What the metadata holds.
+    check : callable
+        A schema's ``check_params``.
+    where : str, default="params"
+        Where the metadata holds them, for messages.
+    prefix : str, default=""
+        Where the RandomState's keys are (see :func:`params_to_json`).
+
+    Returns
+    -------
+    params : dict
+    arrays : dict of str to (shape, dtype)
+        ``PREFIXrandom_state/keys`` when ``random_state`` is a RandomState.
     """
     if not isinstance(params, dict):
-        fail("params", "an object", params)
+        fail(where, "an object", params)
     arrays = {}
     plain = dict(params)
     for name, value in params.items():
         if name == "random_state" and isinstance(value, dict):
-            state = check_keys(value, "params.random_state", ("RandomState",))
+            state = check_keys(value, f"{where}.random_state", ("RandomState",))
             state = check_keys(
                 state["RandomState"],
-                "params.random_state.RandomState",
+                f"{where}.random_state.RandomState",
                 ("pos", "has_gauss", "cached_gaussian"),
             )
-            check_int(state["pos"], "random_state.pos", maximum=_MT19937_SIZE)
+            check_int(state["pos"], f"{where}.random_state.pos", maximum=_MT19937_SIZE)
             if state["has_gauss"] not in (0, 1) or type(state["has_gauss"]) is bool:
-                fail("random_state.has_gauss", "0 or 1", state["has_gauss"])
-            check_float(state["cached_gaussian"], "random_state.cached_gaussian")
-            arrays[_RANDOM_STATE_KEYS] = ((_MT19937_SIZE,), np.dtype(np.uint32))
+                fail(f"{where}.random_state.has_gauss", "0 or 1", state["has_gauss"])
+            check_float(
+                state["cached_gaussian"], f"{where}.random_state.cached_gaussian"
+            )
+            arrays[prefix + _RANDOM_STATE_KEYS] = (
+                (_MT19937_SIZE,),
+                np.dtype(np.uint32),
+            )
             plain[name] = None
         elif value is not None and type(value) not in (bool, int, float, str):
-            fail(f"params.{name}", "None, a bool, an int, a float or a str", value)
+            fail(f"{where}.{name}", "None, a bool, an int, a float or a str", value)
     try:
-        schema.check_params(plain)
+        check(plain)
     except ModelFileError:
         raise
     except ValueError as error:
-        raise ModelFileError(f"invalid parameters: {error}") from None
+        shown = "parameters" if where == "params" else f"parameters ({where})"
+        raise ModelFileError(f"invalid {shown}: {error}") from None
     return dict(params), arrays

@@ -1,10 +1,12 @@
 """Command line: ``charrnn`` and ``python -m sklearn_charrnn``.
 
 ``charrnn fit NAMES.txt -o MODEL`` trains on a file of names (one per line)
-and saves the model in the safe model file format
-(:meth:`CharRNNGenerator.save`); ``sample``, ``complete`` and ``score`` load
-it. ``charrnn demo`` (the default command) trains on the bundled dinosaur
-names and prints ten new names and three completions.
+and saves the model in the safe model file format (:func:`save_model`): by
+default a :class:`GeneratorMixture` of a :class:`CharRNNGenerator` and a
+:class:`KneserNeyGenerator`; ``--model rnn`` or ``--model ngram`` fits one
+alone. ``sample``, ``complete`` and ``score`` load any of them. ``charrnn
+demo`` (the default command) trains a CharRNNGenerator on the bundled
+dinosaur names and prints ten new names and three completions.
 
 Exit codes: 0 on success, 1 for an error the user can fix (a missing, empty
 or undecodable names file, a file that is not a model, an invalid value),
@@ -75,6 +77,23 @@ _GENERATION_FLAGS = {
 MAX_NAMES_BYTES = 128 * 2**20
 MAX_LENGTH = 1_000_000
 EXIT_INTERRUPTED = 130
+# What ``fit --model`` builds; the first is the default.
+MODELS = ("mixture", "rnn", "ngram")
+FIT_DESCRIPTION = (
+    "Train on a file of names and save the model. By default the model is a "
+    "mixture of a recurrent network (rnn) and a Kneser-Ney n-gram (ngram), "
+    "their next-character probabilities weighted by what scores names held "
+    "out best: it fits the rnn twice (on 90%% of the names, to fit the "
+    "weights on the rest, then on all of them) and the n-gram in seconds. "
+    "--model rnn or --model ngram fits one alone. The hyperparameter flags "
+    "set the rnn's (in a mixture, its rnn component's). Ctrl-C stops the "
+    "training of the rnn, which keeps what it learnt; a mixture then "
+    "finishes at once (an rnn fit it has left stops after its first epoch, "
+    "the n-gram fits in full) and is saved with the weights it found. The "
+    "model is saved and fit exits with 130. To keep most of a mixture's "
+    "training, interrupt during its last rnn fit (the progress line says "
+    "which); Ctrl-C while the n-gram fits saves nothing."
+)
 
 
 class UserError(Exception):
@@ -144,8 +163,8 @@ def read_names(path, encoding="utf-8"):
 
 
 def load_model(path):
-    """Load a model file written by ``charrnn fit`` or ``save``."""
-    from ._estimator import CharRNNGenerator
+    """Load a model file written by ``charrnn fit`` or ``save``: any kind."""
+    from ._models import load_model as read_model
     from ._sequences import STRING
 
     if not os.path.exists(path):
@@ -154,7 +173,7 @@ def load_model(path):
         raise UserError(f"{path}: is a directory, expected a model file")
     try:
         # refuses a pipe or a device before opening it: nothing waits
-        model = CharRNNGenerator.load(path)
+        model = read_model(path)
     except OSError as error:
         raise UserError(f"{path}: cannot read: {error.strerror}") from None
     except ValueError as error:
@@ -199,22 +218,37 @@ class Progress:
     max_iter : int
     live : bool
         Rewrite one line instead of printing one per epoch.
+    label : str, default=None
+        Begins every line (``rnn``, in a mixture); a new fit (an epoch
+        numbered 1 again) is numbered after it when ``n_fits > 1``.
+    n_fits : int, default=1
+        How many fits the lines report, one after the other.
     """
 
-    def __init__(self, stream, max_iter, live):
+    def __init__(self, stream, max_iter, live, label=None, n_fits=1):
         self.stream = stream
         self.max_iter = max_iter
         self.live = live
+        self.label = label
+        self.n_fits = n_fits
+        self.fit = 1
         self.epochs = 0
         self.seconds = 0.0
         self.width = 0
 
     def __call__(self, info):
         """Report one epoch (the estimator's ``_epoch_callback``)."""
+        if info["n_iter"] == 1 and self.epochs:
+            self.close()
+            self.fit += 1
+            self.epochs, self.seconds = 0, 0.0
         self.epochs += 1
         self.seconds += info["time"]
         left = (self.max_iter - self.epochs) * self.seconds / self.epochs
         line = f"epoch {self.epochs}/{self.max_iter}  loss {info['loss']:.4f}"
+        if self.label is not None:
+            fit = f" fit {self.fit}/{self.n_fits}" if self.n_fits > 1 else ""
+            line = f"{self.label}{fit}: {line}"
         if info["validation_score"] is not None:
             line += f"  validation score {info['validation_score']:.4f}"
         line += f"  {info['time']:.1f}s/epoch  up to {format_duration(left)} left"
@@ -248,29 +282,94 @@ def _fit(model, names, quiet):
         Whether Ctrl-C stopped training; the model keeps what it learnt (see
         ``CharRNNGenerator.fit``).
     """
-    progress = None
-    if not quiet:
-        progress = Progress(sys.stderr, model.max_iter, sys.stderr.isatty())
-        model._epoch_callback = progress
+    from ._estimator import CharRNNGenerator
+
+    progress = None if quiet else _progress(model, len(names))
     start = time.perf_counter()
     caught = []
     with _RecordInterrupts() as interrupts:
+        hook = _EpochHook(progress, interrupts)
         try:
             # hold fit's warnings back until the live line is finished
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                model.fit(names)
+                with _epoch_hook(CharRNNGenerator, hook):
+                    model.fit(names)
         except KeyboardInterrupt:
-            raise Interrupted("interrupted before training began") from None
+            raise Interrupted(
+                "interrupted before training began"
+                if type(model) is CharRNNGenerator
+                else "interrupted before the model was whole; nothing was saved"
+            ) from None
         finally:
             if progress is not None:
                 progress.close()
-                del model._epoch_callback
-            for warning in caught:
-                warnings.showwarning(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
+            _show_once(caught)
     return time.perf_counter() - start, bool(interrupts)
+
+
+def _progress(model, n_names):
+    """The progress lines of the RNN that ``model`` trains, if it has one."""
+    kind = type(model).__name__
+    if kind == "CharRNNGenerator":
+        return Progress(sys.stderr, model.max_iter, sys.stderr.isatty())
+    if kind != "GeneratorMixture":
+        return None
+    from ._mixture import _MIN_AUTO_SEQUENCES
+
+    rnn = dict(model.estimators)["rnn"]
+    auto = isinstance(model.weights, str) and len(model.estimators) > 1
+    n_fits = 2 if auto and n_names >= _MIN_AUTO_SEQUENCES else 1
+    return Progress(sys.stderr, rnn.max_iter, sys.stderr.isatty(), "rnn", n_fits)
+
+
+class _EpochHook:
+    """Every epoch: report it; after Ctrl-C, stop the fit it belongs to.
+
+    A mixture's RNN fits after an interrupt then stop after their first
+    epoch (``fit`` keeps what it learnt on a KeyboardInterrupt), so that
+    the mixture finishes at once.
+    """
+
+    def __init__(self, progress, interrupts):
+        self.progress = progress
+        self.interrupts = interrupts
+
+    def __call__(self, info):
+        if self.progress is not None:
+            self.progress(info)
+        if self.interrupts:
+            raise KeyboardInterrupt
+
+
+class _epoch_hook:
+    """Give every instance of ``cls`` the ``_epoch_callback`` ``hook``.
+
+    A class attribute, not an instance one: a mixture fits clones of its
+    components, and a clone has only its parameters. Removed on exit.
+    """
+
+    def __init__(self, cls, hook):
+        self.cls, self.hook = cls, hook
+
+    def __enter__(self):
+        self.cls._epoch_callback = self.hook
+
+    def __exit__(self, *exc_info):
+        self.cls._epoch_callback = None
+        return False
+
+
+def _show_once(caught):
+    """Show the warnings recorded, each distinct one once."""
+    seen = set()
+    for warning in caught:
+        key = (str(warning.message), warning.category)
+        if key not in seen:
+            seen.add(key)
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
 
 class _RecordInterrupts:
@@ -306,25 +405,49 @@ def plural(n, word):
 
 
 def _summary(model, names, elapsed, what="names"):
-    text = (
+    return (
         f"Trained on {len(names)} {what if len(names) != 1 else what[:-1]} in "
-        f"{elapsed:.1f}s ({plural(model.n_iter_, 'epoch')}"
+        f"{elapsed:.1f}s ({_details(model)})"
     )
+
+
+def _details(model):
+    """What was fitted: epochs, an n-gram's order, a mixture's weights."""
+    kind = type(model).__name__
+    if kind == "KneserNeyGenerator":
+        return f"order {model.order_}"
+    if kind == "GeneratorMixture":
+        names = list(model.named_estimators_)
+        parts = [f"{name}: {_details(model.named_estimators_[name])}" for name in names]
+        weights = ", ".join(
+            f"{name} {weight:.2f}"
+            for name, weight in zip(names, model.weights_, strict=True)
+        )
+        return "; ".join([*parts, f"weights {weights}"])
+    text = plural(model.n_iter_, "epoch")
     if model.best_validation_score_ is not None:
         text += f", held-out score {model.best_validation_score_:.3f} nats/token"
-    return text + ")"
+    return text
 
 
 # -------------------------------------------------------------- commands
 
 
 def demo(args):
-    """Train on the bundled dinosaur names, print new names and completions."""
+    """Train on the bundled dinosaur names, print new names and completions.
+
+    The model is the default mixture of a network and an n-gram.
+    """
     from ._estimator import CharRNNGenerator
+    from ._mixture import GeneratorMixture
     from .datasets import load_dinosaurs
+    from .ngram import KneserNeyGenerator
 
     names = load_dinosaurs()
-    model = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
+    rnn = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
+    model = GeneratorMixture(
+        [("rnn", rnn), ("ngram", KneserNeyGenerator())], random_state=args.seed
+    )
     elapsed, interrupted = _fit(model, names, args.quiet)
     if interrupted:
         raise Interrupted("interrupted; the demo's model was not kept")
@@ -363,21 +486,17 @@ def check_output(path):
 
 def fit(args):
     """Train on a names file and save the model (exit 130 if interrupted)."""
-    from ._estimator import CharRNNGenerator
+    from ._models import save_model
 
     check_output(args.output)
     names = read_names(args.names, args.encoding)
-    params = {
-        name: getattr(args, name)
-        for name, *_ in _HYPERPARAMETERS
-        if getattr(args, name) is not None
-    }
+    params = _rnn_params(args)
     if params.get("clip_norm") == "none":
         params["clip_norm"] = None
-    model = CharRNNGenerator(random_state=args.seed, **params)
+    model = make_model(args.model, params, args.seed)
     elapsed, interrupted = _fit(model, names, args.quiet)
     try:
-        model.save(args.output, include_optimizer=not args.no_optimizer_state)
+        save_model(model, args.output, include_optimizer=not args.no_optimizer_state)
     except OSError as error:
         raise UserError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"{_summary(model, names, elapsed)}; saved {args.output}.")
@@ -386,6 +505,63 @@ def fit(args):
             f"interrupted; saved the model fitted so far to {args.output}"
         )
     return 0
+
+
+def _rnn_params(args):
+    """The hyperparameters given as flags."""
+    return {
+        name: getattr(args, name)
+        for name, *_ in _HYPERPARAMETERS
+        if getattr(args, name) is not None
+    }
+
+
+def make_model(kind, params, seed):
+    """The estimator ``fit --model KIND`` trains.
+
+    Parameters
+    ----------
+    kind : {"mixture", "rnn", "ngram"}
+    params : dict
+        The RNN's hyperparameters (the mixture's ``rnn`` component's).
+    seed : int or None
+        ``random_state`` of the model (a mixture seeds its components).
+    """
+    from ._estimator import CharRNNGenerator
+    from ._mixture import GeneratorMixture
+    from .ngram import KneserNeyGenerator
+
+    if kind == "rnn":
+        return CharRNNGenerator(random_state=seed, **params)
+    if kind == "ngram":
+        return KneserNeyGenerator(random_state=seed)
+    return GeneratorMixture(
+        [("rnn", CharRNNGenerator(**params)), ("ngram", KneserNeyGenerator())],
+        random_state=seed,
+    )
+
+
+def _check_combinations(args):
+    """Usage errors that argparse cannot see: flags that contradict others."""
+    if args.command == "complete" and args.most_likely:
+        _check_most_likely(args)
+    if args.command == "fit" and args.model == "ngram":
+        _check_ngram_flags(args)
+
+
+def _check_ngram_flags(args):
+    """--model ngram has no network: its flags make no sense."""
+    given = [
+        ("--no-" if getattr(args, name) is False else "--") + name.replace("_", "-")
+        for name, *_ in _HYPERPARAMETERS
+        if getattr(args, name) is not None
+    ]
+    if args.no_optimizer_state:
+        given.append("--no-optimizer-state")
+    if given:
+        args.parser.error(
+            f"{', '.join(given)} set the rnn's training; --model ngram has no rnn"
+        )
 
 
 def _generation_options(args):
@@ -518,7 +694,9 @@ def _add_hyperparameters(parser):
     from .nn.cells import CELLS
 
     defaults = CharRNNGenerator().get_params()
-    group = parser.add_argument_group("hyperparameters (default: the estimator's)")
+    group = parser.add_argument_group(
+        "hyperparameters of the rnn (default: CharRNNGenerator's)"
+    )
     for name, kind, metavar, help_text in _HYPERPARAMETERS:
         flag = "--" + name.replace("_", "-")
         help_text = f"{help_text} (default: {defaults[name]})"
@@ -629,13 +807,23 @@ def build_parser():
     p_demo.set_defaults(func=demo, parser=p_demo, flags={})
 
     p_fit = commands.add_parser(
-        "fit", help="train on a file of names and save the model"
+        "fit",
+        help="train on a file of names and save the model",
+        description=FIT_DESCRIPTION,
     )
     p_fit.add_argument(
         "names", metavar="NAMES.txt", help="one name per line; - reads stdin"
     )
     p_fit.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
+    )
+    p_fit.add_argument(
+        "--model",
+        choices=MODELS,
+        default=MODELS[0],
+        help="mixture: an rnn and a Kneser-Ney n-gram, mixed (the best scores); "
+        "rnn or ngram: one alone (the n-gram fits in seconds) (default: "
+        f"{MODELS[0]})",
     )
     p_fit.add_argument(
         "--seed",
@@ -650,8 +838,8 @@ def build_parser():
     p_fit.add_argument(
         "--no-optimizer-state",
         action="store_true",
-        help="save without AdamW's moments: a file about a third the size; a "
-        "later warm start or partial_fit begins with fresh moments",
+        help="save the rnn without AdamW's moments: a file about a third the "
+        "size; a later warm start or partial_fit begins with fresh moments",
     )
     _add_hyperparameters(p_fit)
     p_fit.set_defaults(func=fit, parser=p_fit, flags=_hyperparameter_flags())
@@ -712,8 +900,7 @@ def main(argv=None):
     if unknown:
         # the usage of the command they were given to, not the top level's
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command == "complete" and args.most_likely:
-        _check_most_likely(args)
+    _check_combinations(args)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning

@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 
 import sklearn_charrnn
-from sklearn_charrnn import CharRNNGenerator, cli
+from sklearn_charrnn import (
+    CharRNNGenerator,
+    GeneratorMixture,
+    KneserNeyGenerator,
+    cli,
+    load_model,
+)
 
-FIT_FLAGS = ["--hidden-size", "12", "--max-iter", "3", "--seed", "0"]
+FIT_FLAGS = ["--model", "rnn", "--hidden-size", "12", "--max-iter", "3", "--seed", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -475,6 +481,8 @@ def test_plurals(capsys, tmp_path):
         str(one),
         "-o",
         path,
+        "--model",
+        "rnn",
         "--max-iter",
         "1",
         "--hidden-size",
@@ -565,6 +573,8 @@ def test_ctrl_c_during_fit_saves_and_exits_130(names_file, tmp_path):
             names_file,
             "-o",
             str(path),
+            "--model",
+            "rnn",
             "--hidden-size",
             "8",
             "--max-iter",
@@ -585,3 +595,167 @@ def test_ctrl_c_during_fit_saves_and_exits_130(names_file, tmp_path):
     assert "saved" in out
     model = CharRNNGenerator.load(path)
     assert 2 <= model.n_iter_ < 100000
+
+
+# ------------------------------------------------------- the model kinds
+
+MIXTURE_FLAGS = ["--hidden-size", "8", "--max-iter", "2", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def mixture_file(names_file):
+    path = os.path.join(os.path.dirname(names_file), "mixture.npz")
+    assert cli.main(["fit", names_file, "-o", path, *MIXTURE_FLAGS, "-q"]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def ngram_file(names_file):
+    path = os.path.join(os.path.dirname(names_file), "ngram.npz")
+    assert cli.main(["fit", names_file, "-o", path, "--model", "ngram"]) == 0
+    return path
+
+
+def test_fit_trains_a_mixture_by_default(capsys, names_file, tmp_path):
+    path = str(tmp_path / "m.npz")
+    code, out, err = _run(
+        capsys, "fit", names_file, "-o", path, *MIXTURE_FLAGS, "--cell", "gru"
+    )
+    assert code == 0
+    model = load_model(path)
+    assert type(model) is GeneratorMixture and model.random_state == 0
+    rnn, ngram = model.named_estimators_["rnn"], model.named_estimators_["ngram"]
+    assert type(rnn) is CharRNNGenerator and type(ngram) is KneserNeyGenerator
+    assert (rnn.hidden_size, rnn.cell, rnn.max_iter) == (8, "gru", 2)
+    # the mixture seeds its components from --seed
+    assert isinstance(rnn.random_state, int) and isinstance(ngram.random_state, int)
+    weights = ", ".join(
+        f"{name} {w:.2f}"
+        for name, w in zip(["rnn", "ngram"], model.weights_, strict=True)
+    )
+    assert out == [
+        f"Trained on 80 names in {out[0].split(' in ')[1].split('s ')[0]}s "
+        f"(rnn: 2 epochs, held-out score {rnn.best_validation_score_:.3f} "
+        f"nats/token; ngram: order {ngram.order_}; weights {weights}); saved {path}."
+    ]
+    # the rnn is fitted twice: for the weights, then on all the names
+    progress = [line for line in err if "epoch " in line]
+    assert [line.split(":")[0] for line in progress] == ["rnn fit 1/2"] * 2 + [
+        "rnn fit 2/2"
+    ] * 2
+    assert all(line.split(": ")[1].startswith("epoch ") for line in progress)
+    assert "_epoch_callback" not in vars(CharRNNGenerator) or (
+        CharRNNGenerator._epoch_callback is None
+    )
+
+
+def test_fit_of_a_mixture_is_reproducible_with_a_seed(
+    capsys, names_file, tmp_path, mixture_file, names
+):
+    again = str(tmp_path / "again.npz")
+    assert cli.main(["fit", names_file, "-o", again, *MIXTURE_FLAGS, "-q"]) == 0
+    first, second = load_model(mixture_file), load_model(again)
+    np.testing.assert_array_equal(first.weights_, second.weights_)
+    np.testing.assert_array_equal(
+        first.score_samples(names), second.score_samples(names)
+    )
+
+
+def test_fit_ngram_alone(capsys, names_file, tmp_path):
+    path = str(tmp_path / "k.npz")
+    code, out, err = _run(
+        capsys, "fit", names_file, "-o", path, "--model", "ngram", "--seed", "3"
+    )
+    assert code == 0 and not [line for line in err if "epoch" in line]
+    model = load_model(path)
+    assert type(model) is KneserNeyGenerator and model.random_state == 3
+    assert out[0].endswith(f"(order {model.order_}); saved {path}.")
+
+
+@pytest.mark.parametrize(
+    "flags", [["--hidden-size", "8"], ["--no-optimizer-state"], ["--no-shuffle"]]
+)
+def test_rnn_flags_with_the_ngram_are_usage_errors(capsys, names_file, flags):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", names_file, "-o", "m.npz", "--model", "ngram", *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flags[0]} set the rnn's training; --model ngram has no rnn" in err
+
+
+def test_mixture_without_optimizer_state(capsys, names_file, tmp_path, mixture_file):
+    small = str(tmp_path / "small.npz")
+    flags = [*MIXTURE_FLAGS, "-q", "--no-optimizer-state"]
+    assert cli.main(["fit", names_file, "-o", small, *flags]) == 0
+    rnn = load_model(small).named_estimators_["rnn"]
+    assert rnn._optimizer.t == 0 and rnn.t_ > 0
+    assert os.path.getsize(small) < os.path.getsize(mixture_file)
+
+
+@pytest.mark.parametrize("kind", ["mixture", "ngram"])
+def test_sample_complete_and_score_load_any_kind(
+    capsys, mixture_file, ngram_file, names_file, names, kind
+):
+    path = mixture_file if kind == "mixture" else ngram_file
+    model = load_model(path)
+    code, out, _ = _run(capsys, "sample", path, "-n", "5", "--seed", "1")
+    assert code == 0
+    assert out == model.sample(5, min_length=1, random_state=np.random.RandomState(1))
+    code, out, _ = _run(capsys, "complete", path, "br", "-n", "3", "--most-likely")
+    rows = [line.split("\t") for line in out]
+    assert code == 0 and len(rows) == 3 and all(n.startswith("br") for n, _ in rows)
+    np.testing.assert_allclose(
+        [float(ll) for _, ll in rows],
+        model.score_samples([name for name, _ in rows]),
+        atol=1e-4,
+    )
+    code, out, err = _run(capsys, "score", path, names_file)
+    assert code == 0
+    np.testing.assert_allclose(
+        [float(line.split("\t")[1]) for line in out],
+        model.score_samples(names),
+        atol=1e-4,
+    )
+    assert f"{model.score(names):.4f}" in err[-1]
+
+
+def test_ctrl_c_during_a_mixtures_fit_finishes_it_saves_and_exits_130(
+    names_file, tmp_path
+):
+    path = tmp_path / "interrupted.npz"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_charrnn",
+            "fit",
+            names_file,
+            "-o",
+            str(path),
+            "--hidden-size",
+            "8",
+            "--max-iter",
+            "100000",
+            "--no-early-stopping",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("rnn fit 1/2: epoch 2/"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert f"charrnn: interrupted; saved the model fitted so far to {path}" in err
+    # the last rnn fit stopped after its first epoch; the n-gram fitted whole
+    assert "rnn fit 2/2: epoch 1/" in err and "rnn fit 2/2: epoch 2/" not in err
+    assert err.count("Training interrupted by user") == 1
+    model = load_model(path)
+    assert type(model) is GeneratorMixture and "saved" in out
+    assert model.named_estimators_["rnn"].n_iter_ == 1
+    assert model.named_estimators_["ngram"].order_ >= 2
+    assert np.isclose(model.weights_.sum(), 1)

@@ -121,7 +121,7 @@ def test_draw_follows_the_probabilities():
     probs = np.array([[0.5, 0.0, 0.2, 0.3, 0.0], [0.0, 0.0, 0.0, 0.1, 0.9]])
     rng = np.random.RandomState(0)
     rows = np.repeat([0, 1], 20_000)
-    drawn = draw(probs, rows, rng.random_sample(rows.size))
+    drawn = draw(probs.T, rows, rng.random_sample(rows.size))
     for g in (0, 1):
         frequencies = np.bincount(drawn[rows == g], minlength=5) / 20_000
         np.testing.assert_allclose(frequencies, probs[g], atol=0.015)
@@ -129,7 +129,7 @@ def test_draw_follows_the_probabilities():
 
 
 def test_draw_never_passes_the_last_probable_token():
-    probs = np.array([[0.2, 0.5, 0.3, 0.0, 0.0]] * 3000)
+    probs = np.array([[0.2, 0.5, 0.3, 0.0, 0.0]] * 3000).T
     for u in (0.0, 0.2, 0.69, 0.7, 1 - 1e-10, np.nextafter(1.0, 0.0)):
         (token,) = draw(probs, np.array([2999]), np.array([u]))
         assert token == (0 if u < 0.2 else 1 if u < 0.7 else 2)
@@ -191,7 +191,7 @@ def _plain_sample(steps, prefixes, rng, max_length):
     for t in range(max_length):
         u = rng.random(active.size)
         probs = np.exp(steps.log_probs(state).astype(np.float64))
-        tokens = draw(probs / probs.sum(1, keepdims=True), np.arange(active.size), u)
+        tokens = draw(probs.T, np.arange(active.size), u)
         for k, i in enumerate(active):
             if t < len(prefixes[i]):
                 tokens[k] = prefixes[i][t]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_charrnn._sequences import pad_batch
+from sklearn_charrnn.nn import cells
 from sklearn_charrnn.nn.cells import CELLS
 from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
 
@@ -119,23 +120,27 @@ def test_dropout_gradients_match_finite_differences():
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_cell_gradients_from_a_nonzero_initial_state(cell):
-    """Finite differences through one cell started from a random state, as
-    when a prefix is completed."""
+@pytest.mark.parametrize("zero_start", [False, True])
+def test_cell_gradients_match_finite_differences(cell, zero_start):
+    """Finite differences through one cell's loop over time, from a random
+    state (as when a prefix is completed) or from the zero state (training)."""
     rng = np.random.default_rng(3)
-    G, n_states, forward, backward = CELLS[cell]
+    the_cell = CELLS[cell]
+    G = the_cell.n_gates
     T, B, H = 4, 3, 5
     xw = rng.normal(size=(G, T, B, H))
     W_h = rng.normal(scale=0.5, size=(H, G * H))
-    state0 = tuple(rng.normal(size=(B, H)) for _ in range(n_states))
+    state0 = None
+    if not zero_start:
+        state0 = tuple(rng.normal(size=(B, H)) for _ in range(the_cell.n_states))
     probe = rng.normal(size=(T, B, H))  # loss = sum(hs * probe)
 
     def loss():
-        hs, _, _ = forward(xw, W_h, state0)
+        hs, _, _ = cells.forward(the_cell, xw, W_h, state0)
         return float(np.sum(hs * probe))
 
-    _, _, cache = forward(xw, W_h, state0)
-    dxw, dW_h = backward(probe, cache, W_h)
+    _, _, cache = cells.forward(the_cell, xw, W_h, state0)
+    dxw, dW_h = cells.backward(the_cell, probe, cache, W_h)
     eps = 1e-6
     for array, grad in ((W_h, dW_h), (xw, dxw)):
         numeric = np.zeros_like(array)

@@ -317,3 +317,49 @@ def test_warnings_point_at_the_line_that_called_the_estimator():
     assert all(w.filename == __file__ for w in caught), [
         (w.filename, w.lineno) for w in caught
     ]
+
+
+# ------------------------------------------- parameters changed after fit
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("cell", "gru"), ("n_layers", 2), ("hidden_size", 16), ("dtype", "float64")],
+)
+def test_parameters_changed_after_fit(name, value):
+    """Inference keeps the fitted network; continuing training refuses, naming
+    the parameter."""
+    X = ["anna", "bob", "carla", "dave"] * 5
+    model = CharRNNGenerator(
+        hidden_size=8, cell="lstm", max_iter=2, early_stopping=False, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    before = model.score_samples(X)
+    samples = model.sample(5, random_state=0)
+    model.set_params(**{name: value})
+    np.testing.assert_array_equal(model.score_samples(X), before)
+    assert model.sample(5, random_state=0) == samples
+    with pytest.raises(ValueError, match=f"{name}=.*set after fit"):
+        model.partial_fit(X)
+    with pytest.raises(ValueError, match=f"{name}=.*set after fit"):
+        model.set_params(warm_start=True).fit(X)
+
+
+@pytest.mark.parametrize("hidden_size", [10**5, 10**12])
+def test_a_network_too_big_for_memory_is_refused_before_allocating(hidden_size):
+    with pytest.raises(ValueError, match=f"hidden_size={hidden_size}.*GiB"):
+        CharRNNGenerator(hidden_size=hidden_size).fit(["ab", "cd"])
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"n_samples": 10**10}, {"n_samples": 5, "max_length": 10**13}]
+)
+def test_absurd_generation_sizes_are_refused_before_allocating(kwargs):
+    model = CharRNNGenerator(hidden_size=4, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["ab", "cd", "abc"])
+    with pytest.raises(ValueError, match="cells of memory"):
+        model.sample(**kwargs)

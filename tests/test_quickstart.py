@@ -20,7 +20,7 @@ def test_demo_prints_ten_names_and_three_completions(capsys):
     assert cli.main(["demo", "--max-iter", "2", "--prefix", "tyra"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Trained on 1530 dinosaur names")
-    assert "(2 epochs" in lines[0]
+    assert "rnn: 2 epochs" in lines[0] and "weights rnn" in lines[0]
     names = _indented_lines_after(lines, "Ten new names:")
     assert len(names) == 10
     assert all(name.isalpha() and name.islower() for name in names)

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import cells
 from .cells import CELLS, gate_view
 from .workspace import empty
 
@@ -136,14 +137,6 @@ def bind_label(weights, label):
     return bound
 
 
-def zero_state(cell, batch_size, hidden_size, dtype):
-    """The all-zero recurrent state of one layer."""
-    return tuple(
-        np.zeros((batch_size, hidden_size), dtype=dtype)
-        for _ in range(CELLS[cell].n_states)
-    )
-
-
 def log_softmax(logits, axis=-1):
     """Log-softmax along ``axis`` (rows by default), stable for any finite input."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
@@ -162,7 +155,7 @@ def _project_inputs(weights, layer, x, n_gates, work=None, labels=None):
     G = n_gates
     H = W_x.shape[1] // G
     if layer == 0:
-        table = gate_view(W_x + b, G)  # (G, V, H)
+        table = np.ascontiguousarray(gate_view(W_x + b, G))  # (G, V, H)
         T, B = x.shape
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
         np.take(table, x, axis=1, out=xw)  # (G, T, B, H)
@@ -223,17 +216,17 @@ def run_layers(
         What :func:`backward` needs.
     """
     dtype = weights["W_y"].dtype
-    H = weights["W_y"].shape[0]
-    G, _, forward, _ = CELLS[cell]
-    T, B = inputs.shape
-    _check_labels(weights, labels, B)
+    G = CELLS[cell].n_gates
+    _check_labels(weights, labels, inputs.shape[1])
     x = inputs
     final_states, caches = [], []
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
         xw = _project_inputs(weights, layer, x, G, layer_work, labels)  # (G,T,B,H)
-        state0 = zero_state(cell, B, H, dtype) if states is None else states[layer]
-        hs, state, cache = forward(xw, weights[f"W_h{layer}"], state0, layer_work)
+        state0 = None if states is None else states[layer]  # None: zeros
+        hs, state, cache = cells.forward(
+            CELLS[cell], xw, weights[f"W_h{layer}"], state0
+        )
         drop = None
         if dropout > 0.0:
             drop = _dropout_mask(rng, hs.shape, dropout, dtype)  # (T, B, H)
@@ -319,20 +312,19 @@ def loss_and_gradients(
     dlogits *= weight[:, None].astype(top.dtype)
     grads = {"W_y": h_all.T @ dlogits, "b_y": dlogits.sum(axis=0)}
     dtop = (dlogits @ weights["W_y"].T).reshape(T, B, H)  # (T, B, H)
-    backward(weights, cell, caches, dtop, grads, work)
+    backward(weights, cell, caches, dtop, grads)
     return loss, grads
 
 
-def backward(weights, cell, caches, dtop, grads, work=None):
+def backward(weights, cell, caches, dtop, grads):
     """Backpropagate ``dtop`` through every layer, filling ``grads``."""
-    G, _, _, backward_cell = CELLS[cell]
+    G = CELLS[cell].n_gates
     dhs = dtop  # (T, B, H)
     for layer in range(len(caches) - 1, -1, -1):
-        layer_work = None if work is None else work.scope(layer)
         x, cache, drop, labels = caches[layer]
         if drop is not None:
             dhs = dhs * drop
-        dxw, dW_h = backward_cell(dhs, cache, weights[f"W_h{layer}"], layer_work)
+        dxw, dW_h = cells.backward(CELLS[cell], dhs, cache, weights[f"W_h{layer}"])
         _, T, B, H = dxw.shape
         dxw_flat = dxw.reshape(G, T * B, H)  # (G, T*B, H)
         grads[f"W_h{layer}"] = dW_h
@@ -408,6 +400,10 @@ class RecurrentState(NamedTuple):
 class RecurrentSteps:
     """The step interface of a fitted network (see :mod:`..generation`).
 
+    ``advance`` computes the recurrent product ``h @ W_h`` of every row of
+    the state it is given, once, and then gives it to each row that
+    continues it: sequences that share a past share the product.
+
     Parameters
     ----------
     weights : dict of str to ndarray
@@ -423,24 +419,34 @@ class RecurrentSteps:
 
     def start(self, n):
         """State of ``n`` sequences that have read the start token."""
-        H = self.weights["W_y"].shape[0]
-        dtype = self.weights["W_y"].dtype
-        layers = [zero_state(self.cell, n, H, dtype) for _ in range(self.n_layers)]
-        return self._step(layers, np.zeros(n, dtype=np.intp))
+        return self.advance(None, np.zeros(n, dtype=np.intp))
 
     def advance(self, state, tokens, parents=None):
-        """Row ``i``: row ``parents[i]`` of ``state`` after reading ``tokens[i]``."""
-        layers = state.layers
-        if parents is not None:
-            layers = [tuple(s[parents] for s in layer) for layer in layers]
-        return self._step(layers, tokens)
+        """Row ``i``: row ``parents[i]`` of ``state`` after reading ``tokens[i]``.
+
+        ``state=None`` is the zero state of every sequence.
+        """
+        cell = CELLS[self.cell]
+        n = tokens.shape[0]
+        rows = np.arange(n) if parents is None else parents
+        x = tokens[None, :]  # (1, n)
+        layers = []
+        for layer in range(self.n_layers):
+            W_h = self.weights[f"W_h{layer}"]
+            xw = _project_inputs(self.weights, layer, x, cell.n_gates)[:, 0]
+            if state is None:  # the zero state: a zero product
+                before = tuple(
+                    np.zeros(xw.shape[1:], xw.dtype) for _ in range(cell.n_states)
+                )
+                hw = np.zeros_like(xw)
+            else:
+                before = tuple(s[rows] for s in state.layers[layer])  # (n, H)
+                hw = (state.layers[layer][0] @ gate_view(W_h, cell.n_gates))[:, rows]
+            after, _ = cell.step(xw, hw, before)  # (G, n, H) in
+            layers.append(after)
+            x = after[0][None]  # (1, n, H)
+        return RecurrentState(layers, x[0])
 
     def log_probs(self, state):
         """Next-token log-probabilities of every sequence: ``(n, V)``."""
         return log_softmax(state.top @ self.weights["W_y"] + self.weights["b_y"])
-
-    def _step(self, layers, tokens):
-        top, layers, _ = run_layers(
-            self.weights, self.cell, self.n_layers, tokens[None, :], layers
-        )
-        return RecurrentState(layers, top[0])

@@ -1,0 +1,181 @@
+"""Parts of the fitted state every generator's model file shares.
+
+Every generator of the package (:class:`CharRNNGenerator`,
+:class:`KneserNeyGenerator`, :class:`GeneratorMixture`) keeps a sorted
+vocabulary and its input kind, the length of its longest training sequence,
+the sorted hashes of its training sequences and, after a 2-D fit, the number
+and names of its columns. This module writes and checks those parts; the
+estimators' own modules (``_charrnn_file``, ``_ngram_file``,
+``_mixture_file``) add the rest.
+"""
+
+import math
+
+import numpy as np
+
+from . import _persistence
+from ._persistence import (
+    ModelFileError,
+    check_int,
+    check_keys,
+    check_list,
+    check_str,
+    fail,
+)
+from ._sequences import STRING, TOKENS
+
+# The longest training sequence a file may record. A fit on a sequence this
+# long would hold, per layer, 2**24 time steps of states: tens of gigabytes
+# at the smallest useful hidden sizes. It bounds the default max_length of
+# sample and complete (twice this, plus 10).
+MAX_SEQUENCE_LENGTH = 2**24
+TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+COLUMNS = ("n_features_in_", "feature_names_in_")
+HASHES = "fitted/training_hashes_"
+_INT64 = np.iinfo(np.int64)
+
+
+# ------------------------------------------------------------------ write
+
+
+def vocabulary_section(estimator):
+    """The ``vocabulary`` section: input kind, token type, sorted tokens."""
+    tokens = list(estimator.vocabulary_)
+    if list(estimator.vocabulary_.values()) != list(range(1, len(tokens) + 1)):
+        raise ValueError("Cannot save: vocabulary_ must map its tokens to 1..n.")
+    return {
+        "input_kind": estimator.input_kind_,
+        "token_type": token_type(tokens),
+        "tokens": tokens,
+    }
+
+
+def token_type(tokens):
+    """The name of the one type of every token (``str``, ``int``, ...)."""
+    for type_name, kind in TOKEN_TYPES.items():
+        # bool is an int, so check exact types.
+        if all(type(token) is kind for token in tokens):
+            return type_name
+    types = sorted({type(token).__name__ for token in tokens})
+    raise ValueError(
+        f"Cannot save: vocabulary tokens must all be str, int, float or bool; "
+        f"got {types}."
+    )
+
+
+def json_value(value, what):
+    """A JSON scalar, or a list of them for a list, tuple or 1-D array."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_persistence.json_scalar(v, what) for v in value]
+    return _persistence.json_scalar(value, what)
+
+
+def columns(estimator):
+    """``n_features_in_`` and ``feature_names_in_``, those that are set."""
+    return {
+        name: json_value(getattr(estimator, name), name)
+        for name in COLUMNS
+        if hasattr(estimator, name)
+    }
+
+
+def hashes_section(estimator, arrays):
+    """The length of ``training_hashes_``; the array joins ``arrays``."""
+    hashes = np.asarray(estimator.training_hashes_)
+    arrays[HASHES] = hashes
+    return len(hashes) if hashes.ndim == 1 else -1
+
+
+# ------------------------------------------------------------------ check
+
+
+def check_vocabulary(vocabulary, where="vocabulary"):
+    """Check a ``vocabulary`` section; return its input kind and tokens."""
+    vocabulary = check_keys(vocabulary, where, ("input_kind", "token_type", "tokens"))
+    kind = check_str(vocabulary["input_kind"], f"{where}.input_kind", {STRING, TOKENS})
+    type_name = check_str(
+        vocabulary["token_type"], f"{where}.token_type", set(TOKEN_TYPES)
+    )
+    tokens = vocabulary["tokens"]
+    if type(tokens) is not list:
+        fail(f"{where}.tokens", "a list", tokens)
+    python_type = TOKEN_TYPES[type_name]
+    if type_name == "float":
+        # JSON writes 2.0 as 2.0, but accept ints for floats written by hand.
+        tokens = [float(t) if type(t) is int else t for t in tokens]
+    for i, token in enumerate(tokens):
+        _check_token(token, f"{where}.tokens[{i}]", python_type, type_name)
+    if kind == STRING:
+        if type_name != "str" or any(len(token) != 1 for token in tokens):
+            raise ModelFileError(
+                "a model fitted on strings must have one-character str tokens"
+            )
+        for i, token in enumerate(tokens):
+            if "\ud800" <= token <= "\udfff":
+                fail(
+                    f"{where}.tokens[{i}]",
+                    "a character fit can read (not a lone surrogate, which is "
+                    "not text)",
+                    token,
+                )
+    if any(a >= b for a, b in zip(tokens[:-1], tokens[1:], strict=True)):
+        raise ModelFileError(
+            f"{where}.tokens must be distinct and sorted (the encoding relies on it)"
+        )
+    return {"input_kind": kind, "tokens": tokens}
+
+
+def _check_token(token, where, python_type, type_name):
+    if type(token) is not python_type:
+        fail(where, f"a {type_name}", token)
+    if type_name == "float" and not math.isfinite(token):
+        fail(where, "finite", token)
+    if type_name == "int" and not _INT64.min <= token <= _INT64.max:
+        fail(where, "a 64-bit int, as fit makes", token)
+
+
+def check_max_length(value, where):
+    """``max_length_``: an int in ``[0, MAX_SEQUENCE_LENGTH]``."""
+    return check_int(value, where, maximum=MAX_SEQUENCE_LENGTH)
+
+
+def check_columns(fitted, input_kind, where="fitted"):
+    """``n_features_in_`` and ``feature_names_in_`` among ``fitted``'s keys.
+
+    Returns
+    -------
+    columns : dict
+        Those present, checked (the names as an object array).
+    """
+    result = {}
+    if "n_features_in_" in fitted:
+        result["n_features_in_"] = check_int(
+            fitted["n_features_in_"], f"{where}.n_features_in_", minimum=1
+        )
+    if input_kind == STRING and result.get("n_features_in_", 1) != 1:
+        raise ModelFileError(
+            f"a model fitted on strings reads one column, but {where}.n_features_in_ "
+            f"is {result['n_features_in_']}"
+        )
+    if "feature_names_in_" in fitted:
+        names = check_list(
+            fitted["feature_names_in_"], f"{where}.feature_names_in_", check_str
+        )
+        if len(names) != result.get("n_features_in_"):
+            raise ModelFileError(
+                f"metadata {where}.feature_names_in_ must name n_features_in_ columns"
+            )
+        result["feature_names_in_"] = np.asarray(names, dtype=object)
+    return result
+
+
+def check_hashes_length(length, where):
+    """The array the length of ``training_hashes_`` implies."""
+    check_int(length, where)
+    return {HASHES: ((length,), np.dtype(np.uint64))}
+
+
+def check_hashes(hashes):
+    """``training_hashes_`` must be sorted and distinct."""
+    if (hashes[1:] <= hashes[:-1]).any():
+        raise ModelFileError("training_hashes_ must be sorted and distinct")

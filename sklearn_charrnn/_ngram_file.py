@@ -1,0 +1,318 @@
+"""What a KneserNeyGenerator keeps in a model file, and how it is checked.
+
+The container (:mod:`._persistence`) stores the parameters and any JSON
+sections and arrays an estimator hands it. A KneserNeyGenerator hands it
+
+- ``vocabulary``: the input kind and the sorted tokens, with their type;
+- ``model``: ``order_``, ``order_scores_`` (a list of ``[order, score]``
+  pairs, or null), ``start_node_`` and the sizes of the tables (number of
+  distinct n-grams and of automaton nodes);
+- ``fitted``: ``max_length_`` and, after a 2-D fit, ``n_features_in_`` and
+  ``feature_names_in_``;
+- ``fitted_arrays``: the length of ``training_hashes_``;
+
+and the arrays ``model/ngrams_`` (int64), ``model/ngram_counts_``,
+``model/discounts_``, ``model/log_probs_``, ``model/transitions_`` and
+``fitted/training_hashes_``. Both the counts (what ``partial_fit`` adds to)
+and the compiled tables (what scoring and sampling read) are stored, so
+loading compiles nothing.
+
+:func:`schema` runs the same checks when saving and when loading: the
+parameters against the estimator's constraints, ``order_`` and the
+discounts against the parameters, every n-gram token and every transition
+in range, n-grams sorted and distinct with positive counts, discounts in
+``(0, r]``, log-probabilities finite with every row summing to 1.
+
+This module takes the estimator class as an argument and never imports it.
+"""
+
+from functools import partial
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.utils.validation import check_is_fitted
+
+from . import _file_parts, _persistence
+from ._persistence import (
+    ModelFileError,
+    ModelSchema,
+    check_float,
+    check_int,
+    check_keys,
+    check_list,
+    fail,
+)
+
+SECTIONS = ("vocabulary", "model", "fitted", "fitted_arrays")
+# How far a row of exp(log_probs_) may sum from 1. Compiling sums a few
+# dozen positive terms per entry: its error is near 1e-15.
+ROW_SUM_TOLERANCE = 1e-9
+_MODEL = ("order_", "order_scores_", "start_node_", "n_ngrams", "n_nodes")
+_ARRAYS = ("ngrams_", "ngram_counts_", "discounts_", "log_probs_", "transitions_")
+_FITTED = ("max_length_", "training_hashes_", "vocabulary_", "input_kind_")
+
+
+def schema(estimator_class):
+    """The :class:`~._persistence.ModelSchema` of ``estimator_class``."""
+    return ModelSchema(
+        estimator=estimator_class.__name__,
+        sections=SECTIONS,
+        check_params=partial(_check_params, estimator_class),
+        check_sections=_check_sections,
+        check_arrays=_check_arrays,
+    )
+
+
+def save(estimator, path):
+    """Write a fitted estimator to a model file (see ``KneserNeyGenerator.save``)."""
+    check_is_fitted(estimator)
+    params, sections, arrays = fitted_state(estimator)
+    _persistence.write_model(
+        path, schema(type(estimator)), params=params, sections=sections, arrays=arrays
+    )
+
+
+def load(estimator_class, path):
+    """Read a model file into a new ``estimator_class`` (see ``load``)."""
+    contents = _persistence.read_model(
+        path, {estimator_class.__name__: schema(estimator_class)}
+    )
+    return build(estimator_class, contents)
+
+
+# ------------------------------------------------------------------ save
+
+
+def fitted_state(estimator):
+    """The parameters, JSON sections and arrays of a fitted estimator.
+
+    Returns
+    -------
+    params : dict
+    sections : dict
+        Keyed by :data:`SECTIONS`.
+    arrays : dict of str to ndarray
+    """
+    params = estimator.get_params(deep=False)
+    known = set(params) | set(_MODEL) | set(_ARRAYS) | set(_FITTED)
+    unknown = sorted(set(vars(estimator)) - known - set(_file_parts.COLUMNS))
+    if unknown:
+        raise ValueError(
+            f"Cannot save {type(estimator).__name__}: the model file format does "
+            f"not know the attributes {unknown}. Use pickle or joblib instead."
+        )
+    scores = estimator.order_scores_
+    model = {
+        "order_": _persistence.json_scalar(estimator.order_, "order_"),
+        "order_scores_": None
+        if scores is None
+        else [
+            [_persistence.json_scalar(order, "order_scores_"), float(score)]
+            for order, score in sorted(scores.items())
+        ],
+        "start_node_": _persistence.json_scalar(estimator.start_node_, "start_node_"),
+        "n_ngrams": len(estimator.ngrams_),
+        "n_nodes": len(estimator.log_probs_),
+    }
+    arrays = {
+        "model/ngrams_": np.asarray(estimator.ngrams_, dtype=np.int64),
+        "model/ngram_counts_": np.asarray(estimator.ngram_counts_),
+        "model/discounts_": np.asarray(estimator.discounts_),
+        "model/log_probs_": np.asarray(estimator.log_probs_),
+        "model/transitions_": np.asarray(estimator.transitions_),
+    }
+    fitted = {
+        "max_length_": _persistence.json_scalar(estimator.max_length_, "max_length_"),
+        **_file_parts.columns(estimator),
+    }
+    sections = {
+        "vocabulary": _file_parts.vocabulary_section(estimator),
+        "model": model,
+        "fitted": fitted,
+        "fitted_arrays": {
+            "training_hashes_": _file_parts.hashes_section(estimator, arrays)
+        },
+    }
+    return params, sections, arrays
+
+
+# ------------------------------------------------------------------ check
+
+
+def _check_params(estimator_class, params):
+    names = tuple(estimator_class().get_params(deep=False))
+    check_keys(params, "params", names)
+    estimator_class(**params)._validate_params()
+
+
+def _check_sections(params, sections):
+    """Check the sections against each other and the parameters."""
+    vocabulary = _file_parts.check_vocabulary(sections["vocabulary"])
+    n_tokens = len(vocabulary["tokens"]) + 2
+    model = _check_model(sections["model"], params)
+    fitted = check_keys(
+        sections["fitted"], "fitted", ("max_length_",), _file_parts.COLUMNS
+    )
+    checked = {
+        "max_length_": _file_parts.check_max_length(
+            fitted["max_length_"], "fitted.max_length_"
+        ),
+        **_file_parts.check_columns(fitted, vocabulary["input_kind"]),
+    }
+    lengths = check_keys(
+        sections["fitted_arrays"], "fitted_arrays", ("training_hashes_",)
+    )
+    arrays = _file_parts.check_hashes_length(
+        lengths["training_hashes_"], "fitted_arrays.training_hashes_"
+    )
+    order, m, S = model["order_"], model["n_ngrams"], model["n_nodes"]
+    arrays.update(
+        {
+            "model/ngrams_": ((m, order), np.dtype(np.int64)),
+            "model/ngram_counts_": ((m,), np.dtype(np.int64)),
+            "model/discounts_": ((order, 3), np.dtype(np.float64)),
+            "model/log_probs_": ((S, n_tokens), np.dtype(np.float64)),
+            "model/transitions_": ((S, n_tokens), np.dtype(np.int32)),
+        }
+    )
+    state = {
+        "vocabulary": vocabulary,
+        "model": model,
+        "fitted": checked,
+        "discount": None if params["discount"] == "auto" else params["discount"],
+    }
+    return state, arrays
+
+
+def _check_model(model, params):
+    model = check_keys(model, "model", _MODEL)
+    order = check_int(
+        model["order_"],
+        "model.order_",
+        minimum=2,
+        maximum=_file_parts.MAX_SEQUENCE_LENGTH,
+    )
+    if params["order"] != "auto" and order != params["order"]:
+        raise ModelFileError(
+            f"the parameters say order={params['order']!r} but the tables are for "
+            f"order_={order}"
+        )
+    n_nodes = check_int(model["n_nodes"], "model.n_nodes", minimum=1)
+    result = {
+        "order_": order,
+        "order_scores_": _check_order_scores(model["order_scores_"], order, params),
+        "start_node_": check_int(
+            model["start_node_"], "model.start_node_", maximum=n_nodes - 1
+        ),
+        "n_ngrams": check_int(model["n_ngrams"], "model.n_ngrams", minimum=1),
+        "n_nodes": n_nodes,
+    }
+    return result
+
+
+def _check_order_scores(scores, order, params):
+    """None, or ``[order, score]`` pairs with distinct orders, ``order`` among them."""
+    if scores is None:
+        return None
+    if params["order"] != "auto":
+        fail("model.order_scores_", f"null for order={params['order']!r}", scores)
+
+    def pair(value, where):
+        if type(value) is not list or len(value) != 2:
+            fail(where, "an [order, score] pair", value)
+        return check_int(value[0], f"{where}[0]", minimum=2), check_float(
+            value[1], f"{where}[1]"
+        )
+
+    pairs = check_list(scores, "model.order_scores_", pair)
+    result = dict(pairs)
+    if len(result) != len(pairs) or order not in result:
+        fail(
+            "model.order_scores_",
+            f"scores of distinct orders, order_={order} among them",
+            scores,
+        )
+    return result
+
+
+def _check_arrays(state, arrays):
+    """The values: tokens, transitions and discounts in range, rows summing to 1."""
+    n_tokens = len(state["vocabulary"]["tokens"]) + 2
+    _check_ngrams(arrays["model/ngrams_"], arrays["model/ngram_counts_"], n_tokens)
+    _check_discounts(arrays["model/discounts_"], state["discount"])
+    log_probs = arrays["model/log_probs_"]
+    if not np.isfinite(log_probs).all():
+        raise ModelFileError("log_probs_ holds values that are not finite")
+    sums = np.exp(logsumexp(log_probs, axis=1))  # (S,)
+    bad = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
+    if bad.size:
+        raise ModelFileError(
+            f"row {bad[0]} of log_probs_ sums to {sums[bad[0]]:.9g} in probability, "
+            f"not 1 (within {ROW_SUM_TOLERANCE})"
+        )
+    transitions = arrays["model/transitions_"]
+    n_nodes = len(transitions)
+    out = np.flatnonzero(((transitions < 0) | (transitions >= n_nodes)).any(axis=1))
+    if out.size:
+        raise ModelFileError(
+            f"row {out[0]} of transitions_ holds a node outside [0, {n_nodes}): "
+            f"{transitions[out[0]].min()} to {transitions[out[0]].max()}"
+        )
+    _file_parts.check_hashes(arrays[_file_parts.HASHES])
+
+
+def _check_ngrams(ngrams, counts, n_tokens):
+    """Tokens in ``[0, V - 2]`` (never the unknown one), sorted rows, counts >= 1."""
+    if ngrams.size and (ngrams.min() < 0 or ngrams.max() > n_tokens - 2):
+        raise ModelFileError(
+            f"ngrams_ holds tokens from {ngrams.min()} to {ngrams.max()}; a "
+            f"vocabulary of {n_tokens - 2} tokens counts tokens 0 to {n_tokens - 2}"
+        )
+    differ = ngrams[1:] != ngrams[:-1]  # (m - 1, N)
+    first = differ.argmax(axis=1)  # (m - 1,) first column that differs
+    rows = np.arange(len(first))
+    if (
+        not differ.any(axis=1).all()
+        or (ngrams[1:][rows, first] < ngrams[:-1][rows, first]).any()
+    ):
+        raise ModelFileError("ngrams_ must be distinct rows in lexicographic order")
+    if (counts < 1).any():
+        raise ModelFileError("ngram_counts_ must be positive")
+
+
+def _check_discounts(discounts, discount):
+    """Discounts ``D1, D2, D3+`` in ``(0, 1]``, ``(0, 2]``, ``(0, 3]``."""
+    if not np.isfinite(discounts).all() or (discounts <= 0).any():
+        raise ModelFileError("discounts_ must be finite and positive")
+    if (discounts > np.array([1.0, 2.0, 3.0])).any():
+        raise ModelFileError(
+            "discounts_ D1, D2, D3+ may not exceed 1, 2 and 3: a discount removes "
+            "at most the count"
+        )
+    if discount is not None and not np.allclose(discounts, discount, rtol=1e-12):
+        raise ModelFileError(
+            f"the parameters say discount={discount!r} but discounts_ differ"
+        )
+
+
+# ------------------------------------------------------------------ build
+
+
+def build(estimator_class, contents):
+    """Assemble the estimator from checked contents (nothing can fail here)."""
+    state, arrays = contents.state, contents.arrays
+    estimator = estimator_class(**contents.params)
+    tokens = state["vocabulary"]["tokens"]
+    estimator.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
+    estimator.input_kind_ = state["vocabulary"]["input_kind"]
+    model = state["model"]
+    estimator.order_ = model["order_"]
+    estimator.order_scores_ = model["order_scores_"]
+    estimator.start_node_ = model["start_node_"]
+    estimator.ngrams_ = arrays["model/ngrams_"].astype(np.intp, copy=False)
+    for name in _ARRAYS[1:]:
+        setattr(estimator, name, arrays[f"model/{name}"])
+    for name, value in state["fitted"].items():
+        setattr(estimator, name, value)
+    estimator.training_hashes_ = arrays[_file_parts.HASHES]
+    return estimator
