@@ -241,6 +241,23 @@ weight_averaging, random_state, verbose, dtype
         """
         return np.exp(self.predict_log_proba(X))
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the share of sequences whose label is predicted right.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+        y : array-like of shape (n_samples,)
+            The true labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True
