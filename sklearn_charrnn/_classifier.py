@@ -241,7 +241,7 @@ weight_averaging, random_state, verbose, dtype
         """
         return np.exp(self.predict_log_proba(X))
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y):
         """Accuracy: the share of sequences whose label is predicted right.
 
         Parameters
@@ -249,14 +249,13 @@ weight_averaging, random_state, verbose, dtype
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
         y : array-like of shape (n_samples,)
             The true labels.
-        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         score : float
             :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
         """
-        return super().score(X, y, sample_weight=sample_weight)
+        return super().score(X, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -495,7 +495,20 @@ def sequence_hash(sequence, tag=None):
 
 
 def label_tag(n_tokens, label):
-    """The tag of a label's sequences: an index past every token's."""
+    """The tag of a label's sequences: an index past every token's.
+
+    Parameters
+    ----------
+    n_tokens : int
+        ``V``, the number of tokens of the model.
+    label : int
+        A class index.
+
+    Returns
+    -------
+    tag : int
+        ``n_tokens + label``, for :func:`sequence_hash`.
+    """
     return n_tokens + int(label)
 
 
