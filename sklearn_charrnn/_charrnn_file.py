@@ -319,12 +319,17 @@ def _check_labels(labels):
         _check_label(label, f"vocabulary.classes[{i}]", type_name)
     if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
         raise ModelFileError("vocabulary.classes must be distinct and sorted")
+    return {"classes": classes, "class_count": _check_counts(labels, len(classes))}
+
+
+def _check_counts(labels, n_classes):
+    """``class_count``: a count >= 0 per class, not all zero."""
     counts = check_list(labels["class_count"], "vocabulary.class_count", check_float)
-    if len(counts) != len(classes) or any(c < 0 for c in counts) or not sum(counts):
+    if len(counts) != n_classes or any(c < 0 for c in counts) or not sum(counts):
         raise ModelFileError(
             "vocabulary.class_count must hold a count >= 0 per class, not all 0"
         )
-    return {"classes": classes, "class_count": counts}
+    return counts
 
 
 def _check_label(label, where, type_name):
