@@ -1,5 +1,6 @@
 """sklearn-charrnn: a character-level RNN name generator for scikit-learn."""
 
+from ._classifier import CharRNNClassifier
 from ._estimator import CharRNNGenerator
 from ._mixture import GeneratorMixture
 from ._models import load_model, save_model
@@ -8,6 +9,7 @@ from ._version import __version__
 from .ngram import KneserNeyGenerator
 
 __all__ = [
+    "CharRNNClassifier",
     "CharRNNGenerator",
     "GeneratorMixture",
     "InconsistentVersionWarning",

@@ -6,6 +6,9 @@ sections and arrays an estimator hands it. A CharRNNGenerator hands it
 - ``network``: cell, layers, hidden size, number of tokens and dtype of the
   weights (which must agree with the parameters);
 - ``vocabulary``: the input kind and the sorted tokens, with their type;
+  for a model fitted with labels, also ``classes`` (the sorted labels),
+  their ``class_type`` and ``class_count`` (training sequences per label),
+  and then the weights hold the label embedding ``E``, one row per class;
 - ``fitted``: ``n_iter_``, ``t_``, the loss and validation curves,
   ``max_length_`` and, after a 2-D fit, ``n_features_in_`` and
   ``feature_names_in_``;
@@ -23,6 +26,7 @@ the parameters they come from, and sizes against bounds.
 This module takes the estimator class as an argument and never imports it.
 """
 
+import math
 from functools import partial
 
 import numpy as np
@@ -33,9 +37,11 @@ from . import _persistence
 from ._file_parts import (
     COLUMNS,
     MAX_SEQUENCE_LENGTH,
+    TOKEN_TYPES,
     check_vocabulary,
     columns,
     json_value,
+    token_type,
     vocabulary_section,
 )
 from ._params import check_epsilon
@@ -58,6 +64,8 @@ SECTIONS = ("network", "vocabulary", "fitted", "fitted_arrays", "optimizer")
 # Step and epoch counts: exact in a float64, and more than any fit reaches.
 MAX_COUNT = 2**53
 _FLOAT_DTYPES = ("float32", "float64")
+# The vocabulary's keys for a model fitted with labels (all or none).
+_LABEL_KEYS = ("classes", "class_type", "class_count")
 _FITTED = (
     "n_iter_",
     "t_",
@@ -122,14 +130,7 @@ def fitted_state(estimator, include_optimizer):
     arrays : dict of str to ndarray
     """
     params = estimator.get_params(deep=False)
-    known = set(params) | set(_FITTED) | set(COLUMNS) | set(_FITTED_ARRAYS)
-    known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
-    unknown = sorted(set(vars(estimator)) - known)
-    if unknown:
-        raise ValueError(
-            f"Cannot save {type(estimator).__name__}: the model file format does "
-            f"not know the attributes {unknown}. Use pickle or joblib instead."
-        )
+    _check_known_attributes(estimator, params)
     weights = estimator.weights_
     hidden_size, n_tokens = weights["W_y"].shape
     dtype = weights["W_y"].dtype
@@ -145,11 +146,14 @@ def fitted_state(estimator, include_optimizer):
         n_layers=network["n_layers"],
         hidden_size=network["hidden_size"],
         n_tokens=network["n_tokens"],
+        n_classes=len(getattr(estimator, "classes_", ())),
     )
     _check_saved_arrays(weights, shapes, dtype, "weights_")
     arrays = {f"weights/{name}": weights[name] for name in shapes}
 
     vocabulary = vocabulary_section(estimator)
+    if hasattr(estimator, "classes_"):
+        vocabulary.update(_saved_labels(estimator))
     fitted = {name: json_value(getattr(estimator, name), name) for name in _FITTED}
     fitted.update(columns(estimator))
     fitted_arrays = {}
@@ -181,6 +185,31 @@ def fitted_state(estimator, include_optimizer):
         "optimizer": optimizer,
     }
     return params, sections, arrays
+
+
+def _check_known_attributes(estimator, params):
+    known = set(params) | set(_FITTED) | set(COLUMNS) | set(_FITTED_ARRAYS)
+    known |= {"vocabulary_", "input_kind_", "weights_", "_optimizer"}
+    known |= {"classes_", "class_count_"}
+    unknown = sorted(set(vars(estimator)) - known)
+    if unknown:
+        raise ValueError(
+            f"Cannot save {type(estimator).__name__}: the model file format does "
+            f"not know the attributes {unknown}. Use pickle or joblib instead."
+        )
+
+
+def _saved_labels(estimator):
+    """The ``classes``, ``class_type`` and ``class_count`` of the vocabulary."""
+    classes = np.asarray(estimator.classes_).tolist()
+    counts = np.asarray(estimator.class_count_, dtype=float)
+    if counts.shape != (len(classes),) or not np.isfinite(counts).all():
+        raise ValueError("Cannot save: class_count_ must hold a count per class.")
+    return {
+        "classes": classes,
+        "class_type": token_type(classes),
+        "class_count": counts.tolist(),
+    }
 
 
 def _check_saved_arrays(values, shapes, dtype, what):
@@ -215,14 +244,15 @@ def _check_sections(estimator_class, params, sections):
     """Check the sections against each other and the parameters."""
     network = _check_network(sections["network"], params)
     dtype = np.dtype(network["dtype"])
+    vocabulary = _check_vocabulary(sections["vocabulary"])
     shapes = weight_shapes(
         cell=network["cell"],
         n_layers=network["n_layers"],
         hidden_size=network["hidden_size"],
         n_tokens=network["n_tokens"],
+        n_classes=len(vocabulary.get("classes", ())),
     )
     arrays = {f"weights/{name}": (shape, dtype) for name, shape in shapes.items()}
-    vocabulary = check_vocabulary(sections["vocabulary"])
     if len(vocabulary["tokens"]) + 2 != network["n_tokens"]:
         raise ModelFileError(
             f"the vocabulary has {len(vocabulary['tokens'])} tokens but the "
@@ -255,6 +285,60 @@ def _check_sections(estimator_class, params, sections):
         "optimizer": optimizer,
     }
     return state, arrays
+
+
+def _check_vocabulary(vocabulary):
+    """The shared vocabulary checks, then the labels of a conditional model."""
+    if not isinstance(vocabulary, dict):
+        return check_vocabulary(vocabulary)  # says what it expected
+    labels = {key: vocabulary[key] for key in _LABEL_KEYS if key in vocabulary}
+    rest = {key: value for key, value in vocabulary.items() if key not in labels}
+    result = check_vocabulary(rest)
+    if labels:
+        result.update(_check_labels(labels))
+    return result
+
+
+def _check_labels(labels):
+    """The labels of a conditional model: typed, sorted, distinct, counted."""
+    missing = [key for key in _LABEL_KEYS if key not in labels]
+    if missing:
+        raise ModelFileError(
+            f"metadata vocabulary lacks keys {missing}: a model fitted with "
+            f"labels records all of {list(_LABEL_KEYS)}"
+        )
+    type_name = check_str(
+        labels["class_type"], "vocabulary.class_type", set(TOKEN_TYPES)
+    )
+    classes = labels["classes"]
+    if type(classes) is not list or not classes:
+        fail("vocabulary.classes", "a non-empty list", classes)
+    if type_name == "float":
+        classes = [float(c) if type(c) is int else c for c in classes]
+    for i, label in enumerate(classes):
+        _check_label(label, f"vocabulary.classes[{i}]", type_name)
+    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
+        raise ModelFileError("vocabulary.classes must be distinct and sorted")
+    return {"classes": classes, "class_count": _check_counts(labels, len(classes))}
+
+
+def _check_counts(labels, n_classes):
+    """``class_count``: a count >= 0 per class, not all zero."""
+    counts = check_list(labels["class_count"], "vocabulary.class_count", check_float)
+    if len(counts) != n_classes or any(c < 0 for c in counts) or not sum(counts):
+        raise ModelFileError(
+            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
+        )
+    return counts
+
+
+def _check_label(label, where, type_name):
+    if type(label) is not TOKEN_TYPES[type_name]:
+        fail(where, f"a {type_name}", label)
+    if type_name == "float" and not math.isfinite(label):
+        fail(where, "finite", label)
+    if type_name == "int" and not -(2**63) <= label < 2**63:
+        fail(where, "a 64-bit int", label)
 
 
 def _check_network(network, params):
@@ -405,6 +489,11 @@ def build(estimator_class, contents):
     tokens = state["vocabulary"]["tokens"]
     estimator.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
     estimator.input_kind_ = state["vocabulary"]["input_kind"]
+    if "classes" in state["vocabulary"]:
+        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.class_count_ = np.asarray(
+            state["vocabulary"]["class_count"], dtype=float
+        )
     estimator.weights_ = weights
     estimator._optimizer = optimizer
     for name, value in state["fitted"].items():

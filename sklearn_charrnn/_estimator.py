@@ -5,6 +5,7 @@ import os
 from numbers import Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
@@ -12,13 +13,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _charrnn_file, _sequences
 from ._generator import GeneratorMixin, drop_empty
+from ._labels import check_labelled, fit_labels
 from ._params import NumberInterval, check_epsilon, positive_int
 from ._sequences import STRING
 from ._training import train
-from .generation import sequence_hashes
+from .generation import label_tag, sequence_hashes
 from .nn.cells import CELLS
 from .nn.network import (
     RecurrentSteps,
+    bind_label,
     init_weights,
     is_decayed,
     sequence_log_likelihood,
@@ -48,6 +51,11 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     token; the network learns the probability of every next token. It then
     scores sequences, samples new ones and completes prefixes. Training is
     backpropagation through time on padded, masked mini-batches with AdamW.
+
+    Fitted with labels ``y`` (a language, a sex, a kind), it learns
+    ``p(sequence | label)``: a learned embedding of the label enters the
+    first layer at every step. Scoring, :meth:`sample` and :meth:`complete`
+    then take the labels to work under as ``y``.
 
     Likelihoods are in nats. A sequence of ``L`` characters counts ``L + 1``
     tokens: its characters and one end token.
@@ -149,7 +157,16 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
 
     weights_ : dict of str to ndarray
         The network's weights: ``W_x{l}``, ``W_h{l}``, ``b{l}`` for every
-        layer ``l``, then ``W_y`` and ``b_y``.
+        layer ``l``, then ``W_y`` and ``b_y``; with labels, also the label
+        embedding ``E``, one row per class.
+
+    classes_ : ndarray of shape (n_classes,)
+        The sorted distinct labels given to fit, only when fit was given
+        ``y``.
+
+    class_count_ : ndarray of shape (n_classes,)
+        Number of training sequences of each label (``partial_fit`` and a
+        warm-started ``fit`` add to it), only when fit was given ``y``.
 
     n_iter_ : int
         Number of epochs run.
@@ -184,7 +201,9 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         their token indices), 8 bytes per sequence: what
         ``exclude_training=True`` checks generated sequences against, without
         keeping the training data. Every ``fit`` recomputes it; ``partial_fit``
-        and a warm-started ``fit`` add to it.
+        and a warm-started ``fit`` add to it. With labels, each sequence is
+        hashed tagged with its label, so that a label's samples are checked
+        against the training sequences of that label only.
 
     n_features_in_ : int
         Number of columns of X, only when fit was given a 2-D array.
@@ -222,6 +241,17 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     3
     >>> gen.complete("an").startswith("an")
     True
+
+    With labels, it learns names of a kind:
+
+    >>> labelled = CharRNNGenerator(hidden_size=16, max_iter=100,
+    ...                             early_stopping=False, random_state=0)
+    >>> labelled = labelled.fit(["anna", "emma", "sato", "suzuki"],
+    ...                         ["en", "en", "ja", "ja"])
+    >>> labelled.classes_.tolist()
+    ['en', 'ja']
+    >>> len(labelled.sample(3, y="ja")), labelled.score_samples(["sato"], y="ja").shape
+    (3, (1,))
     """
 
     # The "?" of the HTML repr links to this class's page of the API
@@ -325,9 +355,11 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Training sequences: str (one character per token), or rows of
             tokens. A single column of str is read as one str per row.
-            Empty strings are skipped with a warning.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+            Empty strings are skipped with a warning (with their labels).
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence: the model then learns ``p(sequence |
+            label)`` and keeps the sorted labels in ``classes_``. None
+            learns one model of all sequences, without labels.
 
         Returns
         -------
@@ -344,21 +376,23 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         >>> len(gen.loss_curve_) == len(gen.validation_scores_) == gen.n_iter_
         True
         """
-        return self._fit(X, incremental=False)
+        return self._fit(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Run one epoch over X, without early stopping.
 
-        The first call fixes the vocabulary; a later call whose X holds a
-        token not seen then raises a ValueError that names it.
+        The first call fixes the vocabulary and the labels; a later call
+        whose X holds a token, or whose y a label, not seen then raises a
+        ValueError that names it.
 
         Parameters
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Training sequences.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence, as in :meth:`fit`: given to every call, or
+            to none.
 
         Returns
         -------
@@ -374,19 +408,25 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         >>> gen.n_iter_
         3
         """
-        return self._fit(X, incremental=True)
+        return self._fit(X, y, incremental=True)
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, y, incremental):
         rng = check_random_state(self.random_state)
         resume = (incremental or self.warm_start) and hasattr(self, "weights_")
         if not resume:
             # Stale from an earlier fit: a 2-D X sets them again just below
             # (a one-column DataFrame of str included), a list of str has none.
-            for attr in ("n_features_in_", "feature_names_in_"):
+            stale = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
+            for attr in stale:
                 if hasattr(self, attr):
                     delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
+        labels = self._fit_labels(y, len(sequences), resume)
+        if labels is not None and kind == STRING:
+            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
         sequences = drop_empty(sequences, kind)
+        if labels is not None:
+            self._count_labels(labels)
         if resume:
             self._check_input_kind(kind)
             self._check_architecture()
@@ -395,9 +435,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         codes, lengths = self._encode(sequences, kind)
         if resume:
             self._check_known(codes, lengths, sequences)
-        self.training_hashes_ = np.union1d(
-            self.training_hashes_, sequence_hashes(codes, lengths)
-        )
+        self._add_training_hashes(codes, lengths, labels)
 
         seed = rng.randint(np.iinfo(np.int32).max)
         gen = np.random.default_rng(seed)
@@ -416,8 +454,35 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 gen,
                 incremental,
                 n_threads,
+                labels,
             )
         return self
+
+    def _add_training_hashes(self, codes, lengths, labels):
+        """Add the sequences to ``training_hashes_``, tagged with their labels."""
+        tags = None
+        if labels is not None:
+            tags = [label_tag(len(self.vocabulary_) + 2, i) for i in labels]
+        self.training_hashes_ = np.union1d(
+            self.training_hashes_, sequence_hashes(codes, lengths, tags)
+        )
+
+    def _fit_labels(self, y, n_samples, resume):
+        """Class indices of y (None without labels); a fresh fit sets classes_."""
+        if resume:
+            if y is None or not hasattr(self, "classes_"):
+                check_labelled(self, y, n_samples)  # raises if only one is set
+                return None
+            return fit_labels(y, n_samples, self.classes_)[1]
+        if y is None:
+            return None
+        self.classes_, labels = fit_labels(y, n_samples)
+        return labels
+
+    def _count_labels(self, labels):
+        """Add the labels of this call to ``class_count_``."""
+        counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
+        self.class_count_ = getattr(self, "class_count_", 0.0) + counts
 
     def _initialize(self, sequences, kind, rng):
         """Set every fitted attribute for a fresh fit."""
@@ -434,6 +499,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             hidden_size=self.hidden_size,
             n_tokens=n_tokens,
             dtype=np.dtype(self.dtype),
+            n_classes=len(getattr(self, "classes_", ())),
         )
         self._optimizer = AdamW(
             self.weights_,
@@ -511,6 +577,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             n_layers=self.n_layers,
             hidden_size=self.hidden_size,
             n_tokens=n_tokens,
+            n_classes=len(getattr(self, "classes_", ())),
         )
         n_weights = sum(math.prod(shape) for shape in shapes.values())
         needed = 4 * 8 * n_weights
@@ -548,14 +615,20 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                     f"{fitted!r} back, or fit a new model (warm_start=False)."
                 )
 
-    def _steps(self, dtype=None):
+    def _steps(self, dtype=None, label=None):
         """The fitted network's step interface (:mod:`.generation`).
 
         In ``dtype`` when given (float64 for scores), else the model's own.
+        A model fitted with labels needs ``label``, an index of
+        ``classes_``: the network then reads that label at every step.
         """
         weights = self.weights_
         if dtype is not None:
             weights = {name: w.astype(dtype) for name, w in weights.items()}
+        if ("E" in weights) != (label is not None):
+            check_labelled(self, label, 1, "label")  # says which was expected
+        if label is not None:
+            weights = bind_label(weights, label)
         return RecurrentSteps(weights, self._fitted_cell(), self._n_layers())
 
     def _fitted_cell(self):
@@ -569,18 +642,21 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         return sum(name.startswith("W_h") for name in self.weights_)
 
     def _log_likelihoods(
-        self, codes, lengths, index=None, weights=None, n_threads=None
+        self, codes, lengths, index=None, weights=None, n_threads=None, labels=None
     ):
         """Log-likelihood of each selected sequence, in batches of similar length.
 
         In float64, so that a score is the same, up to rounding, whichever
         other sequences it is computed with. ``weights`` defaults to the
         fitted ``weights_``. Without ``n_threads`` (inside another call),
-        BLAS is limited here.
+        BLAS is limited here. ``labels`` gives every sequence's class index
+        (all of them, not only the selected ones) for a conditional model.
         """
         if n_threads is None:
             with limited_blas() as n_threads:
-                return self._log_likelihoods(codes, lengths, index, weights, n_threads)
+                return self._log_likelihoods(
+                    codes, lengths, index, weights, n_threads, labels
+                )
         weights = self.weights_ if weights is None else weights
         weights = {name: w.astype(np.float64) for name, w in weights.items()}
         cell, n_layers = self._fitted_cell(), self._n_layers()
@@ -594,8 +670,9 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 inputs, targets, mask = _sequences.pad_batch(
                     codes, offsets, lengths, index[batch]
                 )
+                batch_labels = None if labels is None else labels[index[batch]]
                 result[batch] = sequence_log_likelihood(
-                    weights, cell, n_layers, inputs, targets, mask
+                    weights, cell, n_layers, inputs, targets, mask, batch_labels
                 )
 
             return run
@@ -607,19 +684,55 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             threads.run_all([score(batch) for batch in batches])
         return result
 
-    def _mean_log_likelihood(self, codes, lengths, index, weights=None, n_threads=None):
-        total = self._log_likelihoods(codes, lengths, index, weights, n_threads).sum()
+    def _class_log_likelihoods(self, codes, lengths):
+        """``log p(sequence | label)`` of every sequence under every label.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples, n_classes)
+        """
+        result = np.empty((len(lengths), len(self.classes_)))
+        with limited_blas() as n_threads:
+            for c in range(len(self.classes_)):
+                labels = np.full(len(lengths), c)
+                result[:, c] = self._log_likelihoods(
+                    codes, lengths, n_threads=n_threads, labels=labels
+                )
+        return result
+
+    def _scores(self, codes, lengths, y):
+        """Log-likelihoods under the labels ``y``, or over all labels."""
+        if y is None and hasattr(self, "classes_"):
+            log_prior = np.log(self.class_count_ / self.class_count_.sum())
+            joint = self._class_log_likelihoods(codes, lengths) + log_prior
+            return logsumexp(joint, axis=1)
+        labels = check_labelled(self, y, len(lengths))
+        return self._log_likelihoods(codes, lengths, labels=labels)
+
+    def _mean_log_likelihood(
+        self, codes, lengths, index, weights=None, n_threads=None, labels=None
+    ):
+        total = self._log_likelihoods(
+            codes, lengths, index, weights, n_threads, labels
+        ).sum()
         return float(total / (lengths[index].sum() + len(index)))
 
     # ------------------------------------------------------------ scoring
 
-    def score_samples(self, X):
+    def score_samples(self, X, y=None):
         """Log-likelihood of each sequence under the model.
 
         Parameters
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels (and only then): the label to
+            score every sequence under, one for all or one each; the
+            result is then ``log p(sequence | label)``. None, for a model
+            fitted with labels, scores under the mixture of every label
+            weighted by its training frequency (``class_count_``):
+            ``log sum_c p(c) p(sequence | c)``.
 
         Returns
         -------
@@ -639,7 +752,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         ((2,), True)
         """
         codes, lengths = self._validate(X)
-        return self._log_likelihoods(codes, lengths)
+        return self._scores(codes, lengths, y)
 
     def score(self, X, y=None):
         """Mean log-likelihood per token over all of X: higher is better.
@@ -653,8 +766,10 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : label or array-like of shape (n_samples,), default=None
+            The labels to score under, for a model fitted with labels (see
+            :meth:`score_samples`: None scores under their mixture); must be
+            None for a model fitted without.
 
         Returns
         -------
@@ -673,7 +788,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         True
         """
         codes, lengths = self._validate(X)
-        total = self._log_likelihoods(codes, lengths).sum()
+        total = self._scores(codes, lengths, y).sum()
         return float(total / (lengths.sum() + len(lengths)))
 
     # -------------------------------------------------------- persistence

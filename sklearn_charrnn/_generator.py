@@ -6,6 +6,13 @@ sets ``vocabulary_`` (token to index, from 1), ``input_kind_``,
 ``training_hashes_`` and ``max_length_`` in fit. Everything here reads only
 those, so sampling, completion, beam search and ``exclude_training`` work
 the same for every generator.
+
+A conditional generator (fitted with labels ``y``) also sets ``classes_``,
+gives the step interface of one label as ``_steps(label=i)`` (``i`` an index
+of ``classes_``) and hashes its training sequences tagged with their label
+(:func:`.generation.label_tag`). ``sample`` and ``complete`` then take ``y``
+and run one generation per distinct label, each with its own random stream
+drawn in order from the call's, and put the results back in order.
 """
 
 import dataclasses
@@ -22,8 +29,9 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
+from ._labels import check_labelled
 from ._sequences import STRING
-from .generation import beam_search, contains, sequence_hash
+from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
 
 # exclude_training draws at most this many candidates per sequence asked for,
@@ -183,6 +191,7 @@ class GeneratorMixin:
         max_length=None,
         exclude_training=False,
         random_state=None,
+        y=None,
     ):
         """Generate new sequences, all advancing together as one batch.
 
@@ -225,6 +234,10 @@ class GeneratorMixin:
         random_state : int, RandomState instance or None, default=None
             Seed for the draws. None uses the estimator's ``random_state``,
             so an int there makes repeated calls return the same samples.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels (and only then): the label of
+            every sequence, one for all or one each. The samples come back
+            in the order of ``y``.
 
         Returns
         -------
@@ -258,7 +271,20 @@ class GeneratorMixin:
             exclude_training=exclude_training,
             random_state=random_state,
         )
-        results, n_drawn = self._generate([np.zeros(0, dtype=np.intp)], options)
+        labels = check_labelled(self, y, n_samples)
+        empty = np.zeros(0, dtype=np.intp)
+        if labels is None:
+            results, n_drawn = self._generate([empty], options)
+        else:
+            samples, n_drawn = [None] * n_samples, np.zeros(1, dtype=np.int64)
+            for index, label, rng in self._per_label(labels, options):
+                some = dataclasses.replace(options, n_samples=len(index))
+                found, drawn = self._generate([empty], some, label, rng)
+                for i, sample in zip(index, found[0], strict=False):
+                    samples[i] = sample
+                n_drawn += drawn
+            # fewer than asked only with exclude_training: the rest keep order
+            results = [[sample for sample in samples if sample is not None]]
         self._check_enough(results, [""], n_drawn, options, strict=False)
         return results[0]
 
@@ -276,6 +302,7 @@ class GeneratorMixin:
         max_length=None,
         exclude_training=False,
         random_state=None,
+        y=None,
     ):
         """Complete a prefix: sequences that start with it.
 
@@ -316,6 +343,9 @@ class GeneratorMixin:
             shorter answer, so a ValueError is raised.
         random_state : int, RandomState instance or None, default=None
             Seed for the draws; None uses the estimator's ``random_state``.
+        y : label or array-like of shape (n_prefixes,), default=None
+            For a model fitted with labels (and only then): the label to
+            complete each prefix under, one for all or one per prefix.
 
         Returns
         -------
@@ -357,11 +387,20 @@ class GeneratorMixin:
             random_state=random_state,
             **({} if n_samples is None else {"n_samples": n_samples}),
         )
-        if most_likely:
-            results = [self._most_likely(p, options) for p in encoded]
-            n_drawn = None
+        labels = check_labelled(self, y, len(encoded))
+        if labels is None:
+            results, n_drawn = self._complete_all(encoded, options)
         else:
-            results, n_drawn = self._generate(encoded, options)
+            results, n_drawn = [None] * len(encoded), np.zeros(len(encoded), int)
+            for index, label, rng in self._per_label(labels, options):
+                some, drawn = self._complete_all(
+                    [encoded[i] for i in index], options, label, rng
+                )
+                for i, result in zip(index, some, strict=True):
+                    results[i] = result
+                if drawn is not None:
+                    n_drawn[index] = drawn
+            n_drawn = None if most_likely else n_drawn
         self._check_enough(
             results, prefixes, n_drawn, options, strict=n_samples is None
         )
@@ -369,8 +408,40 @@ class GeneratorMixin:
             results = [r[0] for r in results]
         return results[0] if single else results
 
-    def _generate(self, prefixes, options):
+    def _per_label(self, labels, options):
+        """Each distinct label's items, in label order, with a random stream.
+
+        The streams are seeded in order from the call's random state, so a
+        label's sequences depend on the seed and on which labels are asked
+        for, never on the threads.
+
+        Yields
+        ------
+        index : ndarray of int
+            The items (sequences or prefixes) of the label, in order.
+        label : int
+            An index of ``classes_``.
+        rng : numpy.random.RandomState
+        """
+        seed = options.random_state
+        rng = check_random_state(self.random_state if seed is None else seed)
+        distinct = np.unique(labels)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(distinct))
+        for label, seed in zip(distinct, seeds, strict=True):
+            index = np.flatnonzero(labels == label)
+            yield index, int(label), np.random.RandomState(seed)
+
+    def _complete_all(self, prefixes, options, label=None, rng=None):
+        """Complete every prefix: the results, and the draws (None for beams)."""
+        if options.most_likely:
+            return [self._most_likely(p, options, label) for p in prefixes], None
+        return self._generate(prefixes, options, label, rng)
+
+    def _generate(self, prefixes, options, label=None, rng=None):
         """Draw ``options["n_samples"]`` sequences for every prefix.
+
+        Under ``label`` (an index of ``classes_``) for a conditional model;
+        ``rng`` defaults to the one ``options`` and ``random_state`` give.
 
         Returns
         -------
@@ -380,27 +451,39 @@ class GeneratorMixin:
         n_drawn : ndarray of shape (n_prefixes,)
             Number of sequences drawn for each prefix.
         """
-        seed = options.random_state
-        rng = check_random_state(self.random_state if seed is None else seed)
+        if rng is None:
+            seed = options.random_state
+            rng = check_random_state(self.random_state if seed is None else seed)
         n_each = options.n_samples
         sampling = options.sampling()
         kind, tokens = self.input_kind_, self._tokens()
+        steps = self._label_steps(label)
         if options.exclude_training:
-            found, n_drawn = self._generate_new(prefixes, n_each, rng, sampling)
+            found, n_drawn = self._generate_new(
+                prefixes, n_each, rng, sampling, steps, self._hash_tag(label)
+            )
             decoded = [[_sequences.decode(s, kind, tokens) for s in f] for f in found]
             return decoded, n_drawn
         repeated = (itertools.repeat(p, n_each) for p in prefixes)
         batch = list(itertools.chain.from_iterable(repeated))
-        padded, lengths = self._draw(batch, rng, sampling)
+        padded, lengths = self._draw(batch, rng, sampling, steps)
         flat = _sequences.decode_padded(padded, lengths, kind, tokens)
         decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
         return decoded, np.full(len(prefixes), n_each)
 
-    def _draw(self, prefixes, rng, sampling):
+    def _label_steps(self, label):
+        """The step interface, of one label for a conditional model."""
+        return self._steps() if label is None else self._steps(label=label)
+
+    def _hash_tag(self, label):
+        """What a sequence of ``label`` is tagged with in ``training_hashes_``."""
+        return None if label is None else label_tag(len(self.vocabulary_) + 2, label)
+
+    def _draw(self, prefixes, rng, sampling, steps):
         """Draw one sequence per prefix: a padded array and the lengths."""
         with limited_blas() as n_threads, Threads(n_threads) as threads:
             return generation.sample(
-                self._steps(),
+                steps,
                 prefixes,
                 rng,
                 banned=(self._unknown_index(),),
@@ -408,7 +491,7 @@ class GeneratorMixin:
                 **sampling,
             )
 
-    def _generate_new(self, prefixes, n_each, rng, sampling):
+    def _generate_new(self, prefixes, n_each, rng, sampling, steps, tag=None):
         """Rejection-sample sequences outside the training set, in rounds.
 
         Each round draws, for every prefix still short, its missing count
@@ -433,9 +516,11 @@ class GeneratorMixin:
             if not n_draw.any():
                 break
             owner = np.repeat(np.arange(n_prefixes), n_draw)  # (D,)
-            padded, lengths = self._draw([prefixes[i] for i in owner], rng, sampling)
+            padded, lengths = self._draw(
+                [prefixes[i] for i in owner], rng, sampling, steps
+            )
             sequences = [row[:n] for row, n in zip(padded, lengths, strict=True)]
-            hashes = [sequence_hash(s) for s in sequences]
+            hashes = [sequence_hash(s, tag) for s in sequences]
             is_new = ~contains(self.training_hashes_, hashes)  # (D,)
             n_drawn += n_draw
             n_new += np.bincount(owner[is_new], minlength=n_prefixes)
@@ -444,18 +529,19 @@ class GeneratorMixin:
                     found[i].append(sequence)
         return found, n_drawn
 
-    def _most_likely(self, prefix, options):
+    def _most_likely(self, prefix, options, label=None):
         """The most probable completions of one prefix, by beam search."""
         excluded = self.training_hashes_ if options.exclude_training else None
         with limited_blas():
             sequences, log_probs = beam_search(
-                self._steps(),
+                self._label_steps(label),
                 prefix,
                 options.n_samples,
                 max_length=options.max_length,
                 min_length=options.min_length,
                 banned=(self._unknown_index(),),
                 excluded=excluded,
+                tag=self._hash_tag(label),
             )
         return [
             (self._decode(s), float(lp))

@@ -67,7 +67,7 @@ class Monitor:
 
 
 def batch_loss_and_gradients(
-    weights, cell, n_layers, parts, *, dropout, rngs, works, threads
+    weights, cell, n_layers, parts, *, dropout, rngs, works, threads, labels=None
 ):
     """Loss and gradients of one batch given in parts.
 
@@ -88,6 +88,9 @@ def batch_loss_and_gradients(
         One dropout generator and one :class:`~.nn.workspace.Workspace` per
         part; the gradients returned live in the first workspace.
     threads : Threads
+    labels : list of ndarray, default=None
+        The class index of every sequence of every part, for a conditional
+        network.
 
     Returns
     -------
@@ -98,6 +101,7 @@ def batch_loss_and_gradients(
         Real tokens in the batch.
     """
     n_tokens = int(sum(np.count_nonzero(mask) for _, _, mask in parts))
+    labels = [None] * len(parts) if labels is None else labels
     functions = [
         partial(
             loss_and_gradients,
@@ -109,8 +113,11 @@ def batch_loss_and_gradients(
             rng,
             work,
             n_total=n_tokens,
+            labels=part_labels,
         )
-        for part, rng, work in zip(parts, rngs, works, strict=False)
+        for part, rng, work, part_labels in zip(
+            parts, rngs, works, labels, strict=False
+        )
     ]
     results = threads.run_all(functions)
     loss, grads = results[0]
@@ -154,16 +161,14 @@ def _diverged(estimator, snapshot):
 
 def _epoch(est, data, train, batch_size, gen, snapshot, context):
     """One pass over the training sequences; returns the mean loss per token."""
-    codes, lengths, offsets = data
+    codes, lengths, offsets, labels = data
     batches = _sequences.make_batches(
         lengths[train], batch_size, gen if est.shuffle else None
     )
     total_loss, total_tokens = 0.0, 0
     for batch in batches:
-        parts = [
-            _sequences.pad_batch(codes, offsets, lengths, part)
-            for part in split_rows(train[batch], context["n_parts"])
-        ]
+        rows = split_rows(train[batch], context["n_parts"])
+        parts = [_sequences.pad_batch(codes, offsets, lengths, part) for part in rows]
         loss, grads, n_tokens = batch_loss_and_gradients(
             est.weights_,
             est.cell,
@@ -173,6 +178,7 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
             rngs=context["rngs"],
             works=context["works"],
             threads=context["threads"],
+            labels=None if labels is None else [labels[part] for part in rows],
         )
         with _whole():
             # clipped inside the step; a non-finite norm updates nothing
@@ -248,7 +254,9 @@ def _report(est, loss, score, elapsed):
         )
 
 
-def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threads):
+def train(
+    est, codes, lengths, train, valid, max_iter, gen, incremental, n_threads, labels
+):
     """The epoch loop of one call to ``fit`` or ``partial_fit``.
 
     A batch big enough is cut in parts (their gradients add up to the
@@ -268,9 +276,11 @@ def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threa
     incremental : bool
         ``partial_fit``: no convergence warning.
     n_threads : int
+    labels : ndarray of shape (n_samples,) or None
+        The class index of every sequence, for a conditional network.
     """
     offsets = np.cumsum(lengths) - lengths
-    data = (codes, lengths, offsets)
+    data = (codes, lengths, offsets, labels)
     est.max_length_ = max(est.max_length_, int(lengths.max()))
     batch_size = min(est.batch_size, len(train))
     context = _context(est, batch_size, gen, n_threads)
@@ -290,7 +300,7 @@ def train(est, codes, lengths, train, valid, max_iter, gen, incremental, n_threa
                 if valid is not None:
                     kept = _averaged_or_current(est, context["average"])
                     score = est._mean_log_likelihood(
-                        codes, lengths, valid, weights=kept, n_threads=n_threads
+                        codes, lengths, valid, kept, n_threads, labels
                     )
                     est.validation_scores_.append(score)
                 _report(est, loss, score, time.perf_counter() - start)

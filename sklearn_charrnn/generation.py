@@ -376,7 +376,7 @@ def _token_log_probs_part(model, targets, lengths, out):
 
 
 def beam_search(
-    model, prefix, k, *, max_length, min_length=0, banned=(), excluded=None
+    model, prefix, k, *, max_length, min_length=0, banned=(), excluded=None, tag=None
 ):
     """The ``k`` most probable sequences that start with ``prefix``.
 
@@ -408,6 +408,9 @@ def beam_search(
     excluded : ndarray of uint64, default=None
         Sorted :func:`sequence_hash` values of sequences that may not be
         returned (the training sequences); the search goes on past them.
+    tag : int, default=None
+        Hashed before every sequence checked against ``excluded`` (a label's
+        tag, see :func:`sequence_hash`).
 
     Returns
     -------
@@ -434,7 +437,7 @@ def beam_search(
         extended = scores[:, None] + model.log_probs(state).astype(np.float64)
         extended[:, banned] = -np.inf  # (A, V)
         if length >= min_length:
-            _finish(finished, extended[:, 0], beams, k, excluded)
+            _finish(finished, extended[:, 0], beams, k, excluded, tag)
         if length >= last_length:
             break
         extended[:, 0] = -np.inf
@@ -453,18 +456,18 @@ def beam_search(
     return sequences, np.array([log_prob for log_prob, _ in finished])
 
 
-def _finish(finished, end_scores, beams, k, excluded):
+def _finish(finished, end_scores, beams, k, excluded, tag=None):
     """Add the beams ended now to ``finished``, keeping the ``k`` best."""
     rows = np.flatnonzero(np.isfinite(end_scores))
     if excluded is not None:
-        hashes = [sequence_hash(beams[row]) for row in rows]
+        hashes = [sequence_hash(beams[row], tag) for row in rows]
         rows = rows[~contains(excluded, hashes)]
     finished.extend((float(end_scores[row]), beams[row]) for row in rows)
     finished.sort(key=lambda item: -item[0])
     del finished[k:]
 
 
-def sequence_hash(sequence):
+def sequence_hash(sequence, tag=None):
     """A stable 64-bit hash of one sequence of token indices.
 
     BLAKE2b with an 8-byte digest of the indices as little-endian uint32: the
@@ -475,17 +478,41 @@ def sequence_hash(sequence):
     ----------
     sequence : array-like of int
         Token indices, without the start and end tokens.
+    tag : int, default=None
+        Hashed as a first index when given: a conditional generator tags a
+        sequence with its label (:func:`label_tag`), so that one table holds
+        every label's sequences apart.
 
     Returns
     -------
     digest : int
         In ``[0, 2**64)``.
     """
+    if tag is not None:
+        sequence = np.concatenate([[tag], sequence])
     data = np.asarray(sequence, dtype="<u4").tobytes()
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-def sequence_hashes(codes, lengths):
+def label_tag(n_tokens, label):
+    """The tag of a label's sequences: an index past every token's.
+
+    Parameters
+    ----------
+    n_tokens : int
+        ``V``, the number of tokens of the model.
+    label : int
+        A class index.
+
+    Returns
+    -------
+    tag : int
+        ``n_tokens + label``, for :func:`sequence_hash`.
+    """
+    return n_tokens + int(label)
+
+
+def sequence_hashes(codes, lengths, tags=None):
     """The sorted, distinct hashes of the sequences of a flat code array.
 
     Parameters
@@ -493,6 +520,8 @@ def sequence_hashes(codes, lengths):
     codes : ndarray of shape (total_length,)
         Every sequence's token indices, end to end.
     lengths : ndarray of shape (n_samples,)
+    tags : ndarray of shape (n_samples,), default=None
+        Each sequence's tag (see :func:`sequence_hash`).
 
     Returns
     -------
@@ -501,8 +530,12 @@ def sequence_hashes(codes, lengths):
     """
     ends = np.cumsum(lengths)  # (n,)
     starts = ends - lengths
+    tags = [None] * len(lengths) if tags is None else tags
     hashes = np.fromiter(
-        (sequence_hash(codes[a:b]) for a, b in zip(starts, ends, strict=True)),
+        (
+            sequence_hash(codes[a:b], tag)
+            for a, b, tag in zip(starts, ends, tags, strict=True)
+        ),
         dtype=np.uint64,
         count=len(lengths),
     )

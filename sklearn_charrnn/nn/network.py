@@ -9,8 +9,18 @@ and the last target (the end token). The network is
 
 Weights are named ``W_x0, W_h0, b0, ..., W_y, b_y``. A batch is three arrays of
 shape (T, B): ``inputs`` and ``targets`` token indices and a boolean ``mask``
-that is False on padding. Padding adds nothing to the loss or the gradients:
-its positions get zero weight in the loss, so no gradient flows from them.
+that is False on padding.
+
+A conditional network, which learns ``p(sequence | label)``, has one more
+weight: the label embedding ``E`` of shape ``(n_classes, G * H)``, whose row
+for a sequence's label is added to the first layer's input projection at
+every step, ``xw_1 = W_x0[token] + E[label] + b0``. Its functions then take
+``labels``, one class index per column of the batch. For one label the
+network is an unconditional one with ``b0 + E[label]`` as its first bias
+(:func:`bind_label`), which is how generation sees it.
+
+Padding adds nothing to the loss or the gradients: its positions get zero
+weight in the loss, so no gradient flows from them.
 
 Inside the network the input projections and their gradients are laid out
 gate first, ``(G, T, B, H)`` (see :mod:`.cells`); the weights keep their
@@ -30,9 +40,11 @@ from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
 INPUT_STD = 3.0
+# Standard deviation of the label embedding's rows (a conditional network).
+LABEL_STD = 1.0
 
 
-def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
+def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype, n_classes=0):
     """Draw initial weights.
 
     The first layer's input rows (one per token) are normal with standard
@@ -41,7 +53,10 @@ def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
     ``benchmarks/quality.py``). Every other matrix is uniform in
     ``[-1/sqrt(H), 1/sqrt(H)]`` (PyTorch's choice for its recurrent layers);
     biases start at zero except the LSTM forget gate, at one, so that early
-    gradients flow through the cell state.
+    gradients flow through the cell state. The label embedding ``E`` of a
+    conditional network is drawn last, normal with standard deviation
+    ``LABEL_STD``, so that the other weights are the unconditional
+    network's draws.
 
     Parameters
     ----------
@@ -52,6 +67,8 @@ def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
     n_tokens : int
         Size of the input and output vocabulary, boundary token included.
     dtype : numpy dtype
+    n_classes : int, default=0
+        Number of labels of a conditional network; 0 for none (no ``E``).
 
     Returns
     -------
@@ -73,10 +90,12 @@ def init_weights(rng, *, cell, n_layers, hidden_size, n_tokens, dtype):
         weights[f"b{layer}"] = bias
     weights["W_y"] = rng.uniform(-bound, bound, (H, n_tokens))
     weights["b_y"] = np.zeros(n_tokens)
+    if n_classes:
+        weights["E"] = rng.normal(0.0, LABEL_STD, (n_classes, GH))
     return {name: w.astype(dtype) for name, w in weights.items()}
 
 
-def weight_shapes(*, cell, n_layers, hidden_size, n_tokens):
+def weight_shapes(*, cell, n_layers, hidden_size, n_tokens, n_classes=0):
     """Return the shape every weight must have, keyed by name."""
     H = hidden_size
     GH = CELLS[cell].n_gates * H
@@ -87,12 +106,35 @@ def weight_shapes(*, cell, n_layers, hidden_size, n_tokens):
         shapes[f"b{layer}"] = (GH,)
     shapes["W_y"] = (H, n_tokens)
     shapes["b_y"] = (n_tokens,)
+    if n_classes:
+        shapes["E"] = (n_classes, GH)
     return shapes
 
 
 def is_decayed(name):
-    """Weight decay applies to weight matrices, never to biases."""
-    return name.startswith("W_")
+    """Weight decay applies to weight matrices and label rows, never to biases."""
+    return name.startswith("W_") or name == "E"
+
+
+def bind_label(weights, label):
+    """The unconditional network a conditional one is for one label.
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+        A conditional network's weights (with ``E``).
+    label : int
+        A class index, a row of ``E``.
+
+    Returns
+    -------
+    weights : dict of str to ndarray
+        The same arrays but ``b0``, which becomes ``b0 + E[label]``, and
+        without ``E``.
+    """
+    bound = {name: w for name, w in weights.items() if name != "E"}
+    bound["b0"] = weights["b0"] + weights["E"][label]
+    return bound
 
 
 def log_softmax(logits, axis=-1):
@@ -102,11 +144,12 @@ def log_softmax(logits, axis=-1):
     return shifted
 
 
-def _project_inputs(weights, layer, x, n_gates, work=None):
+def _project_inputs(weights, layer, x, n_gates, work=None, labels=None):
     """``x @ W_x + b`` for one layer, gate first: shape ``(G, T, B, H)``.
 
     For the first layer ``x`` holds tokens and the product is a row gather
-    from ``W_x + b``.
+    from ``W_x + b``, plus each column's label row ``E[labels]`` when
+    ``labels`` is given.
     """
     W_x, b = weights[f"W_x{layer}"], weights[f"b{layer}"]
     G = n_gates
@@ -115,7 +158,10 @@ def _project_inputs(weights, layer, x, n_gates, work=None):
         table = np.ascontiguousarray(gate_view(W_x + b, G))  # (G, V, H)
         T, B = x.shape
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
-        return np.take(table, x, axis=1, out=xw)  # (G, T, B, H)
+        np.take(table, x, axis=1, out=xw)  # (G, T, B, H)
+        if labels is not None:
+            xw += np.take(gate_view(weights["E"], G), labels, axis=1)[:, None]
+        return xw
     T, B, H_in = x.shape
     xw = np.matmul(x.reshape(T * B, H_in), gate_view(W_x, G))  # (G, T*B, H)
     xw += b.reshape(G, 1, H)
@@ -129,7 +175,15 @@ def _dropout_mask(rng, shape, rate, dtype):
 
 
 def run_layers(
-    weights, cell, n_layers, inputs, states=None, dropout=0.0, rng=None, work=None
+    weights,
+    cell,
+    n_layers,
+    inputs,
+    states=None,
+    dropout=0.0,
+    rng=None,
+    work=None,
+    labels=None,
 ):
     """Run every layer over a batch of input tokens.
 
@@ -148,6 +202,9 @@ def run_layers(
         Needed when ``dropout > 0``.
     work : Workspace, default=None
         Scratch memory reused between calls; the returned arrays live in it.
+    labels : ndarray of shape (B,), default=None
+        Class index of every column: needed when, and only when, the
+        network is conditional (its weights hold ``E``).
 
     Returns
     -------
@@ -160,11 +217,12 @@ def run_layers(
     """
     dtype = weights["W_y"].dtype
     G = CELLS[cell].n_gates
+    _check_labels(weights, labels, inputs.shape[1])
     x = inputs
     final_states, caches = [], []
     for layer in range(n_layers):
         layer_work = None if work is None else work.scope(layer)
-        xw = _project_inputs(weights, layer, x, G, layer_work)  # (G, T, B, H)
+        xw = _project_inputs(weights, layer, x, G, layer_work, labels)  # (G,T,B,H)
         state0 = None if states is None else states[layer]  # None: zeros
         hs, state, cache = cells.forward(
             CELLS[cell], xw, weights[f"W_h{layer}"], state0
@@ -173,10 +231,22 @@ def run_layers(
         if dropout > 0.0:
             drop = _dropout_mask(rng, hs.shape, dropout, dtype)  # (T, B, H)
             hs = hs * drop
-        caches.append((x, cache, drop))
+        caches.append((x, cache, drop, labels if layer == 0 else None))
         final_states.append(state)
         x = hs
     return x, final_states, caches
+
+
+def _check_labels(weights, labels, n_columns):
+    """A conditional network needs one label per column; another, none."""
+    if ("E" in weights) != (labels is not None):
+        has = "a conditional network" if "E" in weights else "a network without E"
+        raise ValueError(f"labels must be given for, and only for, {has}.")
+    if labels is not None and np.shape(labels) != (n_columns,):
+        raise ValueError(
+            f"labels must hold one class index per column: expected shape "
+            f"({n_columns},), got {np.shape(labels)}."
+        )
 
 
 def loss_and_gradients(
@@ -190,6 +260,7 @@ def loss_and_gradients(
     rng=None,
     work=None,
     n_total=None,
+    labels=None,
 ):
     """Mean negative log-likelihood per token of a batch, and its gradients.
 
@@ -211,6 +282,8 @@ def loss_and_gradients(
         What the summed negative log-likelihood is divided by: the unmasked
         tokens of a larger batch this one is a part of. Its own unmasked
         tokens when None.
+    labels : ndarray of shape (B,), default=None
+        Class index of every column, for a conditional network.
 
     Returns
     -------
@@ -221,7 +294,7 @@ def loss_and_gradients(
         Gradient of ``loss`` for every weight.
     """
     top, _, caches = run_layers(
-        weights, cell, n_layers, inputs, None, dropout, rng, work
+        weights, cell, n_layers, inputs, None, dropout, rng, work, labels
     )
     T, B, H = top.shape
     n_tokens = int(np.count_nonzero(mask)) if n_total is None else n_total
@@ -248,7 +321,7 @@ def backward(weights, cell, caches, dtop, grads):
     G = CELLS[cell].n_gates
     dhs = dtop  # (T, B, H)
     for layer in range(len(caches) - 1, -1, -1):
-        x, cache, drop = caches[layer]
+        x, cache, drop, labels = caches[layer]
         if drop is not None:
             dhs = dhs * drop
         dxw, dW_h = cells.backward(CELLS[cell], dhs, cache, weights[f"W_h{layer}"])
@@ -261,6 +334,8 @@ def backward(weights, cell, caches, dtop, grads):
             onehot = np.zeros((W_x.shape[0], T * B), dtype=W_x.dtype)  # (V, T*B)
             onehot[x.reshape(-1), np.arange(T * B)] = 1.0
             dWg = np.matmul(onehot, dxw_flat)  # (G, V, H)
+            if labels is not None:
+                grads["E"] = _label_gradient(weights["E"], labels, dxw)
         else:
             x_flat = x.reshape(T * B, -1)  # (T*B, H_in)
             dWg = np.matmul(x_flat.T, dxw_flat)  # (G, H_in, H)
@@ -271,7 +346,17 @@ def backward(weights, cell, caches, dtop, grads):
     return grads
 
 
-def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
+def _label_gradient(E, labels, dxw):
+    """Gradient of ``E``: each column's summed ``dxw`` added to its label's row."""
+    onehot = np.zeros((E.shape[0], len(labels)), dtype=E.dtype)  # (C, B)
+    onehot[labels, np.arange(len(labels))] = 1.0
+    dE = np.matmul(onehot, dxw.sum(axis=1))  # (G, C, H)
+    return dE.transpose(1, 0, 2).reshape(E.shape)
+
+
+def sequence_log_likelihood(
+    weights, cell, n_layers, inputs, targets, mask, labels=None
+):
     """Log-likelihood of every sequence of a batch, in nats.
 
     Parameters
@@ -281,13 +366,15 @@ def sequence_log_likelihood(weights, cell, n_layers, inputs, targets, mask):
     n_layers : int
     inputs, targets : ndarray of shape (T, B)
     mask : ndarray of shape (T, B), dtype bool
+    labels : ndarray of shape (B,), default=None
+        Class index of every column, for a conditional network.
 
     Returns
     -------
     log_likelihood : ndarray of shape (B,), dtype float64
         Sum over the unmasked positions of each column.
     """
-    top, _, _ = run_layers(weights, cell, n_layers, inputs)
+    top, _, _ = run_layers(weights, cell, n_layers, inputs, labels=labels)
     T, B, H = top.shape
     logp = log_softmax(top.reshape(T * B, H) @ weights["W_y"] + weights["b_y"])
     token_logp = logp[np.arange(T * B), targets.reshape(-1)]  # (T*B,)
@@ -320,6 +407,8 @@ class RecurrentSteps:
     Parameters
     ----------
     weights : dict of str to ndarray
+        An unconditional network's (a conditional one's, for one label, is
+        :func:`bind_label`'s).
     cell : str
     n_layers : int
     """

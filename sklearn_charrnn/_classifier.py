@@ -1,0 +1,265 @@
+"""CharRNNClassifier: a sequence's label by Bayes' rule on a conditional RNN."""
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import CharRNNGenerator
+
+
+class CharRNNClassifier(ClassifierMixin, BaseEstimator):
+    """Tell a sequence's label from its spelling, with one conditional RNN.
+
+    Fits one :class:`CharRNNGenerator` on the sequences and their labels,
+    which learns ``p(sequence | label)``, and predicts by Bayes' rule:
+    ``p(label | sequence)`` is proportional to ``p(label) p(sequence |
+    label)``, as :class:`~sklearn.naive_bayes.MultinomialNB` does with its
+    class prior. The fitted generator (``generator_``) also samples
+    sequences of a label.
+
+    Parameters
+    ----------
+    hidden_size, cell, n_layers, dropout, max_iter, batch_size, \
+learning_rate_init, weight_decay, beta_1, beta_2, epsilon, clip_norm, \
+shuffle, early_stopping, validation_fraction, n_iter_no_change, tol, \
+weight_averaging, random_state, verbose, dtype
+        The generator's parameters: see :class:`CharRNNGenerator`.
+
+    class_prior : array-like of shape (n_classes,), default=None
+        Prior probability of every class, in the order of ``classes_``. None
+        takes the classes' frequencies in the training labels.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sorted labels seen in fit.
+
+    class_log_prior_ : ndarray of shape (n_classes,)
+        Natural log of the prior of every class.
+
+    generator_ : CharRNNGenerator
+        The fitted conditional generator: ``generator_.sample(n, y=label)``
+        draws sequences of a label.
+
+    n_iter_ : int
+        Number of epochs the generator ran.
+
+    n_features_in_ : int
+        Number of columns of X, only when fit was given a 2-D array.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names, only when fit was given a DataFrame with str names.
+
+    See Also
+    --------
+    CharRNNGenerator : the conditional model, with its parameters.
+    sklearn.naive_bayes.MultinomialNB : the same Bayes' rule on counts.
+
+    Notes
+    -----
+    Predicting scores every sequence under every class: its cost is the
+    number of classes times that of ``score_samples``.
+
+    Examples
+    --------
+    >>> from sklearn_charrnn import CharRNNClassifier
+    >>> X = ["anna", "emma", "bella", "tanaka", "sato", "suzuki"] * 4
+    >>> y = ["en", "en", "en", "ja", "ja", "ja"] * 4
+    >>> clf = CharRNNClassifier(hidden_size=16, max_iter=100, early_stopping=False,
+    ...                         random_state=0).fit(X, y)
+    >>> clf.predict(["sato", "emma"]).tolist()
+    ['ja', 'en']
+    >>> clf.predict_proba(["sato"]).shape
+    (1, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            name: constraints
+            for name, constraints in CharRNNGenerator._parameter_constraints.items()
+            if name != "warm_start"
+        },
+        "class_prior": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        hidden_size=512,
+        *,
+        cell="lstm",
+        n_layers=1,
+        dropout=0.4,
+        max_iter=50,
+        batch_size=32,
+        learning_rate_init=3e-3,
+        weight_decay=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        clip_norm=5.0,
+        shuffle=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        weight_averaging=0.99,
+        random_state=None,
+        verbose=False,
+        dtype="float32",
+        class_prior=None,
+    ):
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.clip_norm = clip_norm
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.weight_averaging = weight_averaging
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+        self.class_prior = class_prior
+
+    def _generator(self):
+        """An unfitted generator with this classifier's parameters."""
+        params = self.get_params(deep=False)
+        del params["class_prior"]
+        return CharRNNGenerator(**params)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the conditional generator on sequences and their labels.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+            Training sequences (see :meth:`CharRNNGenerator.fit`).
+        y : array-like of shape (n_samples,)
+            The label of every sequence.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None: pass one label per sequence."
+            )
+        self.generator_ = clone(self._generator()).fit(X, y)
+        self.classes_ = self.generator_.classes_
+        self.n_iter_ = self.generator_.n_iter_
+        self.class_log_prior_ = self._log_prior(self.generator_.class_count_)
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.generator_, attr):
+                setattr(self, attr, getattr(self.generator_, attr))
+            elif hasattr(self, attr):
+                delattr(self, attr)
+        return self
+
+    def _log_prior(self, class_count):
+        """The log prior: ``class_prior``, or the training frequencies."""
+        n_classes = len(class_count)
+        if self.class_prior is None:
+            return np.log(class_count / class_count.sum())
+        prior = np.asarray(self.class_prior, dtype=float)
+        if prior.shape != (n_classes,):
+            raise ValueError(
+                f"class_prior must hold one probability per class: expected "
+                f"shape ({n_classes},), got {prior.shape}."
+            )
+        if not (np.all(prior >= 0) and np.isclose(prior.sum(), 1.0)):
+            raise ValueError(
+                f"class_prior must be probabilities (>= 0, summing to 1); got "
+                f"{prior.tolist()}."
+            )
+        with np.errstate(divide="ignore"):
+            return np.log(prior)
+
+    def _joint_log_likelihood(self, X):
+        """``log p(c) + log p(x | c)`` of every sequence and class."""
+        check_is_fitted(self)
+        codes, lengths = self.generator_._validate(X)
+        return (
+            self.generator_._class_log_likelihoods(codes, lengths)
+            + self.class_log_prior_
+        )
+
+    def predict(self, X):
+        """The most probable label of every sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        joint = self._joint_log_likelihood(X)
+        return self.classes_[np.argmax(joint, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log-probability of every label, for every sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        joint = self._joint_log_likelihood(X)
+        return joint - logsumexp(joint, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Probability of every label, for every sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def score(self, X, y):
+        """Accuracy: the share of sequences whose label is predicted right.
+
+        Parameters
+        ----------
+        X : iterable of str, or array-like of shape (n_samples, n_tokens)
+        y : array-like of shape (n_samples,)
+            The true labels.
+
+        Returns
+        -------
+        score : float
+            :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
+        """
+        return super().score(X, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags

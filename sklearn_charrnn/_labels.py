@@ -1,0 +1,116 @@
+"""Labels of a conditional generator: checked, and turned into class indices.
+
+A generator fitted with ``y`` keeps its sorted distinct labels in
+``classes_``; every method that takes labels turns them into indices of
+``classes_`` here, so that every error about labels reads the same.
+"""
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+
+def fit_labels(y, n_samples, classes=None):
+    """Check the labels given to fit; return ``classes_`` and class indices.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        One label per training sequence.
+    n_samples : int
+        Number of training sequences.
+    classes : ndarray, default=None
+        The labels fixed by an earlier fit (``partial_fit``, ``warm_start``):
+        a label outside them is an error. None takes the sorted distinct
+        labels of ``y``.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    indices : ndarray of shape (n_samples,) of intp
+    """
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(np.empty(n_samples), y)
+    check_classification_targets(y)
+    if classes is None:
+        classes = np.unique(y)
+    return classes, label_indices(classes, y, n_samples, "y")
+
+
+def label_indices(classes, y, n, what="y"):
+    """Class indices of one label, or of one label per sequence.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The fitted ``classes_``.
+    y : label or array-like of shape (n,)
+        One label for all ``n`` sequences, or one each.
+    n : int
+        Number of sequences.
+    what : str, default="y"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    indices : ndarray of shape (n,) of intp
+    """
+    index = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
+    if np.ndim(y) == 0:
+        values = [np.asarray(y).item()] * n
+    else:
+        values = np.asarray(y, dtype=object).tolist()
+        if np.ndim(y) != 1 or len(values) != n:
+            raise ValueError(
+                f"{what} must be one label, or one label per sequence ({n}); "
+                f"got an array of shape {np.shape(y)}."
+            )
+    try:
+        return np.fromiter((index[v] for v in values), dtype=np.intp, count=n)
+    except (KeyError, TypeError):
+        unseen = next(v for v in values if _missing(index, v))
+        raise ValueError(
+            f"Label {unseen!r} in {what} was not seen in fit; the model knows "
+            f"{_listed(classes)}."
+        ) from None
+
+
+def _missing(index, value):
+    try:
+        return value not in index
+    except TypeError:  # an unhashable label is not a class
+        return True
+
+
+def _listed(classes, at_most=20):
+    """The classes as a short readable list."""
+    shown = ", ".join(repr(c) for c in np.asarray(classes).tolist()[:at_most])
+    more = len(classes) - at_most
+    return f"[{shown}{f', ... ({more} more)' if more > 0 else ''}]"
+
+
+def check_labelled(estimator, y, n, what="y"):
+    """Class indices for ``y``, or None; refuse labels that do not fit the model.
+
+    A model fitted with labels needs them; one fitted without takes none.
+    """
+    classes = getattr(estimator, "classes_", None)
+    name = type(estimator).__name__
+    if classes is None:
+        if y is not None:
+            raise ValueError(
+                f"This {name} was fitted without labels (fit got no y), so it "
+                f"takes none; got {what}={_short(y)}."
+            )
+        return None
+    if y is None:
+        raise ValueError(
+            f"This {name} was fitted with labels {_listed(classes)}: pass "
+            f"{what}, one label for all sequences, or one per sequence."
+        )
+    return label_indices(classes, y, n, what)
+
+
+def _short(y):
+    text = repr(y)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,310 @@
+"""Conditional CharRNNGenerator (fit(X, y)) and CharRNNClassifier."""
+
+import io
+import json
+import os
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_charrnn import CharRNNClassifier, CharRNNGenerator, ModelFileError
+from sklearn_charrnn.generation import label_tag, sequence_hash
+
+# Two labels with disjoint alphabets: a model that reads its label writes
+# with that label's letters.
+LOW = ["abba", "cab", "dace", "bead", "ace", "bad", "cade", "ebb", "dab", "abed"]
+HIGH = ["pots", "stop", "tops", "spot", "post", "opt", "pros", "rot", "sort", "tor"]
+X = LOW + HIGH
+Y = ["low"] * len(LOW) + ["high"] * len(HIGH)
+
+
+def _gen(**params):
+    params = {
+        "hidden_size": 24,
+        "max_iter": 300,
+        "dropout": 0.0,
+        "early_stopping": False,
+        "random_state": 0,
+        **params,
+    }
+    return CharRNNGenerator(**params)
+
+
+def _quiet(fit, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def conditional():
+    return _quiet(_gen().fit, X, Y)
+
+
+def test_fit_with_labels_sets_classes_and_the_embedding(conditional):
+    assert conditional.classes_.tolist() == ["high", "low"]
+    assert conditional.class_count_.tolist() == [10.0, 10.0]
+    G_H = conditional.weights_["W_x0"].shape[1]
+    assert conditional.weights_["E"].shape == (2, G_H)
+
+
+def test_fit_without_labels_has_no_embedding_even_after_a_labelled_fit():
+    gen = _quiet(_gen(max_iter=2).fit, X, Y)
+    _quiet(gen.fit, X)
+    assert "E" not in gen.weights_
+    assert not hasattr(gen, "classes_") and not hasattr(gen, "class_count_")
+    fresh = _quiet(_gen(max_iter=2).fit, X)
+    for name, w in fresh.weights_.items():
+        np.testing.assert_array_equal(gen.weights_[name], w)
+
+
+def test_samples_use_their_labels_letters(conditional):
+    def share(label, letters):
+        chars = "".join(conditional.sample(300, y=label, random_state=1))
+        return sum(c in letters for c in chars) / max(len(chars), 1)
+
+    for own, other, letters in (("low", "high", "abcde"), ("high", "low", "oprst")):
+        assert share(own, letters) > 0.75
+        assert share(own, letters) > share(other, letters) + 0.5
+
+
+def test_scores_prefer_the_right_label(conditional):
+    low = conditional.score_samples(LOW, y="low")
+    as_high = conditional.score_samples(LOW, y="high")
+    assert (low > as_high).all()
+    mixed = conditional.score_samples(X, y=Y)
+    np.testing.assert_allclose(mixed[:10], low, rtol=1e-9)
+
+
+def test_score_without_labels_is_the_mixture_over_labels(conditional):
+    by_class = np.column_stack(
+        [conditional.score_samples(X, y=c) for c in conditional.classes_]
+    )
+    prior = conditional.class_count_ / conditional.class_count_.sum()
+    expected = logsumexp(by_class + np.log(prior), axis=1)
+    np.testing.assert_allclose(conditional.score_samples(X), expected, rtol=1e-9)
+    n_tokens = sum(len(x) + 1 for x in X)
+    assert conditional.score(X, Y) == pytest.approx(
+        conditional.score_samples(X, Y).sum() / n_tokens, rel=1e-9
+    )
+
+
+def test_one_label_per_sequence_comes_back_in_order(conditional):
+    """Each label's sequences come from its own stream, seeded in label order:
+    the first label's equal a call asking for that label alone."""
+    labels = ["high", "low", "high", "low", "low"]
+    mixed = conditional.sample(5, y=labels, random_state=3)
+    alone = conditional.sample(2, y="high", random_state=3)
+    assert [mixed[0], mixed[2]] == alone
+    assert mixed == conditional.sample(5, y=labels, random_state=3)
+    completions = conditional.complete(["ca", "po"], y=["low", "high"])
+    assert completions[0].startswith("ca") and completions[1].startswith("po")
+    best = conditional.complete("", n_samples=2, most_likely=True, y="high")
+    assert all(set(name) <= set("oprst") for name, _ in best)
+
+
+def test_exclude_training_is_per_label():
+    """'ab' is a training name of label a only: excluded under a, not under b."""
+    names, labels = ["ab"] * 30 + ["ab"] * 3 + ["abb"] * 27, ["a"] * 30 + ["b"] * 30
+    names[30:33] = ["abbb"] * 3
+    gen = _quiet(_gen(max_iter=150).fit, names, labels)
+    n_tokens = len(gen.vocabulary_) + 2
+    assert len(gen.training_hashes_) == 3
+    codes = [gen.vocabulary_[c] for c in "ab"]
+    a, b = gen.classes_.tolist().index("a"), gen.classes_.tolist().index("b")
+    assert sequence_hash(codes, label_tag(n_tokens, a)) in gen.training_hashes_
+    assert sequence_hash(codes, label_tag(n_tokens, b)) not in gen.training_hashes_
+    best_a = gen.complete("", n_samples=3, most_likely=True, y="a")
+    assert best_a[0][0] == "ab"
+    new_a = gen.complete(
+        "", n_samples=3, most_likely=True, y="a", exclude_training=True
+    )
+    assert "ab" not in [name for name, _ in new_a]
+    new_b = gen.complete(
+        "", n_samples=3, most_likely=True, y="b", exclude_training=True
+    )
+    assert {name for name, _ in new_b}.isdisjoint({"abb", "abbb"})
+    assert "ab" in [name for name, _ in new_b]
+    sampled = gen.sample(20, y="a", exclude_training=True, random_state=0)
+    assert "ab" not in sampled
+
+
+def test_label_errors(conditional):
+    with pytest.raises(ValueError, match="Label 'mid' in y was not seen in fit"):
+        conditional.sample(2, y="mid")
+    with pytest.raises(ValueError, match="Label 'mid'"):
+        conditional.score_samples(["ab"], y=["mid"])
+    with pytest.raises(ValueError, match="fitted with labels"):
+        conditional.sample(2)
+    with pytest.raises(ValueError, match="fitted with labels"):
+        conditional.complete("ab")
+    with pytest.raises(ValueError, match=r"one label per sequence \(3\)"):
+        conditional.sample(3, y=["low", "high"])
+    plain = _quiet(_gen(max_iter=1).fit, X)
+    for call in (
+        lambda: plain.sample(2, y="low"),
+        lambda: plain.complete("a", y="low"),
+        lambda: plain.score_samples(X, y=Y),
+        lambda: plain.score(X, Y),
+        lambda: plain.partial_fit(X, Y),
+    ):
+        with pytest.raises(ValueError, match="fitted without labels"):
+            call()
+    with pytest.raises(ValueError, match="Found input variables with inconsistent"):
+        _gen().fit(X, Y[:-1])
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        _gen().fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_partial_fit_and_warm_start_keep_the_labels():
+    gen = _gen()
+    gen.partial_fit(X, Y)
+    gen.partial_fit(LOW, ["low"] * len(LOW))
+    assert gen.class_count_.tolist() == [10.0, 20.0]
+    with pytest.raises(ValueError, match="Label 'mid' in y was not seen in fit"):
+        gen.partial_fit(["ab"], ["mid"])
+    with pytest.raises(ValueError, match="fitted with labels"):
+        gen.partial_fit(X)
+    warm = _quiet(_gen(max_iter=2, warm_start=True).fit, X, Y)
+    t = warm.t_
+    _quiet(warm.fit, HIGH, ["high"] * len(HIGH))
+    assert warm.t_ > t and warm.class_count_.tolist() == [20.0, 10.0]
+
+
+def test_empty_strings_are_dropped_with_their_labels():
+    with pytest.warns(UserWarning, match="Skipped 1 empty string"):
+        gen = _quiet(_gen(max_iter=1).fit, ["", *X], ["mid", *Y])
+    assert gen.classes_.tolist() == ["high", "low", "mid"]
+    assert gen.class_count_.tolist() == [10.0, 10.0, 0.0]
+
+
+def test_labels_survive_pickle_and_the_model_file(conditional, tmp_path):
+    path = os.path.join(tmp_path, "labels.npz")
+    conditional.save(path)
+    loaded = CharRNNGenerator.load(path)
+    clone = pickle.loads(pickle.dumps(conditional))
+    for other in (loaded, clone):
+        assert other.classes_.tolist() == conditional.classes_.tolist()
+        np.testing.assert_array_equal(other.class_count_, conditional.class_count_)
+        np.testing.assert_allclose(
+            other.score_samples(X, Y), conditional.score_samples(X, Y), rtol=1e-12
+        )
+        assert other.sample(5, y="low", random_state=0) == conditional.sample(
+            5, y="low", random_state=0
+        )
+    ints = _quiet(_gen(max_iter=1).fit, X, [1] * 10 + [2] * 10)
+    ints.save(path)
+    assert CharRNNGenerator.load(path).classes_.tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------- classifier
+
+
+def _clf(**params):
+    params = {
+        "hidden_size": 24,
+        "max_iter": 300,
+        "dropout": 0.0,
+        "early_stopping": False,
+        "random_state": 0,
+        **params,
+    }
+    return CharRNNClassifier(**params)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return _quiet(_clf().fit, X, Y)
+
+
+def test_classifier_is_bayes_rule_on_the_generator(classifier):
+    tests = ["bad", "dace", "stop", "sport", "cabbed", "trot"]
+    joint = np.column_stack(
+        [classifier.generator_.score_samples(tests, y=c) for c in classifier.classes_]
+    )
+    joint += np.log(classifier.generator_.class_count_ / 20)
+    expected = joint - logsumexp(joint, axis=1, keepdims=True)
+    np.testing.assert_allclose(classifier.predict_log_proba(tests), expected, rtol=1e-9)
+    np.testing.assert_allclose(classifier.predict_proba(tests).sum(axis=1), 1.0)
+    assert classifier.predict(tests).tolist() == ["low", "low"] + ["high"] * 2 + [
+        "low",
+        "high",
+    ]
+    assert classifier.score(X, Y) == 1.0
+
+
+def test_class_prior_moves_the_prediction():
+    clf = _quiet(_clf(max_iter=5, class_prior=[0.0, 1.0]).fit, X, Y)
+    assert set(clf.predict(X)) == {"low"}
+    with pytest.raises(ValueError, match=r"expected shape \(2,\), got \(3,\)"):
+        _quiet(_clf(max_iter=1, class_prior=[0.2, 0.3, 0.5]).fit, X, Y)
+    with pytest.raises(ValueError, match="summing to 1"):
+        _quiet(_clf(max_iter=1, class_prior=[0.2, 0.3]).fit, X, Y)
+
+
+def test_classifier_in_pipeline_search_and_cross_validation():
+    lower = FunctionTransformer(lambda names: [n.lower() for n in names])
+    pipe = make_pipeline(lower, _clf())
+    upper = [name.upper() for name in X]
+    _quiet(pipe.fit, upper, Y)
+    assert pipe.score(upper, Y) > 0.8
+    search = GridSearchCV(_clf(max_iter=100), {"hidden_size": [8, 16]}, cv=2)
+    _quiet(search.fit, X, Y)
+    assert search.best_params_["hidden_size"] in (8, 16)
+    scores = _quiet(cross_val_score, _clf(max_iter=100), X, Y, cv=2)
+    assert scores.shape == (2,)
+    assert scores.mean() > 0.7
+
+
+LABEL_FILE_EDITS = {
+    "a third class without its row of E": (
+        lambda v: (v["classes"].append("mid"), v["class_count"].append(1.0)),
+        r"weights/E",
+    ),
+    "counts for one class of two": (
+        lambda v: v["class_count"].pop(),
+        r"class_count must hold a count >= 0 per class",
+    ),
+    "unsorted classes": (
+        lambda v: v["classes"].reverse(),
+        r"classes must be distinct and sorted",
+    ),
+    "an int among str classes": (
+        lambda v: v["classes"].__setitem__(0, 3),
+        r"vocabulary.classes\[0\] must be a str",
+    ),
+    "classes without their counts": (
+        lambda v: v.pop("class_count"),
+        r"lacks keys \['class_count'\]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LABEL_FILE_EDITS))
+def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
+    """Labels that contradict the embedding, or each other, do not load."""
+    edit, message = LABEL_FILE_EDITS[case]
+    path = tmp_path / "labels.npz"
+    conditional.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
+    metadata = json.loads(raw.tobytes())
+    edit(metadata["vocabulary"])
+    buffer = io.BytesIO()
+    text = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.lib.format.write_array(buffer, text, allow_pickle=False)
+    members["metadata.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(tmp_path / "edited.npz", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match=message):
+        CharRNNGenerator.load(tmp_path / "edited.npz")
