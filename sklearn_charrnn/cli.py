@@ -271,7 +271,46 @@ class Interrupted(Exception):
     """Ctrl-C: exit 130 after the message, as shells expect."""
 
 
-def _fit(model, names, quiet):
+def split_labels(lines, column, shown):
+    """Names (first tab-separated column) and labels (column ``column``).
+
+    Parameters
+    ----------
+    lines : list of str
+        The lines of a tab-separated file (:func:`read_names`).
+    column : int
+        The label's column, counted from 1; the name is column 1.
+    shown : str
+        The file's name, for error messages.
+
+    Returns
+    -------
+    names, labels : list of str
+    """
+    names, labels = [], []
+    for number, line in enumerate(lines, start=1):
+        cells = line.split("\t")
+        if len(cells) < column:
+            raise UserError(
+                f"{shown}: line {number} ({line[:40]!r}) has {len(cells)} "
+                f"tab-separated column{'s' * (len(cells) != 1)}; --label-column "
+                f"{column} needs at least {column}"
+            )
+        names.append(cells[0].strip())
+        labels.append(cells[column - 1].strip())
+    return names, labels
+
+
+def _read(args):
+    """The names of ``args.names``, and their labels with ``--label-column``."""
+    lines = read_names(args.names, args.encoding)
+    if args.label_column is None:
+        return lines, None
+    shown = "standard input" if args.names == "-" else args.names
+    return split_labels(lines, args.label_column, shown)
+
+
+def _fit(model, names, quiet, labels=None):
     """Fit with a progress line on standard error unless ``quiet``.
 
     Returns
@@ -294,7 +333,7 @@ def _fit(model, names, quiet):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with _epoch_hook(CharRNNGenerator, hook):
-                    model.fit(names)
+                    model.fit(names, labels)
         except KeyboardInterrupt:
             raise Interrupted(
                 "interrupted before training began"
@@ -489,12 +528,18 @@ def fit(args):
     from ._models import save_model
 
     check_output(args.output)
-    names = read_names(args.names, args.encoding)
+    names, labels = _read(args)
+    kind = args.model or ("rnn" if labels is not None else MODELS[0])
+    if labels is not None and kind != "rnn":
+        raise UserError(
+            f"--label-column trains a network that learns names of a kind: use "
+            f"--model rnn (the {kind} does not take labels)"
+        )
     params = _rnn_params(args)
     if params.get("clip_norm") == "none":
         params["clip_norm"] = None
-    model = make_model(args.model, params, args.seed)
-    elapsed, interrupted = _fit(model, names, args.quiet)
+    model = make_model(kind, params, args.seed)
+    elapsed, interrupted = _fit(model, names, args.quiet, labels)
     try:
         save_model(model, args.output, include_optimizer=not args.no_optimizer_state)
     except OSError as error:
@@ -583,7 +628,8 @@ def _generation_options(args):
 def sample(args):
     """Print new names, one per line."""
     model = load_model(args.model)
-    for name in model.sample(args.n_samples, **_generation_options(args)):
+    options = _generation_options(args)
+    for name in model.sample(args.n_samples, **options, **_label(args)):
         print(name)
     return 0
 
@@ -604,6 +650,7 @@ def complete(args):
         n_samples=args.n_samples,
         most_likely=args.most_likely,
         **options,
+        **_label(args),
     )
     for completions in results:
         for completion in completions:
@@ -615,11 +662,16 @@ def complete(args):
     return 0
 
 
+def _label(args):
+    """``{"y": label}`` for ``--label``, else nothing."""
+    return {} if args.label is None else {"y": args.label}
+
+
 def score(args):
     """Print each name's log-likelihood; the mean per token on stderr."""
     model = load_model(args.model)
-    names = read_names(args.names, args.encoding)
-    log_likelihoods = model.score_samples(names)
+    names, labels = _read(args)
+    log_likelihoods = model.score_samples(names, *([labels] if labels else []))
     for name, log_likelihood in zip(names, log_likelihoods, strict=True):
         print(f"{name}\t{log_likelihood:.4f}")
     per_token = log_likelihoods.sum() / (sum(map(len, names)) + len(names))
@@ -772,6 +824,28 @@ def _add_generation(parser, n_default, n_help):
     )
 
 
+def _add_label_column(parser, what):
+    parser.add_argument(
+        "--label-column",
+        type=_label_column,
+        metavar="N",
+        help=f"NAMES is tab-separated, names in column 1 and labels in column "
+        f"N (2 or more): {what}",
+    )
+
+
+def _add_label(parser):
+    parser.add_argument(
+        "--label",
+        metavar="LABEL",
+        help="names of this kind (a model trained with --label-column)",
+    )
+
+
+def _label_column(text):
+    return _parse(text, int, "a column number of 2 or more", lambda n: n >= 2)
+
+
 def build_parser():
     """The ``charrnn`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -820,11 +894,11 @@ def build_parser():
     p_fit.add_argument(
         "--model",
         choices=MODELS,
-        default=MODELS[0],
         help="mixture: an rnn and a Kneser-Ney n-gram, mixed (the best scores); "
         "rnn or ngram: one alone (the n-gram fits in seconds) (default: "
-        f"{MODELS[0]})",
+        f"{MODELS[0]}; rnn with --label-column)",
     )
+    _add_label_column(p_fit, "learn names of a kind: the rnn learns p(name | label)")
     p_fit.add_argument(
         "--seed",
         type=_integer,
@@ -847,12 +921,14 @@ def build_parser():
     p_sample = commands.add_parser("sample", help="print new names")
     p_sample.add_argument("model", metavar="MODEL")
     _add_generation(p_sample, 10, "number of names")
+    _add_label(p_sample)
     p_sample.set_defaults(func=sample, parser=p_sample, flags=_GENERATION_FLAGS)
 
     p_complete = commands.add_parser("complete", help="complete prefixes")
     p_complete.add_argument("model", metavar="MODEL")
     p_complete.add_argument("prefixes", metavar="PREFIX", nargs="+")
     _add_generation(p_complete, 1, "completions per prefix")
+    _add_label(p_complete)
     p_complete.add_argument(
         "--most-likely",
         action="store_true",
@@ -869,6 +945,7 @@ def build_parser():
     p_score.add_argument(
         "--encoding", default="utf-8", help="encoding of NAMES.txt (default: utf-8)"
     )
+    _add_label_column(p_score, "score each name under its label")
     p_score.set_defaults(func=score, parser=p_score, flags={})
     return parser
 

@@ -759,3 +759,58 @@ def test_ctrl_c_during_a_mixtures_fit_finishes_it_saves_and_exits_130(
     assert model.named_estimators_["rnn"].n_iter_ == 1
     assert model.named_estimators_["ngram"].order_ >= 2
     assert np.isclose(model.weights_.sum(), 1)
+
+
+# ---------------------------------------------------------------- labels
+
+
+@pytest.fixture(scope="module")
+def labelled_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("labels") / "names.tsv"
+    rows = [("tanaka", "ja"), ("suzuki", "ja"), ("sato", "ja"), ("rossi", "it")]
+    rows += [("bianchi", "it"), ("ferrari", "it"), ("watanabe", "ja")]
+    path.write_text("".join(f"{n}\t{label}\n" for n, label in rows), "utf-8")
+    return str(path)
+
+
+def test_labels_through_fit_sample_complete_and_score(capsys, labelled_file, tmp_path):
+    path = str(tmp_path / "labelled.npz")
+    flags = ["--hidden-size", "8", "--max-iter", "2", "--seed", "0", "-q"]
+    code, out, _ = _run(
+        capsys, "fit", labelled_file, "--label-column", "2", "-o", path, *flags
+    )
+    assert code == 0
+    model = load_model(path)
+    assert isinstance(model, CharRNNGenerator)
+    assert list(model.classes_) == ["it", "ja"]
+    argv = ["sample", path, "--label", "ja", "-n", "4", "--seed", "1"]
+    code, out, _ = _run(capsys, *argv)
+    options = cli._generation_options(cli.build_parser().parse_args(argv))
+    assert code == 0 and out == model.sample(4, y="ja", **options)
+    code, out, _ = _run(capsys, "complete", path, "ta", "--label", "it", "--seed", "1")
+    assert code == 0 and out[0].startswith("ta")
+    code, out, _ = _run(capsys, "score", path, labelled_file, "--label-column", "2")
+    expected = model.score_samples(["tanaka", "suzuki"], ["ja", "ja"])
+    assert [float(line.split("\t")[1]) for line in out[:2]] == pytest.approx(
+        expected, abs=1e-4
+    )
+
+
+def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
+    path = str(tmp_path / "x.npz")
+    code, _, err = _run(
+        capsys,
+        "fit",
+        labelled_file,
+        "--label-column",
+        "2",
+        "--model",
+        "ngram",
+        "-o",
+        path,
+    )
+    assert code != 0 and "use --model rnn" in err[-1]
+    code, _, err = _run(capsys, "fit", labelled_file, "--label-column", "3", "-o", path)
+    assert code != 0 and "line 1" in err[-1] and "--label-column 3" in err[-1]
+    with pytest.raises(SystemExit):
+        cli.main(["fit", labelled_file, "--label-column", "1", "-o", path])
