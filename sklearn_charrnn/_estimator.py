@@ -9,7 +9,6 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from . import _charrnn_file, _sequences
 from ._generator import GeneratorMixin, drop_empty
@@ -539,32 +538,6 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
 
     def _encode(self, sequences, kind):
         return _sequences.encode(sequences, kind, self._tokens())
-
-    def _check_input_kind(self, kind):
-        if kind != self.input_kind_:
-            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
-            got = "strings" if kind == STRING else "a 2-D array of tokens"
-            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
-
-    def _check_known(self, codes, lengths, sequences):
-        """Raise a ValueError naming the first token outside the vocabulary."""
-        unknown = np.flatnonzero(codes == self._unknown_index())
-        if unknown.size == 0:
-            return
-        row = int(np.searchsorted(np.cumsum(lengths), unknown[0], side="right"))
-        position = int(unknown[0] - (np.cumsum(lengths)[row] - lengths[row]))
-        token = sequences[row][position]
-        raise ValueError(
-            f"Token {token!r} (in sequence {row}) was not seen when the "
-            "vocabulary was fixed by the first fit; the model cannot learn it."
-        )
-
-    def _validate(self, X):
-        """Check X against the fitted model and encode it."""
-        check_is_fitted(self)
-        sequences, kind = _sequences.check_sequences(self, X, reset=False)
-        self._check_input_kind(kind)
-        return self._encode(sequences, kind)
 
     def _check_size(self, n_tokens):
         """Refuse, before allocating, a network that cannot fit in memory.

@@ -574,6 +574,33 @@ class GeneratorMixin:
             raise ValueError(message + " Pass n_samples to get a shorter list instead.")
         warn(message, UserWarning)
 
+    def _check_input_kind(self, kind):
+        """Refuse strings for a model fitted on token arrays, and the reverse."""
+        if kind != self.input_kind_:
+            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
+            got = "strings" if kind == STRING else "a 2-D array of tokens"
+            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
+
+    def _check_known(self, codes, lengths, sequences):
+        """Raise a ValueError naming the first token outside the vocabulary."""
+        unknown = np.flatnonzero(codes == self._unknown_index())
+        if unknown.size == 0:
+            return
+        ends = np.cumsum(lengths)
+        row = int(np.searchsorted(ends, unknown[0], side="right"))
+        token = sequences[row][int(unknown[0] - (ends[row] - lengths[row]))]
+        raise ValueError(
+            f"Token {token!r} (in sequence {row}) was not seen when the "
+            "vocabulary was fixed by the first fit; the model cannot learn it."
+        )
+
+    def _validate(self, X):
+        """Check X against the fitted model and encode it: codes and lengths."""
+        check_is_fitted(self)
+        sequences, kind = _sequences.check_sequences(self, X, reset=False)
+        self._check_input_kind(kind)
+        return _sequences.encode(sequences, kind, self._tokens())
+
     def _default_max_length(self):
         """``max_length`` when None: twice the longest training sequence, plus 10."""
         return 2 * self.max_length_ + 10

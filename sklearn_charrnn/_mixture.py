@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _mixture_file, _persistence, _sequences
 from ._generator import GeneratorMixin, drop_empty
-from ._sequences import STRING
 from .generation import sequence_hashes, token_log_probs
 
 # Below this many sequences weights="auto" holds none out: equal weights.
@@ -398,15 +397,6 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         codes, lengths = self._validate(X)
         per_token = token_log_probs(self._steps(np.float64), codes, lengths)
         return float(per_token.mean())
-
-    def _validate(self, X):
-        check_is_fitted(self)
-        sequences, kind = _sequences.check_sequences(self, X, reset=False)
-        if kind != self.input_kind_:
-            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
-            got = "strings" if kind == STRING else "a 2-D array of tokens"
-            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
-        return _sequences.encode(sequences, kind, self._tokens())
 
     # -------------------------------------------------------- persistence
 

@@ -10,7 +10,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _ngram_file, _persistence, _sequences
 from .._generator import GeneratorMixin, drop_empty
-from .._sequences import STRING
 from ..generation import sequence_hashes
 from . import kneser_ney
 
@@ -315,32 +314,6 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
 
     def _n_tokens(self):
         return len(self.vocabulary_) + 2
-
-    def _check_input_kind(self, kind):
-        if kind != self.input_kind_:
-            fitted = "strings" if self.input_kind_ == STRING else "2-D token arrays"
-            got = "strings" if kind == STRING else "a 2-D array of tokens"
-            raise ValueError(f"This model was fitted on {fitted}; X is {got}.")
-
-    def _check_known(self, codes, lengths, sequences):
-        """Raise a ValueError naming the first token outside the vocabulary."""
-        unknown = np.flatnonzero(codes == self._n_tokens() - 1)
-        if unknown.size == 0:
-            return
-        ends = np.cumsum(lengths)
-        row = int(np.searchsorted(ends, unknown[0], side="right"))
-        token = sequences[row][int(unknown[0] - (ends[row] - lengths[row]))]
-        raise ValueError(
-            f"Token {token!r} (in sequence {row}) was not seen when the "
-            "vocabulary was fixed by the first fit; the model cannot learn it."
-        )
-
-    def _validate(self, X):
-        """Check X against the fitted model and encode it."""
-        check_is_fitted(self)
-        sequences, kind = _sequences.check_sequences(self, X, reset=False)
-        self._check_input_kind(kind)
-        return _sequences.encode(sequences, kind, self._tokens())
 
     def _steps(self, dtype=None):
         """The step interface of the fitted model (float64 whatever ``dtype``).
