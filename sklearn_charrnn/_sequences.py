@@ -303,7 +303,7 @@ def _kind_name(array):
     return "str" if array.dtype.kind == "U" else "numeric"
 
 
-def make_batches(lengths, batch_size, rng=None, first=None):
+def make_batches(lengths, batch_size, rng=None):
     """Group sequence indices into mini-batches of similar length.
 
     Sequences are sorted by length inside pools of 64 batches so that little
@@ -315,12 +315,6 @@ def make_batches(lengths, batch_size, rng=None, first=None):
     lengths : ndarray of shape (n_samples,)
     batch_size : int
     rng : numpy.random.Generator, default=None
-    first : ndarray of shape (n_samples,), default=None
-        The first token of every sequence. When given, the rows of every
-        batch are ordered by it, so that sequences that begin alike are
-        neighbours and share their first states in training (see
-        :mod:`sklearn_charrnn.nn.cells`). Which sequences form a batch does
-        not change.
 
     Returns
     -------
@@ -336,17 +330,7 @@ def make_batches(lengths, batch_size, rng=None, first=None):
         batches.extend(np.split(chunk, range(batch_size, len(chunk), batch_size)))
     if rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
-    if first is not None:
-        batches = [batch[np.argsort(first[batch], kind="stable")] for batch in batches]
     return batches
-
-
-def first_tokens(codes, offsets, lengths):
-    """The first token of every sequence (0, the boundary, for empty ones)."""
-    first = np.zeros(len(lengths), dtype=codes.dtype)
-    filled = lengths > 0
-    first[filled] = codes[offsets[filled]]
-    return first
 
 
 def pad_batch(codes, offsets, lengths, index):
