@@ -53,12 +53,13 @@ print("weights:", ", ".join(f"{name} {w:.3f}" for name, w in weights))
 print("mixture samples:", mixture.sample(8, random_state=0))
 
 # %%
-# Held-out scores (higher is better), and the held-out log-likelihood per
-# token at each EM iteration: EM never lowers it.
+# Held-out cross-entropy (the negated score: lower is better), and the
+# held-out log-likelihood per token at each EM iteration: EM never lowers it.
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-left.bar(list(scores), list(scores.values()), color=["C0", "C1", "C2"])
-left.set_ylim(min(scores.values()) - 0.05, max(scores.values()) + 0.02)
-left.set_ylabel("held-out score (nats per token)")
+losses = {name: -score for name, score in scores.items()}
+left.bar(list(losses), list(losses.values()), color=["C0", "C1", "C2"])
+left.set_ylim(min(losses.values()) - 0.05, max(losses.values()) + 0.02)
+left.set_ylabel("nats per token (lower is better)")
 left.set_title("Held-out names")
 right.plot(mixture.em_curve_, marker=".")
 right.set_xlabel("EM iteration")
