@@ -423,13 +423,17 @@ class GeneratorMixin:
             An index of ``classes_``.
         rng : numpy.random.RandomState
         """
-        seed = options.random_state
-        rng = check_random_state(self.random_state if seed is None else seed)
+        rng = self._call_rng(options)
         distinct = np.unique(labels)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(distinct))
         for label, seed in zip(distinct, seeds, strict=True):
             index = np.flatnonzero(labels == label)
             yield index, int(label), np.random.RandomState(seed)
+
+    def _call_rng(self, options):
+        """The call's random state: its ``random_state``, else the estimator's."""
+        seed = options.random_state
+        return check_random_state(self.random_state if seed is None else seed)
 
     def _complete_all(self, prefixes, options, label=None, rng=None):
         """Complete every prefix: the results, and the draws (None for beams)."""
@@ -452,8 +456,7 @@ class GeneratorMixin:
             Number of sequences drawn for each prefix.
         """
         if rng is None:
-            seed = options.random_state
-            rng = check_random_state(self.random_state if seed is None else seed)
+            rng = self._call_rng(options)
         n_each = options.n_samples
         sampling = options.sampling()
         kind, tokens = self.input_kind_, self._tokens()
