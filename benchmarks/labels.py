@@ -16,7 +16,9 @@ Every model fits on the training part and is measured on the held-out part:
   its language's held-out names;
 - **accuracy** and **balanced accuracy** of ``CharRNNClassifier``
   (defaults) against the judge, character TF-IDF + logistic regression
-  (``labels_baseline.fit_judge``);
+  (``labels_baseline.fit_judge``), and, when torch is installed, against
+  PyTorch's tutorial RNN classifier trained with Adam and early stopping
+  (``labels_torch.classification_row``; ``n/a`` without torch);
 - **label fidelity**: for Japanese, Italian, Russian and English, the share
   of 300 names sampled for that label (``generator_.sample(300, y=label,
   random_state=0)``, temperature 1) that the judge assigns to it, beside the
@@ -47,6 +49,7 @@ from sklearn_charrnn.datasets import load_surnames
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_line  # noqa: E402
 from labels_baseline import LANGUAGES, fit_judge, share_judged_as, split  # noqa: E402
+from labels_torch import classification_row  # noqa: E402
 
 N_SAMPLES = 300
 # Parameters tried by --tune, each against the defaults (the first row).
@@ -114,6 +117,7 @@ def table(X_train, X_test, y_train, y_test):
         accuracy = accuracy_score(y_test, labels)
         balanced = balanced_accuracy_score(y_test, labels)
         print(f"  {name:<38}{accuracy:7.1%}  {balanced:7.1%}  {seconds:8.1f}")
+    print(classification_row(X_train, y_train, X_test, y_test))
     print(
         f"  (CharRNNClassifier.predict on {len(X_test):,} names: "
         f"{predict_seconds:.1f} s)"

@@ -35,7 +35,8 @@ Every recipe seeds ``torch.manual_seed(random_state)`` and a NumPy
 ``RandomState(random_state)`` for the shuffles, and runs with
 ``torch.set_num_threads(2)``. ``labels.py`` calls ``classification_row``,
 which prints ``n/a`` when torch is not installed: this module imports
-without torch, and only its functions need it.
+without torch, and imports it on first use (``load_torch``), after
+``labels.py`` has timed its other models.
 
 Benchmark-only: PyTorch is never a dependency of the package.
 """
@@ -49,12 +50,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
-try:
-    import torch
-    from torch import nn
-    from torch.nn.utils.rnn import pack_sequence
-except ModuleNotFoundError:  # labels.py prints n/a
-    torch = nn = pack_sequence = None
+torch = nn = pack_sequence = None  # set by load_torch(), on first use
 
 HIDDEN_SIZE = 128  # the tutorial's n_hidden
 CLIP_NORM = 3.0  # the tutorial's clip_grad_norm_
@@ -68,6 +64,23 @@ VALIDATION_FRACTION = 0.1
 MAX_EPOCHS = 100
 N_ITER_NO_CHANGE = 5
 ROW_NAME = "PyTorch RNN, the tutorial's (Adam)"
+
+
+def load_torch():
+    """Import torch into this module on first use; False if it is not installed.
+
+    Lazily, so that ``labels.py`` fits and times its other models before
+    torch's libraries (its own BLAS and OpenMP) are loaded.
+    """
+    global torch, nn, pack_sequence
+    if torch is None:
+        try:
+            import torch as torch_module
+        except ModuleNotFoundError:
+            return False
+        torch, nn = torch_module, torch_module.nn
+        pack_sequence = torch_module.nn.utils.rnn.pack_sequence
+    return True
 
 
 def make_network(n_letters, n_classes, hidden_size=HIDDEN_SIZE):
@@ -263,6 +276,8 @@ def fit_torch_classifier(X_train, y_train, random_state=0, recipe="adam", **kwar
     classifier : TorchNameClassifier
         With ``predict(X)`` and ``fit_seconds_``.
     """
+    if not load_torch():
+        raise ModuleNotFoundError("fit_torch_classifier needs torch")
     if recipe not in RECIPES:
         raise ValueError(f"expected recipe in {sorted(RECIPES)}; got {recipe!r}")
     if len(X_train) != len(y_train):
@@ -296,8 +311,8 @@ def scores(clf, X_test, y_test):
 
 def classification_row(X_train, y_train, X_test, y_test, name=ROW_NAME):
     """The row of ``labels.py``'s classification table: ``n/a`` without torch."""
-    if torch is None:
-        return f"  {name:<38}{'n/a':>7}  {'n/a':>8}  {'n/a':>8}  (torch not installed)"
+    if not load_torch():
+        return f"  {name:<38}{'n/a':>7}  {'n/a':>7}  {'n/a':>8}  (torch not installed)"
     clf = fit_torch_classifier(X_train, y_train, random_state=0)
     accuracy, balanced = scores(clf, X_test, y_test)
     return f"  {name:<38}{accuracy:7.1%}  {balanced:7.1%}  {clf.fit_seconds_:8.1f}"
@@ -330,7 +345,7 @@ def main():
         help="Adam's rate on the validation tenth of the training part",
     )
     args = parser.parse_args()
-    if torch is None:
+    if not load_torch():
         sys.exit("labels_torch.py needs torch (pip install torch)")
     X, y = load_surnames(return_X_y=True)
     X_train, X_test, y_train, y_test = split(X, y)
