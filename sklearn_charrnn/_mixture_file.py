@@ -38,10 +38,9 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from . import _charrnn_file, _file_parts, _ngram_file, _persistence
+from . import _charrnn_file, _file_parts, _nested_file, _ngram_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._persistence import (
-    ModelContents,
     ModelFileError,
     ModelSchema,
     check_float,
@@ -109,15 +108,7 @@ def load(estimator_class, path):
 
 def component_state(component, include_optimizer=True):
     """The parameters, sections and arrays of one fitted component."""
-    name = type(component).__name__
-    if name not in COMPONENTS or type(component) is not COMPONENTS[name][0]:
-        raise ValueError(
-            f"Cannot save: the model file holds {sorted(COMPONENTS)} components, "
-            f"not {name}. Use pickle or joblib instead."
-        )
-    if name == "CharRNNGenerator":
-        return _charrnn_file.fitted_state(component, include_optimizer)
-    return _ngram_file.fitted_state(component)
+    return _nested_file.fitted_state(component, COMPONENTS, include_optimizer)
 
 
 def fitted_state(estimator, include_optimizer=True):
@@ -143,17 +134,10 @@ def fitted_state(estimator, include_optimizer=True):
     for i, (name, component) in enumerate(
         zip(names, estimator.estimators_, strict=True)
     ):
-        c_params, c_sections, c_arrays = component_state(component, include_optimizer)
-        prefix = f"components/{i}/"
-        arrays.update((prefix + key, value) for key, value in c_arrays.items())
-        components.append(
-            {
-                "name": name,
-                "estimator": type(component).__name__,
-                "params": _persistence.params_to_json(c_params, arrays, prefix),
-                "sections": c_sections,
-            }
+        nested = _nested_file.entry(
+            component, COMPONENTS, arrays, f"components/{i}/", include_optimizer
         )
+        components.append({"name": name, **nested})
     mixture = {
         "weights": _weights_param(params["weights"]),
         "estimators": _estimators_param(params["estimators"], arrays),
@@ -271,41 +255,13 @@ def _check_sections(estimator_class, params, sections):
 
 def _check_component(entry, i):
     """One component, by its class's own schema; its arrays under its prefix."""
-    entry = check_keys(
-        entry, f"components[{i}]", ("name", "estimator", "params", "sections")
+    where = f"components[{i}]"
+    entry = check_keys(entry, where, ("name", *_nested_file.ENTRY_KEYS))
+    name = check_str(entry["name"], f"{where}.name")
+    component, arrays = _nested_file.check_entry(
+        entry, where, f"components/{i}/", COMPONENTS, f"component {name!r}"
     )
-    name = check_str(entry["name"], f"components[{i}].name")
-    class_name = check_str(
-        entry["estimator"], f"components[{i}].estimator", set(COMPONENTS)
-    )
-    component_class, module = COMPONENTS[class_name]
-    component_schema = module.schema(component_class)
-    prefix = f"components/{i}/"
-    try:
-        params, arrays = _persistence.check_params(
-            entry["params"],
-            component_schema.check_params,
-            where=f"components[{i}].params",
-            prefix=prefix,
-        )
-        sections = check_keys(
-            entry["sections"], f"components[{i}].sections", component_schema.sections
-        )
-        state, component_arrays = component_schema.check_sections(
-            dict(params), sections
-        )
-    except ValueError as error:
-        raise ModelFileError(f"component {name!r}: {str(error).rstrip('.')}") from None
-    arrays.update((prefix + key, value) for key, value in component_arrays.items())
-    component = {
-        "name": name,
-        "class_name": class_name,
-        "params": params,
-        "state": state,
-        "prefix": prefix,
-        "schema": component_schema,
-    }
-    return component, arrays
+    return {"name": name, **component}, arrays
 
 
 def _check_weights_param(weights, n_components):
@@ -374,18 +330,7 @@ def _check_estimators(estimator_class, estimators, components):
 def _check_arrays(state, arrays):
     """Every component's arrays by its schema; the weights; the hashes."""
     for component in state["components"]:
-        prefix = component["prefix"]
-        own = {
-            key[len(prefix) :]: value
-            for key, value in arrays.items()
-            if key.startswith(prefix)
-        }
-        try:
-            component["schema"].check_arrays(component["state"], own)
-        except ValueError as error:
-            raise ModelFileError(
-                f"component {component['name']!r}: {str(error).rstrip('.')}"
-            ) from None
+        _nested_file.check_arrays(component, arrays, f"component {component['name']!r}")
     _check_weights(arrays[_WEIGHTS], state["weights"])
     _file_parts.check_hashes(arrays[_file_parts.HASHES])
 
@@ -415,28 +360,10 @@ def _check_weights(weights, fixed):
 def build(estimator_class, contents):
     """Assemble the mixture from checked contents (nothing can fail here)."""
     state, arrays = contents.state, contents.arrays
-    components = []
-    for component in state["components"]:
-        prefix = component["prefix"]
-        component_class, module = COMPONENTS[component["class_name"]]
-        params = _persistence.params_from_json(component["params"], arrays, prefix)
-        own = {
-            key[len(prefix) :]: value
-            for key, value in arrays.items()
-            if key.startswith(prefix)
-        }
-        components.append(
-            module.build(
-                component_class,
-                ModelContents(
-                    component["class_name"],
-                    params,
-                    component["state"],
-                    own,
-                    contents.versions,
-                ),
-            )
-        )
+    components = [
+        _nested_file.build(component, arrays, contents.versions, COMPONENTS)
+        for component in state["components"]
+    ]
     estimators = None
     if state["estimators"] is not None:
         estimators = [
