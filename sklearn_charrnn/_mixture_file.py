@@ -106,11 +106,6 @@ def load(estimator_class, path):
 # ------------------------------------------------------------------ save
 
 
-def component_state(component, include_optimizer=True):
-    """The parameters, sections and arrays of one fitted component."""
-    return _nested_file.fitted_state(component, COMPONENTS, include_optimizer)
-
-
 def fitted_state(estimator, include_optimizer=True):
     """The parameters, JSON sections and arrays of a fitted mixture.
 
