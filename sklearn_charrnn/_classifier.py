@@ -5,6 +5,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
+from . import _classifier_file
 from ._estimator import CharRNNGenerator
 
 
@@ -263,3 +264,67 @@ weight_averaging, random_state, verbose, dtype
         tags.input_tags.string = True
         tags.input_tags.categorical = True
         return tags
+
+    def save(self, path, *, include_optimizer=True):
+        """Write the fitted classifier to a file that loads without pickle.
+
+        One file holds the classifier's parameters, ``classes_``,
+        ``class_log_prior_`` and its whole fitted generator, as the
+        generator's own ``save`` would write it. It is written to a
+        temporary file that then replaces ``path``, so a failed write leaves
+        an existing file intact. Load it with :meth:`load` or
+        :func:`~sklearn_charrnn.load_model`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write (used as given; ``.npz`` is a good suffix).
+        include_optimizer : bool, default=True
+            Store the generator's AdamW moments (see
+            :meth:`CharRNNGenerator.save`).
+
+        Raises
+        ------
+        ValueError
+            ``Cannot save ...`` if the classifier would not load back: a
+            generator its own ``save`` refuses, an attribute the format does
+            not know, or ``class_prior`` changed after ``fit`` (it no longer
+            gives ``class_log_prior_``). Nothing is written.
+        PermissionError
+            Where ``open(path, "wb")`` would refuse.
+
+        See Also
+        --------
+        load : Read the file back.
+        """
+        _classifier_file.save(self, path, include_optimizer=include_optimizer)
+
+    @classmethod
+    def load(cls, path):
+        """Read a classifier written by :meth:`save`, without running any code.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        estimator : CharRNNClassifier
+            The fitted classifier: ``predict_proba`` and the generator's
+            seeded ``sample`` give the same results as the saved one.
+
+        Raises
+        ------
+        ModelFileError
+            If the file is truncated, corrupted, holds a pickled object, or
+            does not describe a valid classifier: a generator its own class's
+            checks refuse (the message opens with ``generator_``), one fitted
+            without labels or with other classes, a ``class_log_prior_``
+            that does not sum to 1 or contradicts ``class_prior``, ...;
+            nothing is loaded.
+
+        See Also
+        --------
+        save : Write the file.
+        """
+        return _classifier_file.load(cls, path)
