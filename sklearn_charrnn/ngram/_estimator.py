@@ -105,6 +105,25 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     start_node_ : int
         The row of ``log_probs_`` before the first token of a sequence.
 
+    classes_ : ndarray of shape (n_classes,)
+        The sorted distinct labels given to fit, only when fit was given
+        ``y``. With labels, ``ngrams_``, ``ngram_counts_``, ``discounts_``
+        and ``start_node_`` describe the model of all labels (block 0 of
+        the tables), and the attributes below each label's.
+
+    class_count_ : ndarray of shape (n_classes,)
+        Number of training sequences of each label, only with labels.
+
+    ngram_class_counts_ : ndarray of shape (n_ngrams, n_classes), dtype int64
+        How often each n-gram was seen with each label, only with labels.
+
+    class_discounts_ : ndarray of shape (n_classes, n_orders, 3)
+        Each label's discounts, from its own counts, only with labels.
+
+    class_start_nodes_ : ndarray of shape (n_classes,), dtype int64
+        The row of ``log_probs_`` where each label's sequences start, only
+        with labels.
+
     max_length_ : int
         Length of the longest training sequence.
 
@@ -145,6 +164,20 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     Fit compiles the model into a table of the whole next-token
     distribution of every context seen and a table of transitions between
     contexts, so scoring is a look-up per token.
+
+    Fitted with labels, every label ``c`` gets its own interpolated
+    modified Kneser-Ney model of its own counts (its own discounts), over
+    the shared vocabulary, from the bigram level up; below that it does not
+    fall to the uniform distribution but to the model of all labels in the
+    same context: for a context ``h`` the label saw,
+    ``p(w | h, c) = a_c(w | h) + g_c(h) p_all(w | h)``, where ``a_c`` is the
+    label's discounted counts down its chain of contexts and ``g_c(h)`` the
+    probability they leave. A label with a few dozen names then borrows the
+    spelling of all the others where its own counts are thin. Every label's
+    automaton is appended to the tables after the model of all labels.
+    On the surnames' held-out split this scores -1.8167 nats/token against
+    -1.8231 for one model per language, and gains 0.05 to 0.19 on the
+    languages with fewer than 100 names (``benchmarks/ngram_labels.py``).
 
     Tokens never seen in fit all map to one unknown token, which keeps the
     uniform share of probability: scoring a sequence that holds one stays
@@ -190,8 +223,11 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
             Training sequences: str (one character per token), or rows of
             tokens. A single column of str is read as one str per row.
             Empty strings are skipped with a warning.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence: the model then learns ``p(sequence |
+            label)`` (see Notes) and keeps the sorted labels in
+            ``classes_``; ``order="auto"`` scores each held-out sequence
+            under its label. None fits today's model of all sequences.
 
         Returns
         -------
@@ -205,6 +241,10 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         >>> gen = KneserNeyGenerator(order=3).fit(names)
         >>> gen.vocabulary_["a"], gen.ngrams_.shape[1]
         (1, 3)
+        >>> labelled = KneserNeyGenerator(order=3).fit(
+        ...     ["anna", "emma", "sato", "suzuki"], ["en", "en", "ja", "ja"])
+        >>> labelled.classes_.tolist(), len(labelled.sample(2, y="ja"))
+        (['en', 'ja'], 2)
         """
         return self._fit(X, y, incremental=False)
 
@@ -223,8 +263,10 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Training sequences.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence, as in :meth:`fit`: given to every call, or
+            to none. The first call fixes the labels; a label not seen then
+            raises a ValueError that names it.
 
         Returns
         -------
@@ -435,6 +477,12 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels (and only then): the label to
+            score every sequence under, one for all or one each. None, for a
+            model fitted with labels, scores under the mixture of every label
+            weighted by its training frequency (``class_count_``):
+            ``log sum_c p(c) p(sequence | c)``.
 
         Returns
         -------
@@ -467,8 +515,9 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : label or array-like of shape (n_samples,), default=None
+            The labels to score under, for a model fitted with labels (see
+            :meth:`score_samples`); must be None for one fitted without.
 
         Returns
         -------
