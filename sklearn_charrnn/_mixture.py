@@ -439,18 +439,27 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         """Log-likelihoods under the labels ``y``, or over all labels."""
         if y is None and hasattr(self, "classes_"):
             log_prior = np.log(self.class_count_ / self.class_count_.sum())
-            joint = np.column_stack(
-                [
-                    self._label_scores(codes, lengths, np.full(len(lengths), c))
-                    for c in range(len(self.classes_))
-                ]
-            )  # (n, n_classes)
-            return logsumexp(joint + log_prior, axis=1)
+            joint = self._class_log_likelihoods(codes, lengths) + log_prior
+            return logsumexp(joint, axis=1)
         labels = check_labelled(self, y, len(lengths))
         if labels is None:
             per_token = token_log_probs(self._steps(np.float64), codes, lengths)
             return _sums(per_token, lengths)
         return self._label_scores(codes, lengths, labels)
+
+    def _class_log_likelihoods(self, codes, lengths):
+        """``log p(sequence | label)`` of every sequence under every label.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples, n_classes)
+        """
+        return np.column_stack(
+            [
+                self._label_scores(codes, lengths, np.full(len(lengths), c))
+                for c in range(len(self.classes_))
+            ]
+        )
 
     def _label_scores(self, codes, lengths, labels):
         """Log-likelihood of every sequence under its label (an index)."""
