@@ -13,7 +13,9 @@ and ``random_state``; its sections are
   what the component's own file would hold;
 - ``vocabulary``, ``fitted`` (``max_length_``, ``em_curve_`` and, after a
   2-D fit, the columns) and ``fitted_arrays`` (the length of
-  ``training_hashes_``), as in every generator's file;
+  ``training_hashes_``), as in every generator's file; a mixture fitted
+  with labels also keeps ``classes``, ``class_type`` and ``class_count``
+  in ``vocabulary``, and its components were fitted with them;
 
 and the arrays ``mixture/weights_``, ``fitted/training_hashes_``, and every
 array of component ``i`` under ``components/i/`` (a RandomState parameter
@@ -24,7 +26,9 @@ not names, key the arrays: a name is any str.
 Every component is checked by its own class's schema (the one its own file
 uses), with its name in every message; then the mixture: a component's
 input kind must be the mixture's, the unfitted ``estimators`` must match
-the fitted components' names and classes, and ``weights_`` must be finite,
+the fitted components' names and classes, a component of a mixture fitted
+with labels must know only the mixture's labels (and one of a mixture
+fitted without must know none), and ``weights_`` must be finite,
 non-negative and sum to 1 (and equal the normalised ``weights`` when those
 are fixed). Components may be :class:`CharRNNGenerator` and
 :class:`KneserNeyGenerator`; a mixture of mixtures is pickled instead.
@@ -71,6 +75,8 @@ _FITTED = (
     "input_kind_",
     "max_length_",
     "training_hashes_",
+    "classes_",
+    "class_count_",
     *_file_parts.COLUMNS,
 )
 
@@ -147,7 +153,7 @@ def fitted_state(estimator, include_optimizer=True):
     sections = {
         "mixture": mixture,
         "components": components,
-        "vocabulary": _file_parts.vocabulary_section(estimator),
+        "vocabulary": _vocabulary_section(estimator),
         "fitted": fitted,
         "fitted_arrays": {
             "training_hashes_": _file_parts.hashes_section(estimator, arrays)
@@ -158,6 +164,13 @@ def fitted_state(estimator, include_optimizer=True):
         "random_state": params["random_state"],
     }
     return params, sections, arrays
+
+
+def _vocabulary_section(estimator):
+    vocabulary = _file_parts.vocabulary_section(estimator)
+    if hasattr(estimator, "classes_"):
+        vocabulary.update(_file_parts.labels_section(estimator))
+    return vocabulary
 
 
 def _weights_param(weights):
@@ -190,7 +203,7 @@ def _check_params(estimator_class, params):
 
 def _check_sections(estimator_class, params, sections):
     """Check every component by its schema, then the mixture around them."""
-    vocabulary = _file_parts.check_vocabulary(sections["vocabulary"])
+    vocabulary = _file_parts.check_labelled_vocabulary(sections["vocabulary"])
     entries = sections["components"]
     if type(entries) is not list or not 1 <= len(entries) <= MAX_COMPONENTS:
         fail("components", f"a list of 1 to {MAX_COMPONENTS} components", entries)
@@ -202,6 +215,7 @@ def _check_sections(estimator_class, params, sections):
                 f"component {component['name']!r} was fitted on another input kind "
                 "than the mixture"
             )
+        _check_component_labels(component, vocabulary)
         components.append(component)
         arrays.update(component_arrays)
     names = [component["name"] for component in components]
@@ -257,6 +271,19 @@ def _check_component(entry, i):
         entry, where, f"components/{i}/", COMPONENTS, f"component {name!r}"
     )
     return {"name": name, **component}, arrays
+
+
+def _check_component_labels(component, vocabulary):
+    """A component knows only the mixture's labels, and none without them."""
+    own = component["state"]["vocabulary"].get("classes")
+    labels = vocabulary.get("classes")
+    if (own is None) != (labels is None) or (
+        own is not None and not set(own) <= set(labels)
+    ):
+        raise ModelFileError(
+            f"component {component['name']!r} knows the labels {own}, but the "
+            f"mixture knows {labels}"
+        )
 
 
 def _check_weights_param(weights, n_components):
@@ -382,4 +409,9 @@ def build(estimator_class, contents):
     for name, value in state["fitted"].items():
         setattr(estimator, name, value)
     estimator.training_hashes_ = arrays[_file_parts.HASHES]
+    if "classes" in state["vocabulary"]:
+        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.class_count_ = np.asarray(
+            state["vocabulary"]["class_count"], dtype=float
+        )
     return estimator
