@@ -309,7 +309,7 @@ weight_averaging, random_state, verbose, dtype
         path : str or os.PathLike
             Where to write (used as given; ``.npz`` is a good suffix).
         include_optimizer : bool, default=True
-            Store the generator's AdamW moments (see
+            Store the network's AdamW moments (see
             :meth:`CharRNNGenerator.save`).
 
         Raises

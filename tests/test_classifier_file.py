@@ -54,29 +54,45 @@ def assert_same_classifier(a, b, queries=QUERIES):
 
 
 @pytest.fixture(scope="module")
-def clf_file(tmp_path_factory):
-    with pytest.warns(Warning):  # ConvergenceWarning: 3 epochs
-        model = tiny_classifier().fit(X, Y)
-    path = tmp_path_factory.mktemp("clf") / "clf.npz"
-    model.save(path)
-    return model, path
+def clf_files(tmp_path_factory):
+    """A saved classifier of each kind: ``mixed`` (the default), ``network``."""
+    folder = tmp_path_factory.mktemp("clf")
+    files = {}
+    for kind, mix_ngram in (("mixed", True), ("network", False)):
+        with pytest.warns(Warning):  # ConvergenceWarning: 3 epochs
+            model = tiny_classifier(mix_ngram=mix_ngram).fit(X, Y)
+        model.save(folder / f"{kind}.npz")
+        files[kind] = (model, folder / f"{kind}.npz")
+    return files
+
+
+@pytest.fixture(scope="module")
+def clf_file(clf_files):
+    return clf_files["mixed"]
 
 
 # ------------------------------------------------------------- round trip
 
 
-def test_round_trip_keeps_every_attribute_and_prediction(clf_file):
-    model, path = clf_file
+@pytest.mark.parametrize(
+    "kind, generator_class",
+    [("mixed", GeneratorMixture), ("network", CharRNNGenerator)],
+)
+def test_round_trip_keeps_every_attribute_and_prediction(
+    clf_files, kind, generator_class
+):
+    model, path = clf_files[kind]
     loaded = CharRNNClassifier.load(path)
     assert type(loaded) is CharRNNClassifier
     assert set(vars(loaded)) == set(vars(model))
     assert loaded.get_params() == model.get_params()
     assert loaded.n_iter_ == model.n_iter_ == 3
     assert loaded.classes_ is loaded.generator_.classes_
-    assert type(loaded.generator_) is CharRNNGenerator
+    assert type(loaded.generator_) is generator_class
     np.testing.assert_array_equal(
         loaded.generator_.class_count_, model.generator_.class_count_
     )
+    assert loaded._network().n_iter_ == 3
     np.testing.assert_allclose(np.exp(loaded.class_log_prior_), [2 / 3, 1 / 3])
     assert_same_classifier(model, loaded)
     assert loaded.score(X, Y) == model.score(X, Y)
@@ -145,10 +161,6 @@ def test_the_file_holds_a_labelled_mixture_or_n_gram_as_generator(tmp_path, kind
     model.n_iter_ = 0
     model.classes_ = np.unique(Y)
     model.class_log_prior_ = np.log([2 / 3, 1 / 3])
-    if not hasattr(generator, "classes_"):  # a version whose generator ignores y
-        with pytest.raises(ValueError, match="generator_ was fitted without labels"):
-            model.save(tmp_path / "m.npz")
-        return
     model.classes_ = generator.classes_
     model.save(tmp_path / "m.npz")
     loaded = load_model(tmp_path / "m.npz")
@@ -168,7 +180,7 @@ def test_the_generators_loaders_refuse_a_classifier_file(clf_file, tmp_path):
     with pytest.raises(ModelFileError, match="CharRNNClassifier"):
         CharRNNGenerator.load(path)
     model.generator_.save(tmp_path / "generator.npz")
-    with pytest.raises(ModelFileError, match="CharRNNGenerator"):
+    with pytest.raises(ModelFileError, match="GeneratorMixture"):
         CharRNNClassifier.load(tmp_path / "generator.npz")
 
 
@@ -239,6 +251,7 @@ def edit_metadata(edit):
 
 
 def unlabel(metadata):
+    """Remove a network generator's labels."""
     vocabulary = metadata["generator"]["sections"]["vocabulary"]
     for key in ("classes", "class_type", "class_count"):
         del vocabulary[key]
@@ -246,15 +259,61 @@ def unlabel(metadata):
     del metadata["generator"]["sections"]["optimizer"]["decay"]["E"]
 
 
+def unlabel_mixture(metadata):
+    """Remove a mixture generator's labels (not its components')."""
+    vocabulary = metadata["generator"]["sections"]["vocabulary"]
+    for key in ("classes", "class_type", "class_count"):
+        del vocabulary[key]
+
+
 def set_item(array, index, value):
     array[index] = value
     return array
 
 
-TAMPERING = {
+# damage to the network's file (mix_ngram=False)
+NETWORK_TAMPERING = {
     "generator fitted without labels": (
         edit_metadata(unlabel),
         "generator_ was fitted without labels",
+    ),
+    "generator with invalid parameters": (
+        edit_metadata(lambda m: m["generator"]["params"].update(hidden_size=0)),
+        r"generator_: invalid parameters \(generator.params\)",
+    ),
+    "generator with non-finite weights": (
+        edit_array("generator/weights/W_y", lambda a: set_item(a, (0, 0), np.inf)),
+        "generator_: weights 'W_y' hold non-finite values",
+    ),
+    "generator's weights missing": (
+        lambda members: {
+            k: v for k, v in members.items() if k != "generator/weights/W_y.npy"
+        },
+        r"missing \['generator/weights/W_y.npy'\]",
+    ),
+}
+
+# damage to the default file (a mixture as generator)
+TAMPERING = {
+    "mixture without labels": (
+        edit_metadata(unlabel_mixture),
+        "generator_: component 'rnn' knows the labels",
+    ),
+    "mixture with invalid parameters": (
+        edit_metadata(
+            lambda m: m["generator"]["params"].update(validation_fraction=2.0)
+        ),
+        r"generator_: invalid parameters \(generator.params\)",
+    ),
+    "mixture weights that do not sum to 1": (
+        edit_array("generator/mixture/weights_", lambda a: a * 0.5),
+        "weights_ must sum to 1",
+    ),
+    "component with non-finite weights": (
+        edit_array(
+            "generator/components/0/weights/W_y", lambda a: set_item(a, (0, 0), np.nan)
+        ),
+        "generator_: component 'rnn': weights 'W_y' hold non-finite values",
     ),
     "classes disagree": (
         edit_metadata(lambda m: m.update(classes=["en", "fr"])),
@@ -304,20 +363,6 @@ TAMPERING = {
         edit_metadata(lambda m: m["generator"].update(estimator="CharRNNClassifier")),
         "metadata generator.estimator must be one of",
     ),
-    "generator with invalid parameters": (
-        edit_metadata(lambda m: m["generator"]["params"].update(hidden_size=0)),
-        r"generator_: invalid parameters \(generator.params\)",
-    ),
-    "generator with non-finite weights": (
-        edit_array("generator/weights/W_y", lambda a: set_item(a, (0, 0), np.inf)),
-        "generator_: weights 'W_y' hold non-finite values",
-    ),
-    "generator's weights missing": (
-        lambda members: {
-            k: v for k, v in members.items() if k != "generator/weights/W_y.npy"
-        },
-        r"missing \['generator/weights/W_y.npy'\]",
-    ),
     "invalid classifier parameter": (
         edit_metadata(lambda m: m["params"].update(dropout=2.0)),
         "invalid parameters: The 'dropout' parameter",
@@ -337,10 +382,15 @@ TAMPERING = {
 }
 
 
-@pytest.mark.parametrize("name", list(TAMPERING))
-def test_tampered_file_is_refused(clf_file, tmp_path, name):
-    _, path = clf_file
-    tamper, message = TAMPERING[name]
+CASES = [("mixed", name) for name in TAMPERING] + [
+    ("network", name) for name in NETWORK_TAMPERING
+]
+
+
+@pytest.mark.parametrize("kind, name", CASES)
+def test_tampered_file_is_refused(clf_files, tmp_path, kind, name):
+    _, path = clf_files[kind]
+    tamper, message = {**TAMPERING, **NETWORK_TAMPERING}[name]
     bad = write_members(tmp_path / "bad.npz", tamper(members_of(path)))
     with pytest.raises(ModelFileError, match=message):
         CharRNNClassifier.load(bad)
@@ -348,9 +398,10 @@ def test_tampered_file_is_refused(clf_file, tmp_path, name):
         load_model(bad)
 
 
-def test_an_untouched_copy_loads(clf_file, tmp_path):
+@pytest.mark.parametrize("kind", ["mixed", "network"])
+def test_an_untouched_copy_loads(clf_files, tmp_path, kind):
     # the tampering helpers alone change nothing: a refusal is the edit's
-    model, path = clf_file
+    model, path = clf_files[kind]
     copy = write_members(
         tmp_path / "copy.npz", edit_metadata(lambda m: m)(members_of(path))
     )
