@@ -192,7 +192,7 @@ weight_averaging, random_state, verbose, dtype
         self.generator_ = clone(self._generator()).fit(X, y)
         self.classes_ = self.generator_.classes_
         self.n_iter_ = self._network().n_iter_
-        self.class_log_prior_ = self._log_prior(self._network().class_count_)
+        self.class_log_prior_ = self._log_prior(self.generator_.class_count_)
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.generator_, attr):
                 setattr(self, attr, getattr(self.generator_, attr))

@@ -60,6 +60,13 @@ def part_slices(n, n_tokens):
     sizes differing by at most one, so that parts run side by side finish
     together (10,000 names: two parts of 5,000, not 8,192 and 1,808).
 
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    n_tokens : int
+        The model's number of tokens ``V`` (see :func:`part_rows`).
+
     Returns
     -------
     parts : list of slice
