@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/labels.py           # the table (defaults, about 10 minutes)
+    python benchmarks/labels.py           # the table (defaults, about 12 minutes)
     python benchmarks/labels.py --tune    # candidates on a validation split
 
 ``load_surnames()`` is split as the label judge splits it
@@ -10,23 +10,26 @@ Run from the repository root::
 Every model fits on the training part and is measured on the held-out part:
 
 - **score**: held-out mean log-likelihood per token (nats, characters plus
-  one end token, higher is better) of the conditional generator under each
-  name's own label, of the unconditional generator (defaults, no ``y``),
-  and of one ``KneserNeyGenerator`` (defaults) per language, each scoring
-  its language's held-out names;
-- **accuracy** and **balanced accuracy** of ``CharRNNClassifier``
-  (defaults) against the judge, character TF-IDF + logistic regression
-  (``labels_baseline.fit_judge``), and, when torch is installed, against
-  PyTorch's tutorial RNN classifier trained with Adam and early stopping
-  (``labels_torch.classification_row``; ``n/a`` without torch);
+  one end token, higher is better), each name under its own label: of the
+  conditional network (``CharRNNGenerator`` fitted with ``y``, the
+  generator of ``CharRNNClassifier(mix_ngram=False)``), of the conditional
+  mixture of that network and a Kneser-Ney n-gram (the generator of
+  ``CharRNNClassifier()``), of the conditional ``KneserNeyGenerator`` and
+  of one ``KneserNeyGenerator`` per language; and, with no labels, of the
+  unconditional network;
+- **accuracy** and **balanced accuracy** of ``CharRNNClassifier()``
+  (defaults) and ``CharRNNClassifier(mix_ngram=False)`` against the judge,
+  character TF-IDF + logistic regression (``labels_baseline.fit_judge``),
+  and, when torch is installed, against PyTorch's tutorial RNN classifier
+  trained with Adam and early stopping (``labels_torch.classification_row``;
+  ``n/a`` without torch);
 - **label fidelity**: for Japanese, Italian, Russian and English, the share
   of 300 names sampled for that label (``generator_.sample(300, y=label,
-  random_state=0)``, temperature 1) that the judge assigns to it, beside the
-  share of real held-out names of that label it assigns to it;
-- **fit** times, on this machine's two cores.
-
-The classifier's ``generator_`` is the conditional generator of the score
-row: one fit serves both.
+  random_state=0)``, temperature 1) from the network and from the mixture
+  that the judge assigns to it, beside the share of real held-out names of
+  that label it assigns to it;
+- **fit** times, on this machine's two cores; a classifier's fit is its
+  generator's.
 
 ``--tune`` holds out a stratified 10% of the training part (``random_state=0``)
 as a validation split and prints the conditional score and the classifier's
@@ -53,7 +56,7 @@ from labels_torch import classification_row  # noqa: E402
 
 N_SAMPLES = 300
 # Parameters tried by --tune, each against the defaults (the first row).
-CANDIDATES = [{}, {"dropout": 0.5}, {"n_iter_no_change": 10}, {"hidden_size": 256}]
+CANDIDATES = [{}, {"mix_ngram": False}, {"hidden_size": 256}]
 
 
 def timed(fit):
@@ -86,55 +89,74 @@ def table(X_train, X_test, y_train, y_test):
     clf, clf_seconds = timed(
         lambda: CharRNNClassifier(random_state=0).fit(X_train, y_train)
     )
+    alone, alone_seconds = timed(
+        lambda: CharRNNClassifier(mix_ngram=False, random_state=0).fit(X_train, y_train)
+    )
     plain, plain_seconds = timed(lambda: CharRNNGenerator(random_state=0).fit(X_train))
+    ngram, ngram_seconds = timed(
+        lambda: KneserNeyGenerator(random_state=0).fit(X_train, y_train)
+    )
     kn_score, kn_seconds = per_label_kneser_ney(X_train, y_train, X_test, y_test)
     judge, judge_seconds = timed(lambda: fit_judge(X_train, y_train))
 
     print("held-out score (nats/token)                      score   fit (s)")
-    conditional = clf.generator_.score(X_test, y_test)
-    print(
-        f"  CharRNNGenerator fit(X, y), own labels       {conditional:8.4f} "
-        f"{clf_seconds:8.1f}"
-    )
-    print(
-        f"  CharRNNGenerator fit(X), no labels           "
-        f"{plain.score(X_test):8.4f} {plain_seconds:8.1f}"
-    )
-    print(
-        f"  KneserNeyGenerator, one per language         {kn_score:8.4f} "
-        f"{kn_seconds:8.1f}"
-    )
-
-    start = time.perf_counter()
-    predicted = clf.predict(X_test)
-    predict_seconds = time.perf_counter() - start
-    judged = judge.predict(X_test)
-    print("\nclassification                          accuracy  balanced   fit (s)")
-    for name, labels, seconds in (
-        ("CharRNNClassifier", predicted, clf_seconds),
-        ("TF-IDF + logistic regression (judge)", judged, judge_seconds),
+    for name, score, seconds in (
+        (
+            "CharRNNGenerator fit(X, y)",
+            alone.generator_.score(X_test, y_test),
+            alone_seconds,
+        ),
+        (
+            "GeneratorMixture fit(X, y), rnn + ngram",
+            clf.generator_.score(X_test, y_test),
+            clf_seconds,
+        ),
+        ("KneserNeyGenerator fit(X, y)", ngram.score(X_test, y_test), ngram_seconds),
+        ("KneserNeyGenerator, one per language", kn_score, kn_seconds),
+        ("CharRNNGenerator fit(X), no labels", plain.score(X_test), plain_seconds),
     ):
+        print(f"  {name:<43}{score:8.4f} {seconds:8.1f}")
+    weights = ", ".join(f"{w:.2f}" for w in clf.generator_.weights_)
+    print(f"  (mixture weights rnn, ngram: {weights})")
+
+    print("\nclassification                          accuracy  balanced   fit (s)")
+    predict_seconds = {}
+    for name, model, seconds in (
+        ("CharRNNClassifier()", clf, clf_seconds),
+        ("CharRNNClassifier(mix_ngram=False)", alone, alone_seconds),
+        ("TF-IDF + logistic regression (judge)", judge, judge_seconds),
+    ):
+        labels, predict_seconds[name] = timed(lambda model=model: model.predict(X_test))
         accuracy = accuracy_score(y_test, labels)
         balanced = balanced_accuracy_score(y_test, labels)
         print(f"  {name:<38}{accuracy:7.1%}  {balanced:7.1%}  {seconds:8.1f}")
     print(classification_row(X_train, y_train, X_test, y_test))
     print(
-        f"  (CharRNNClassifier.predict on {len(X_test):,} names: "
-        f"{predict_seconds:.1f} s)"
+        f"  (predict on {len(X_test):,} names: "
+        f"{predict_seconds['CharRNNClassifier()']:.1f} s and "
+        f"{predict_seconds['CharRNNClassifier(mix_ngram=False)']:.1f} s)"
     )
 
     print(
-        f"\nlabel fidelity: share judged as the label     {N_SAMPLES} sampled  "
-        "real held out"
+        f"\nlabel fidelity: share judged as the label  {N_SAMPLES} sampled from"
+        "        real"
     )
+    print("                                         network  mixture   held out")
     X_test_array = np.asarray(X_test, object)
     for language in LANGUAGES:
-        sampled = clf.generator_.sample(N_SAMPLES, y=language, random_state=0)
+        shares = [
+            share_judged_as(
+                judge,
+                model.generator_.sample(N_SAMPLES, y=language, random_state=0),
+                language,
+            )
+            for model in (alone, clf)
+        ]
         real = X_test_array[y_test == language].tolist()
         print(
-            f"  {language:<10}                                  "
-            f"{share_judged_as(judge, sampled, language):7.1%}  "
-            f"{share_judged_as(judge, real, language):10.1%}"
+            f"  {language:<10}                             "
+            f"{shares[0]:7.1%}  {shares[1]:7.1%}  "
+            f"{share_judged_as(judge, real, language):8.1%}"
         )
 
 

@@ -26,7 +26,6 @@ the parameters they come from, and sizes against bounds.
 This module takes the estimator class as an argument and never imports it.
 """
 
-import math
 from functools import partial
 
 import numpy as np
@@ -37,11 +36,10 @@ from . import _persistence
 from ._file_parts import (
     COLUMNS,
     MAX_SEQUENCE_LENGTH,
-    TOKEN_TYPES,
-    check_vocabulary,
+    check_labelled_vocabulary,
     columns,
     json_value,
-    token_type,
+    labels_section,
     vocabulary_section,
 )
 from ._params import check_epsilon
@@ -64,8 +62,6 @@ SECTIONS = ("network", "vocabulary", "fitted", "fitted_arrays", "optimizer")
 # Step and epoch counts: exact in a float64, and more than any fit reaches.
 MAX_COUNT = 2**53
 _FLOAT_DTYPES = ("float32", "float64")
-# The vocabulary's keys for a model fitted with labels (all or none).
-_LABEL_KEYS = ("classes", "class_type", "class_count")
 _FITTED = (
     "n_iter_",
     "t_",
@@ -153,7 +149,7 @@ def fitted_state(estimator, include_optimizer):
 
     vocabulary = vocabulary_section(estimator)
     if hasattr(estimator, "classes_"):
-        vocabulary.update(_saved_labels(estimator))
+        vocabulary.update(labels_section(estimator))
     fitted = {name: json_value(getattr(estimator, name), name) for name in _FITTED}
     fitted.update(columns(estimator))
     fitted_arrays = {}
@@ -199,19 +195,6 @@ def _check_known_attributes(estimator, params):
         )
 
 
-def _saved_labels(estimator):
-    """The ``classes``, ``class_type`` and ``class_count`` of the vocabulary."""
-    classes = np.asarray(estimator.classes_).tolist()
-    counts = np.asarray(estimator.class_count_, dtype=float)
-    if counts.shape != (len(classes),) or not np.isfinite(counts).all():
-        raise ValueError("Cannot save: class_count_ must hold a count per class.")
-    return {
-        "classes": classes,
-        "class_type": token_type(classes),
-        "class_count": counts.tolist(),
-    }
-
-
 def _check_saved_arrays(values, shapes, dtype, what):
     if set(values) != set(shapes):
         raise ValueError(
@@ -244,7 +227,7 @@ def _check_sections(estimator_class, params, sections):
     """Check the sections against each other and the parameters."""
     network = _check_network(sections["network"], params)
     dtype = np.dtype(network["dtype"])
-    vocabulary = _check_vocabulary(sections["vocabulary"])
+    vocabulary = check_labelled_vocabulary(sections["vocabulary"])
     shapes = weight_shapes(
         cell=network["cell"],
         n_layers=network["n_layers"],
@@ -285,60 +268,6 @@ def _check_sections(estimator_class, params, sections):
         "optimizer": optimizer,
     }
     return state, arrays
-
-
-def _check_vocabulary(vocabulary):
-    """The shared vocabulary checks, then the labels of a conditional model."""
-    if not isinstance(vocabulary, dict):
-        return check_vocabulary(vocabulary)  # says what it expected
-    labels = {key: vocabulary[key] for key in _LABEL_KEYS if key in vocabulary}
-    rest = {key: value for key, value in vocabulary.items() if key not in labels}
-    result = check_vocabulary(rest)
-    if labels:
-        result.update(_check_labels(labels))
-    return result
-
-
-def _check_labels(labels):
-    """The labels of a conditional model: typed, sorted, distinct, counted."""
-    missing = [key for key in _LABEL_KEYS if key not in labels]
-    if missing:
-        raise ModelFileError(
-            f"metadata vocabulary lacks keys {missing}: a model fitted with "
-            f"labels records all of {list(_LABEL_KEYS)}"
-        )
-    type_name = check_str(
-        labels["class_type"], "vocabulary.class_type", set(TOKEN_TYPES)
-    )
-    classes = labels["classes"]
-    if type(classes) is not list or not classes:
-        fail("vocabulary.classes", "a non-empty list", classes)
-    if type_name == "float":
-        classes = [float(c) if type(c) is int else c for c in classes]
-    for i, label in enumerate(classes):
-        _check_label(label, f"vocabulary.classes[{i}]", type_name)
-    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
-        raise ModelFileError("vocabulary.classes must be distinct and sorted")
-    return {"classes": classes, "class_count": _check_counts(labels, len(classes))}
-
-
-def _check_counts(labels, n_classes):
-    """``class_count``: a count >= 0 per class, not all zero."""
-    counts = check_list(labels["class_count"], "vocabulary.class_count", check_float)
-    if len(counts) != n_classes or any(c < 0 for c in counts) or not sum(counts):
-        raise ModelFileError(
-            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
-        )
-    return counts
-
-
-def _check_label(label, where, type_name):
-    if type(label) is not TOKEN_TYPES[type_name]:
-        fail(where, f"a {type_name}", label)
-    if type_name == "float" and not math.isfinite(label):
-        fail(where, "finite", label)
-    if type_name == "int" and not -(2**63) <= label < 2**63:
-        fail(where, "a 64-bit int", label)
 
 
 def _check_network(network, params):

@@ -16,6 +16,7 @@ import numpy as np
 from . import _persistence
 from ._persistence import (
     ModelFileError,
+    check_float,
     check_int,
     check_keys,
     check_list,
@@ -32,6 +33,8 @@ MAX_SEQUENCE_LENGTH = 2**24
 TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 COLUMNS = ("n_features_in_", "feature_names_in_")
 HASHES = "fitted/training_hashes_"
+# The vocabulary's keys for a model fitted with labels (all or none).
+LABEL_KEYS = ("classes", "class_type", "class_count")
 _INT64 = np.iinfo(np.int64)
 
 
@@ -61,6 +64,19 @@ def token_type(tokens):
         f"Cannot save: vocabulary tokens must all be str, int, float or bool; "
         f"got {types}."
     )
+
+
+def labels_section(estimator):
+    """The ``classes``, ``class_type`` and ``class_count`` of the vocabulary."""
+    classes = np.asarray(estimator.classes_).tolist()
+    counts = np.asarray(estimator.class_count_, dtype=float)
+    if counts.shape != (len(classes),) or not np.isfinite(counts).all():
+        raise ValueError("Cannot save: class_count_ must hold a count per class.")
+    return {
+        "classes": classes,
+        "class_type": token_type(classes),
+        "class_count": counts.tolist(),
+    }
 
 
 def json_value(value, what):
@@ -123,6 +139,67 @@ def check_vocabulary(vocabulary, where="vocabulary"):
             f"{where}.tokens must be distinct and sorted (the encoding relies on it)"
         )
     return {"input_kind": kind, "tokens": tokens}
+
+
+def check_labelled_vocabulary(vocabulary):
+    """The vocabulary checks, then the labels of a model fitted with them.
+
+    Returns
+    -------
+    vocabulary : dict
+        ``input_kind`` and ``tokens``; with labels, also ``classes`` and
+        ``class_count``.
+    """
+    if not isinstance(vocabulary, dict):
+        return check_vocabulary(vocabulary)  # says what it expected
+    labels = {key: vocabulary[key] for key in LABEL_KEYS if key in vocabulary}
+    rest = {key: value for key, value in vocabulary.items() if key not in labels}
+    result = check_vocabulary(rest)
+    if labels:
+        result.update(_check_labels(labels))
+    return result
+
+
+def _check_labels(labels):
+    """The labels of a conditional model: typed, sorted, distinct, counted."""
+    missing = [key for key in LABEL_KEYS if key not in labels]
+    if missing:
+        raise ModelFileError(
+            f"metadata vocabulary lacks keys {missing}: a model fitted with "
+            f"labels records all of {list(LABEL_KEYS)}"
+        )
+    type_name = check_str(
+        labels["class_type"], "vocabulary.class_type", set(TOKEN_TYPES)
+    )
+    classes = labels["classes"]
+    if type(classes) is not list or not classes:
+        fail("vocabulary.classes", "a non-empty list", classes)
+    if type_name == "float":
+        classes = [float(c) if type(c) is int else c for c in classes]
+    for i, label in enumerate(classes):
+        _check_label(label, f"vocabulary.classes[{i}]", type_name)
+    if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
+        raise ModelFileError("vocabulary.classes must be distinct and sorted")
+    return {"classes": classes, "class_count": _check_counts(labels, len(classes))}
+
+
+def _check_counts(labels, n_classes):
+    """``class_count``: a count >= 0 per class, not all zero."""
+    counts = check_list(labels["class_count"], "vocabulary.class_count", check_float)
+    if len(counts) != n_classes or any(c < 0 for c in counts) or not sum(counts):
+        raise ModelFileError(
+            "vocabulary.class_count must hold a count >= 0 per class, not all 0"
+        )
+    return counts
+
+
+def _check_label(label, where, type_name):
+    if type(label) is not TOKEN_TYPES[type_name]:
+        fail(where, f"a {type_name}", label)
+    if type_name == "float" and not math.isfinite(label):
+        fail(where, "finite", label)
+    if type_name == "int" and not -(2**63) <= label < 2**63:
+        fail(where, "a 64-bit int", label)
 
 
 def _check_token(token, where, python_type, type_name):

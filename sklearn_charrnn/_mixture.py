@@ -1,5 +1,6 @@
 """GeneratorMixture: generators mixed token by token."""
 
+import inspect
 from numbers import Real
 
 import numpy as np
@@ -12,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _mixture_file, _persistence, _sequences
 from ._generator import GeneratorMixin, drop_empty
-from .generation import sequence_hashes, token_log_probs
+from ._labels import check_labelled, fit_labels, label_indices
+from ._sequences import STRING
+from .generation import label_tag, sequence_hashes, token_log_probs
 
 # Below this many sequences weights="auto" holds none out: equal weights.
 _MIN_AUTO_SEQUENCES = 10
@@ -167,11 +170,20 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
     input_kind_ : {"str", "tokens"}
         Whether fit was given strings or a 2-D array of tokens.
 
+    classes_ : ndarray of shape (n_classes,)
+        The sorted distinct labels given to fit, only when fit was given
+        ``y``.
+
+    class_count_ : ndarray of shape (n_classes,)
+        Number of training sequences of each label, only when fit was given
+        ``y``.
+
     max_length_ : int
         Length of the longest training sequence.
 
     training_hashes_ : ndarray of uint64
-        Sorted hashes of the training sequences (for ``exclude_training``).
+        Sorted hashes of the training sequences (for ``exclude_training``),
+        with labels each tagged with its label.
 
     n_features_in_ : int
         Number of columns of X, when fit was given a 2-D array.
@@ -192,6 +204,13 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
     components on all the sequences and keeps those weights. This costs a
     second fit of every component. With fewer than 10 sequences the weights
     are equal.
+
+    Fitted with labels ``y``, every component learns ``p(sequence |
+    label)`` and the mixture is ``p(token | tokens so far, label) = sum_k
+    w_k p_k(token | tokens so far, label)``, with one weight vector for all
+    labels (EM on the held-out sequences, each scored under its own label).
+    ``sample``, ``complete``, ``score_samples`` and ``score`` then take
+    ``y`` as :class:`CharRNNGenerator`'s do.
 
     Examples
     --------
@@ -265,8 +284,13 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Training sequences, as :meth:`CharRNNGenerator.fit` takes them.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence: every component is then fitted with the
+            labels and learns ``p(sequence | label)`` (a component that
+            cannot take labels is a ValueError), and the mixture keeps the
+            sorted labels in ``classes_``. The weights are one vector for
+            all labels, fitted on held-out sequences each scored under its
+            own label. None fits without labels.
 
         Returns
         -------
@@ -276,30 +300,59 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         self._validate_params()
         named = self._named_estimators()
         rng = check_random_state(self.random_state)
-        for attr in ("n_features_in_", "feature_names_in_"):
+        stale = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
+        for attr in stale:
             if hasattr(self, attr):
                 delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=True)
+        labels = self._fit_labels(y, sequences, kind, named)
         sequences = drop_empty(sequences, kind)
         tokens = _sequences.build_vocabulary(sequences, kind)
         self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
         self.input_kind_ = kind
         codes, lengths = _sequences.encode(sequences, kind, tokens)
         self.max_length_ = int(lengths.max())
-        self.training_hashes_ = sequence_hashes(codes, lengths)
+        tags = None
+        if labels is not None:
+            tags = [label_tag(len(tokens) + 2, i) for i in labels]
+        self.training_hashes_ = sequence_hashes(codes, lengths, tags)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(named))
         components = [_seeded(e, s) for (_, e), s in zip(named, seeds, strict=True)]
+        y_fit = None if labels is None else self.classes_[labels]
         if isinstance(self.weights, str):
             self.weights_, self.em_curve_ = self._auto_weights(
-                components, sequences, rng
+                components, sequences, rng, y_fit
             )
         else:
             self.weights_, self.em_curve_ = self._fixed_weights(len(named)), None
-        self.estimators_ = [clone(e).fit(sequences) for e in components]
+        fit_args = () if y_fit is None else (y_fit,)
+        self.estimators_ = [clone(e).fit(sequences, *fit_args) for e in components]
         self.named_estimators_ = Bunch(
             **{name: e for (name, _), e in zip(named, self.estimators_, strict=True)}
         )
         return self
+
+    def _fit_labels(self, y, sequences, kind, named):
+        """Class indices of the non-empty sequences (None without labels).
+
+        Sets ``classes_`` and ``class_count_``; refuses a component that
+        cannot take labels.
+        """
+        if y is None:
+            return None
+        for name, estimator in named:
+            if "label" not in inspect.signature(estimator._steps).parameters:
+                raise ValueError(
+                    f"Estimator {name!r} ({type(estimator).__name__}) cannot take "
+                    "labels (its step interface has no label): fit the mixture "
+                    "without y, or leave it out."
+                )
+        self.classes_, labels = fit_labels(y, len(sequences))
+        if kind == STRING:
+            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
+        counts = np.bincount(labels, minlength=len(self.classes_))
+        self.class_count_ = counts.astype(float)
+        return labels
 
     def _named_estimators(self):
         named = _default_estimators() if self.estimators is None else self.estimators
@@ -330,8 +383,12 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             )
         return weights / weights.sum()
 
-    def _auto_weights(self, components, sequences, rng):
-        """EM weights on held-out sequences, components fitted on the rest."""
+    def _auto_weights(self, components, sequences, rng, labels=None):
+        """EM weights on held-out sequences, components fitted on the rest.
+
+        With ``labels``, each held-out sequence is scored under its label;
+        one whose label the rest does not hold is left out.
+        """
         n = len(sequences)
         k = len(components)
         if n < _MIN_AUTO_SEQUENCES or k == 1:
@@ -339,32 +396,95 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         n_valid = int(np.ceil(self.validation_fraction * n))
         order = rng.permutation(n)
         train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
-        held_out = _rows(sequences, valid)
+        if labels is None:
+            fit_args, groups = (), [(valid, None)]
+        else:
+            fit_args, seen = (labels[train],), np.unique(labels[train])
+            groups = [
+                (valid[labels[valid] == label], label)
+                for label in np.intersect1d(labels[valid], seen)
+            ]
+        fitted = [clone(e).fit(_rows(sequences, train), *fit_args) for e in components]
         log_probs = np.column_stack(
             [
-                _token_log_probs(clone(e).fit(_rows(sequences, train)), held_out)
-                for e in components
+                np.concatenate(
+                    [
+                        _token_log_probs(e, _rows(sequences, index), label)
+                        for index, label in groups
+                    ]
+                )
+                for e in fitted
             ]
         )  # (n_tokens, k)
         return em_weights(log_probs)
 
-    def _steps(self, dtype=None):
-        """The mixture's step interface (:mod:`.generation`)."""
+    def _steps(self, dtype=None, label=None):
+        """The mixture's step interface (:mod:`.generation`).
+
+        A mixture fitted with labels needs ``label``, an index of
+        ``classes_``: every component then steps under that label.
+        """
         check_is_fitted(self)
+        if hasattr(self, "classes_") != (label is not None):
+            check_labelled(self, label, 1, "label")  # says which was expected
+        value = None if label is None else self.classes_[label]
         tokens = self._tokens()
         return MixtureSteps(
-            [e._steps(dtype) for e in self.estimators_],
+            [_component_steps(e, dtype, value) for e in self.estimators_],
             [_token_map(tokens, e) for e in self.estimators_],
             self.weights_,
         )
 
-    def score_samples(self, X):
+    def _scores(self, codes, lengths, y):
+        """Log-likelihoods under the labels ``y``, or over all labels."""
+        if y is None and hasattr(self, "classes_"):
+            log_prior = np.log(self.class_count_ / self.class_count_.sum())
+            joint = self._class_log_likelihoods(codes, lengths) + log_prior
+            return logsumexp(joint, axis=1)
+        labels = check_labelled(self, y, len(lengths))
+        if labels is None:
+            per_token = token_log_probs(self._steps(np.float64), codes, lengths)
+            return _sums(per_token, lengths)
+        return self._label_scores(codes, lengths, labels)
+
+    def _class_log_likelihoods(self, codes, lengths):
+        """``log p(sequence | label)`` of every sequence under every label.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples, n_classes)
+        """
+        return np.column_stack(
+            [
+                self._label_scores(codes, lengths, np.full(len(lengths), c))
+                for c in range(len(self.classes_))
+            ]
+        )
+
+    def _label_scores(self, codes, lengths, labels):
+        """Log-likelihood of every sequence under its label (an index)."""
+        result = np.empty(len(lengths))
+        for label in np.unique(labels):
+            index = np.flatnonzero(labels == label)
+            group = codes[np.repeat(labels == label, lengths)]
+            steps = self._steps(np.float64, label=int(label))
+            per_token = token_log_probs(steps, group, lengths[index])
+            result[index] = _sums(per_token, lengths[index])
+        return result
+
+    def score_samples(self, X, y=None):
         """Log-likelihood of each sequence under the mixture.
 
         Parameters
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
+        y : label or array-like of shape (n_samples,), default=None
+            For a mixture fitted with labels (and only then): the label to
+            score every sequence under, one for all or one each. None, for a
+            mixture fitted with labels, scores under the mixture of every
+            label weighted by its training frequency (``class_count_``):
+            ``log sum_c p(c) p(sequence | c)``.
 
         Returns
         -------
@@ -374,9 +494,7 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             of each given the ones before.
         """
         codes, lengths = self._validate(X)
-        per_token = token_log_probs(self._steps(np.float64), codes, lengths)
-        ends = np.cumsum(lengths + 1)
-        return np.add.reduceat(per_token, ends - lengths - 1) if len(ends) else ends
+        return self._scores(codes, lengths, y)
 
     def score(self, X, y=None):
         """Mean log-likelihood per token over all of X: higher is better.
@@ -385,8 +503,9 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : label or array-like of shape (n_samples,), default=None
+            The labels to score under, for a mixture fitted with labels (see
+            :meth:`score_samples`); must be None for one fitted without.
 
         Returns
         -------
@@ -395,8 +514,8 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             plus one end token per sequence), in nats.
         """
         codes, lengths = self._validate(X)
-        per_token = token_log_probs(self._steps(np.float64), codes, lengths)
-        return float(per_token.mean())
+        total = self._scores(codes, lengths, y).sum()
+        return float(total / (lengths.sum() + len(lengths)))
 
     # -------------------------------------------------------- persistence
 
@@ -501,10 +620,25 @@ def _token_map(tokens, estimator):
     return np.array([0, *inner, unknown], dtype=np.intp)
 
 
-def _token_log_probs(estimator, sequences):
+def _token_log_probs(estimator, sequences, label=None):
     """Every token's log-probability under a fitted component, end tokens
-    included."""
+    included; under ``label`` (a label, not an index) when given."""
     codes, lengths = _sequences.encode(
         sequences, estimator.input_kind_, list(estimator.vocabulary_)
     )
-    return token_log_probs(estimator._steps(np.float64), codes, lengths)
+    steps = _component_steps(estimator, np.float64, label)
+    return token_log_probs(steps, codes, lengths)
+
+
+def _component_steps(estimator, dtype, label=None):
+    """A component's step interface, under ``label`` (a label) when given."""
+    if label is None:
+        return estimator._steps(dtype)
+    index = label_indices(estimator.classes_, label, 1, "label")[0]
+    return estimator._steps(dtype, label=int(index))
+
+
+def _sums(per_token, lengths):
+    """Each sequence's sum of its tokens' values (end tokens included)."""
+    ends = np.cumsum(lengths + 1)
+    return np.add.reduceat(per_token, ends - lengths - 1) if len(ends) else ends

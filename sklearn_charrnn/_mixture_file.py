@@ -13,7 +13,9 @@ and ``random_state``; its sections are
   what the component's own file would hold;
 - ``vocabulary``, ``fitted`` (``max_length_``, ``em_curve_`` and, after a
   2-D fit, the columns) and ``fitted_arrays`` (the length of
-  ``training_hashes_``), as in every generator's file;
+  ``training_hashes_``), as in every generator's file; a mixture fitted
+  with labels also keeps ``classes``, ``class_type`` and ``class_count``
+  in ``vocabulary``, and its components were fitted with them;
 
 and the arrays ``mixture/weights_``, ``fitted/training_hashes_``, and every
 array of component ``i`` under ``components/i/`` (a RandomState parameter
@@ -24,7 +26,9 @@ not names, key the arrays: a name is any str.
 Every component is checked by its own class's schema (the one its own file
 uses), with its name in every message; then the mixture: a component's
 input kind must be the mixture's, the unfitted ``estimators`` must match
-the fitted components' names and classes, and ``weights_`` must be finite,
+the fitted components' names and classes, a component of a mixture fitted
+with labels must know only the mixture's labels (and one of a mixture
+fitted without must know none), and ``weights_`` must be finite,
 non-negative and sum to 1 (and equal the normalised ``weights`` when those
 are fixed). Components may be :class:`CharRNNGenerator` and
 :class:`KneserNeyGenerator`; a mixture of mixtures is pickled instead.
@@ -38,10 +42,9 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from . import _charrnn_file, _file_parts, _ngram_file, _persistence
+from . import _charrnn_file, _file_parts, _nested_file, _ngram_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._persistence import (
-    ModelContents,
     ModelFileError,
     ModelSchema,
     check_float,
@@ -72,6 +75,8 @@ _FITTED = (
     "input_kind_",
     "max_length_",
     "training_hashes_",
+    "classes_",
+    "class_count_",
     *_file_parts.COLUMNS,
 )
 
@@ -107,19 +112,6 @@ def load(estimator_class, path):
 # ------------------------------------------------------------------ save
 
 
-def component_state(component, include_optimizer=True):
-    """The parameters, sections and arrays of one fitted component."""
-    name = type(component).__name__
-    if name not in COMPONENTS or type(component) is not COMPONENTS[name][0]:
-        raise ValueError(
-            f"Cannot save: the model file holds {sorted(COMPONENTS)} components, "
-            f"not {name}. Use pickle or joblib instead."
-        )
-    if name == "CharRNNGenerator":
-        return _charrnn_file.fitted_state(component, include_optimizer)
-    return _ngram_file.fitted_state(component)
-
-
 def fitted_state(estimator, include_optimizer=True):
     """The parameters, JSON sections and arrays of a fitted mixture.
 
@@ -143,17 +135,10 @@ def fitted_state(estimator, include_optimizer=True):
     for i, (name, component) in enumerate(
         zip(names, estimator.estimators_, strict=True)
     ):
-        c_params, c_sections, c_arrays = component_state(component, include_optimizer)
-        prefix = f"components/{i}/"
-        arrays.update((prefix + key, value) for key, value in c_arrays.items())
-        components.append(
-            {
-                "name": name,
-                "estimator": type(component).__name__,
-                "params": _persistence.params_to_json(c_params, arrays, prefix),
-                "sections": c_sections,
-            }
+        nested = _nested_file.entry(
+            component, COMPONENTS, arrays, f"components/{i}/", include_optimizer
         )
+        components.append({"name": name, **nested})
     mixture = {
         "weights": _weights_param(params["weights"]),
         "estimators": _estimators_param(params["estimators"], arrays),
@@ -168,7 +153,7 @@ def fitted_state(estimator, include_optimizer=True):
     sections = {
         "mixture": mixture,
         "components": components,
-        "vocabulary": _file_parts.vocabulary_section(estimator),
+        "vocabulary": _vocabulary_section(estimator),
         "fitted": fitted,
         "fitted_arrays": {
             "training_hashes_": _file_parts.hashes_section(estimator, arrays)
@@ -179,6 +164,13 @@ def fitted_state(estimator, include_optimizer=True):
         "random_state": params["random_state"],
     }
     return params, sections, arrays
+
+
+def _vocabulary_section(estimator):
+    vocabulary = _file_parts.vocabulary_section(estimator)
+    if hasattr(estimator, "classes_"):
+        vocabulary.update(_file_parts.labels_section(estimator))
+    return vocabulary
 
 
 def _weights_param(weights):
@@ -211,7 +203,7 @@ def _check_params(estimator_class, params):
 
 def _check_sections(estimator_class, params, sections):
     """Check every component by its schema, then the mixture around them."""
-    vocabulary = _file_parts.check_vocabulary(sections["vocabulary"])
+    vocabulary = _file_parts.check_labelled_vocabulary(sections["vocabulary"])
     entries = sections["components"]
     if type(entries) is not list or not 1 <= len(entries) <= MAX_COMPONENTS:
         fail("components", f"a list of 1 to {MAX_COMPONENTS} components", entries)
@@ -223,6 +215,7 @@ def _check_sections(estimator_class, params, sections):
                 f"component {component['name']!r} was fitted on another input kind "
                 "than the mixture"
             )
+        _check_component_labels(component, vocabulary)
         components.append(component)
         arrays.update(component_arrays)
     names = [component["name"] for component in components]
@@ -271,41 +264,26 @@ def _check_sections(estimator_class, params, sections):
 
 def _check_component(entry, i):
     """One component, by its class's own schema; its arrays under its prefix."""
-    entry = check_keys(
-        entry, f"components[{i}]", ("name", "estimator", "params", "sections")
+    where = f"components[{i}]"
+    entry = check_keys(entry, where, ("name", *_nested_file.ENTRY_KEYS))
+    name = check_str(entry["name"], f"{where}.name")
+    component, arrays = _nested_file.check_entry(
+        entry, where, f"components/{i}/", COMPONENTS, f"component {name!r}"
     )
-    name = check_str(entry["name"], f"components[{i}].name")
-    class_name = check_str(
-        entry["estimator"], f"components[{i}].estimator", set(COMPONENTS)
-    )
-    component_class, module = COMPONENTS[class_name]
-    component_schema = module.schema(component_class)
-    prefix = f"components/{i}/"
-    try:
-        params, arrays = _persistence.check_params(
-            entry["params"],
-            component_schema.check_params,
-            where=f"components[{i}].params",
-            prefix=prefix,
+    return {"name": name, **component}, arrays
+
+
+def _check_component_labels(component, vocabulary):
+    """A component knows only the mixture's labels, and none without them."""
+    own = component["state"]["vocabulary"].get("classes")
+    labels = vocabulary.get("classes")
+    if (own is None) != (labels is None) or (
+        own is not None and not set(own) <= set(labels)
+    ):
+        raise ModelFileError(
+            f"component {component['name']!r} knows the labels {own}, but the "
+            f"mixture knows {labels}"
         )
-        sections = check_keys(
-            entry["sections"], f"components[{i}].sections", component_schema.sections
-        )
-        state, component_arrays = component_schema.check_sections(
-            dict(params), sections
-        )
-    except ValueError as error:
-        raise ModelFileError(f"component {name!r}: {str(error).rstrip('.')}") from None
-    arrays.update((prefix + key, value) for key, value in component_arrays.items())
-    component = {
-        "name": name,
-        "class_name": class_name,
-        "params": params,
-        "state": state,
-        "prefix": prefix,
-        "schema": component_schema,
-    }
-    return component, arrays
 
 
 def _check_weights_param(weights, n_components):
@@ -374,18 +352,7 @@ def _check_estimators(estimator_class, estimators, components):
 def _check_arrays(state, arrays):
     """Every component's arrays by its schema; the weights; the hashes."""
     for component in state["components"]:
-        prefix = component["prefix"]
-        own = {
-            key[len(prefix) :]: value
-            for key, value in arrays.items()
-            if key.startswith(prefix)
-        }
-        try:
-            component["schema"].check_arrays(component["state"], own)
-        except ValueError as error:
-            raise ModelFileError(
-                f"component {component['name']!r}: {str(error).rstrip('.')}"
-            ) from None
+        _nested_file.check_arrays(component, arrays, f"component {component['name']!r}")
     _check_weights(arrays[_WEIGHTS], state["weights"])
     _file_parts.check_hashes(arrays[_file_parts.HASHES])
 
@@ -415,28 +382,10 @@ def _check_weights(weights, fixed):
 def build(estimator_class, contents):
     """Assemble the mixture from checked contents (nothing can fail here)."""
     state, arrays = contents.state, contents.arrays
-    components = []
-    for component in state["components"]:
-        prefix = component["prefix"]
-        component_class, module = COMPONENTS[component["class_name"]]
-        params = _persistence.params_from_json(component["params"], arrays, prefix)
-        own = {
-            key[len(prefix) :]: value
-            for key, value in arrays.items()
-            if key.startswith(prefix)
-        }
-        components.append(
-            module.build(
-                component_class,
-                ModelContents(
-                    component["class_name"],
-                    params,
-                    component["state"],
-                    own,
-                    contents.versions,
-                ),
-            )
-        )
+    components = [
+        _nested_file.build(component, arrays, contents.versions, COMPONENTS)
+        for component in state["components"]
+    ]
     estimators = None
     if state["estimators"] is not None:
         estimators = [
@@ -460,4 +409,9 @@ def build(estimator_class, contents):
     for name, value in state["fitted"].items():
         setattr(estimator, name, value)
     estimator.training_hashes_ = arrays[_file_parts.HASHES]
+    if "classes" in state["vocabulary"]:
+        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.class_count_ = np.asarray(
+            state["vocabulary"]["class_count"], dtype=float
+        )
     return estimator

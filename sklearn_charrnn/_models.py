@@ -6,13 +6,14 @@ a file names, and none of them imports it.
 
 import inspect
 
-from . import _mixture_file, _persistence
-from ._mixture import GeneratorMixture
+from . import _classifier_file, _persistence
+from ._classifier import CharRNNClassifier
 
-# class name -> (class, module with its schema and build)
+# class name -> (class, module with its schema and build): every generator a
+# classifier's file may hold, and the classifier
 _FORMATS = {
-    **_mixture_file.COMPONENTS,
-    "GeneratorMixture": (GeneratorMixture, _mixture_file),
+    **_classifier_file.GENERATORS,
+    "CharRNNClassifier": (CharRNNClassifier, _classifier_file),
 }
 
 
@@ -21,7 +22,8 @@ def save_model(estimator, path, *, include_optimizer=True):
 
     Parameters
     ----------
-    estimator : CharRNNGenerator, KneserNeyGenerator or GeneratorMixture
+    estimator : CharRNNGenerator, KneserNeyGenerator, GeneratorMixture or \
+CharRNNClassifier
         A fitted estimator.
     path : str or os.PathLike
         Where to write; used as given (``.npz`` is a good suffix, as
@@ -31,7 +33,8 @@ def save_model(estimator, path, *, include_optimizer=True):
         :class:`CharRNNGenerator`, or of each in a mixture, so that
         ``warm_start`` or ``partial_fit`` continue exactly where training
         stopped. Without them, a loaded model resumes with fresh moments.
-        A :class:`KneserNeyGenerator` has no optimizer: it is ignored.
+        For a :class:`CharRNNClassifier`, those of its generator. A
+        :class:`KneserNeyGenerator` has no optimizer: it is ignored.
 
     See Also
     --------
@@ -55,9 +58,11 @@ def load_model(path):
 
     Returns
     -------
-    estimator : CharRNNGenerator, KneserNeyGenerator or GeneratorMixture
-        A fitted estimator whose ``score_samples`` and seeded ``sample`` give
-        the same results as the one saved.
+    estimator : CharRNNGenerator, KneserNeyGenerator, GeneratorMixture or \
+CharRNNClassifier
+        A fitted estimator whose ``score_samples`` and seeded ``sample`` (a
+        classifier's ``predict_proba`` and its generator's seeded ``sample``)
+        give the same results as the one saved.
 
     Raises
     ------

@@ -4,6 +4,8 @@ The container (:mod:`._persistence`) stores the parameters and any JSON
 sections and arrays an estimator hands it. A KneserNeyGenerator hands it
 
 - ``vocabulary``: the input kind and the sorted tokens, with their type;
+  for a model fitted with labels, also ``classes``, ``class_type`` and
+  ``class_count``, as in :mod:`._charrnn_file`;
 - ``model``: ``order_``, ``order_scores_`` (a list of ``[order, score]``
   pairs, or null), ``start_node_`` and the sizes of the tables (number of
   distinct n-grams and of automaton nodes);
@@ -13,15 +15,19 @@ sections and arrays an estimator hands it. A KneserNeyGenerator hands it
 
 and the arrays ``model/ngrams_`` (int64), ``model/ngram_counts_``,
 ``model/discounts_``, ``model/log_probs_``, ``model/transitions_`` and
-``fitted/training_hashes_``. Both the counts (what ``partial_fit`` adds to)
+``fitted/training_hashes_``; with labels, also ``model/ngram_class_counts_``
+(int64), ``model/class_discounts_`` and ``model/class_start_nodes_``
+(int64). Both the counts (what ``partial_fit`` adds to)
 and the compiled tables (what scoring and sampling read) are stored, so
 loading compiles nothing.
 
 :func:`schema` runs the same checks when saving and when loading: the
 parameters against the estimator's constraints, ``order_`` and the
 discounts against the parameters, every n-gram token and every transition
-in range, n-grams sorted and distinct with positive counts, discounts in
-``(0, r]``, log-probabilities finite with every row summing to 1.
+in range, n-grams sorted and distinct with positive counts (with labels:
+the counts per label non-negative and adding up to them), discounts in
+``(0, r]``, start nodes in range, log-probabilities finite with every row
+summing to 1.
 
 This module takes the estimator class as an argument and never imports it.
 """
@@ -50,6 +56,9 @@ ROW_SUM_TOLERANCE = 1e-9
 _MODEL = ("order_", "order_scores_", "start_node_", "n_ngrams", "n_nodes")
 _ARRAYS = ("ngrams_", "ngram_counts_", "discounts_", "log_probs_", "transitions_")
 _FITTED = ("max_length_", "training_hashes_", "vocabulary_", "input_kind_")
+# Arrays of a model fitted with labels, and the labels themselves.
+_CLASS_ARRAYS = ("ngram_class_counts_", "class_discounts_", "class_start_nodes_")
+_LABELS = ("classes_", "class_count_")
 
 
 def schema(estimator_class):
@@ -95,6 +104,7 @@ def fitted_state(estimator):
     """
     params = estimator.get_params(deep=False)
     known = set(params) | set(_MODEL) | set(_ARRAYS) | set(_FITTED)
+    known |= set(_CLASS_ARRAYS) | set(_LABELS)
     unknown = sorted(set(vars(estimator)) - known - set(_file_parts.COLUMNS))
     if unknown:
         raise ValueError(
@@ -121,12 +131,22 @@ def fitted_state(estimator):
         "model/log_probs_": np.asarray(estimator.log_probs_),
         "model/transitions_": np.asarray(estimator.transitions_),
     }
+    vocabulary = _file_parts.vocabulary_section(estimator)
+    if hasattr(estimator, "classes_"):
+        vocabulary.update(_file_parts.labels_section(estimator))
+        arrays.update(
+            (f"model/{name}", np.asarray(getattr(estimator, name)))
+            for name in _CLASS_ARRAYS
+        )
+        arrays["model/class_start_nodes_"] = arrays["model/class_start_nodes_"].astype(
+            np.int64
+        )
     fitted = {
         "max_length_": _persistence.json_scalar(estimator.max_length_, "max_length_"),
         **_file_parts.columns(estimator),
     }
     sections = {
-        "vocabulary": _file_parts.vocabulary_section(estimator),
+        "vocabulary": vocabulary,
         "model": model,
         "fitted": fitted,
         "fitted_arrays": {
@@ -147,7 +167,7 @@ def _check_params(estimator_class, params):
 
 def _check_sections(params, sections):
     """Check the sections against each other and the parameters."""
-    vocabulary = _file_parts.check_vocabulary(sections["vocabulary"])
+    vocabulary = _file_parts.check_labelled_vocabulary(sections["vocabulary"])
     n_tokens = len(vocabulary["tokens"]) + 2
     model = _check_model(sections["model"], params)
     fitted = check_keys(
@@ -175,6 +195,15 @@ def _check_sections(params, sections):
             "model/transitions_": ((S, n_tokens), np.dtype(np.int32)),
         }
     )
+    if "classes" in vocabulary:
+        C = len(vocabulary["classes"])
+        arrays.update(
+            {
+                "model/ngram_class_counts_": ((m, C), np.dtype(np.int64)),
+                "model/class_discounts_": ((C, order, 3), np.dtype(np.float64)),
+                "model/class_start_nodes_": ((C,), np.dtype(np.int64)),
+            }
+        )
     state = {
         "vocabulary": vocabulary,
         "model": model,
@@ -240,6 +269,8 @@ def _check_arrays(state, arrays):
     n_tokens = len(state["vocabulary"]["tokens"]) + 2
     _check_ngrams(arrays["model/ngrams_"], arrays["model/ngram_counts_"], n_tokens)
     _check_discounts(arrays["model/discounts_"], state["discount"])
+    if "classes" in state["vocabulary"]:
+        _check_class_arrays(arrays, state)
     log_probs = arrays["model/log_probs_"]
     if not np.isfinite(log_probs).all():
         raise ModelFileError("log_probs_ holds values that are not finite")
@@ -280,6 +311,26 @@ def _check_ngrams(ngrams, counts, n_tokens):
         raise ModelFileError("ngram_counts_ must be positive")
 
 
+def _check_class_arrays(arrays, state):
+    """Counts per label adding up to the counts; discounts; start nodes."""
+    class_counts = arrays["model/ngram_class_counts_"]
+    if (class_counts < 0).any() or (
+        class_counts.sum(axis=1) != arrays["model/ngram_counts_"]
+    ).any():
+        raise ModelFileError(
+            "ngram_class_counts_ must be non-negative and add up to ngram_counts_ "
+            "over the labels"
+        )
+    _check_discounts(arrays["model/class_discounts_"], state["discount"])
+    starts = arrays["model/class_start_nodes_"]
+    n_nodes = state["model"]["n_nodes"]
+    if ((starts < 0) | (starts >= n_nodes)).any():
+        raise ModelFileError(
+            f"class_start_nodes_ must be nodes in [0, {n_nodes}); got "
+            f"{starts.min()} to {starts.max()}"
+        )
+
+
 def _check_discounts(discounts, discount):
     """Discounts ``D1, D2, D3+`` in ``(0, 1]``, ``(0, 2]``, ``(0, 3]``."""
     if not np.isfinite(discounts).all() or (discounts <= 0).any():
@@ -315,4 +366,10 @@ def build(estimator_class, contents):
     for name, value in state["fitted"].items():
         setattr(estimator, name, value)
     estimator.training_hashes_ = arrays[_file_parts.HASHES]
+    vocabulary = state["vocabulary"]
+    if "classes" in vocabulary:
+        estimator.classes_ = np.asarray(vocabulary["classes"])
+        estimator.class_count_ = np.asarray(vocabulary["class_count"], dtype=float)
+        for name in _CLASS_ARRAYS:
+            setattr(estimator, name, arrays[f"model/{name}"])
     return estimator

@@ -95,13 +95,16 @@ class ModelFileError(ValueError):
     """A file that is not a valid sklearn-charrnn model file.
 
     Raised by :func:`load_model` (and the ``load`` of
-    :class:`CharRNNGenerator`, :class:`KneserNeyGenerator` and
-    :class:`GeneratorMixture`) for a file that is not a regular file or not
-    a zip archive, is truncated or corrupted, holds a pickled object, misses
-    an array or has an extra one, has an array of the wrong shape, dtype or
-    memory order, a vocabulary that does not match the weights or tables,
-    non-finite weights or log-probabilities, an n-gram table out of range,
-    mixture weights that are negative or do not sum to 1, parameters that
+    :class:`CharRNNGenerator`, :class:`KneserNeyGenerator`,
+    :class:`GeneratorMixture` and :class:`CharRNNClassifier`) for a file
+    that is not a regular file or not a zip archive, is truncated or
+    corrupted, holds a pickled object, misses an array or has an extra one,
+    has an array of the wrong shape, dtype or memory order, a vocabulary
+    that does not match the weights or tables, non-finite weights or
+    log-probabilities, an n-gram table out of range, mixture weights that
+    are negative or do not sum to 1, a classifier whose generator was fitted
+    without labels or with other classes or whose prior does not sum to 1,
+    parameters that
     contradict the fitted state or their constraints, sizes beyond the
     format's bounds, or was written in a newer format. Nothing from such a
     file is executed and no model is returned.

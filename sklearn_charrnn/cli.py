@@ -529,12 +529,7 @@ def fit(args):
 
     check_output(args.output)
     names, labels = _read(args)
-    kind = args.model or ("rnn" if labels is not None else MODELS[0])
-    if labels is not None and kind != "rnn":
-        raise UserError(
-            f"--label-column trains a network that learns names of a kind: use "
-            f"--model rnn (the {kind} does not take labels)"
-        )
+    kind = args.model or MODELS[0]
     params = _rnn_params(args)
     if params.get("clip_norm") == "none":
         params["clip_norm"] = None
@@ -896,9 +891,9 @@ def build_parser():
         choices=MODELS,
         help="mixture: an rnn and a Kneser-Ney n-gram, mixed (the best scores); "
         "rnn or ngram: one alone (the n-gram fits in seconds) (default: "
-        f"{MODELS[0]}; rnn with --label-column)",
+        f"{MODELS[0]})",
     )
-    _add_label_column(p_fit, "learn names of a kind: the rnn learns p(name | label)")
+    _add_label_column(p_fit, "learn names of a kind: the model learns p(name | label)")
     p_fit.add_argument(
         "--seed",
         type=_integer,

@@ -55,6 +55,27 @@ def part_rows(n_tokens):
     return int(np.clip(_PART_CELLS // n_tokens, 64, _PART_ROWS))
 
 
+def part_slices(n, n_tokens):
+    """The parts of ``n`` sequences: as few as :func:`part_rows` allows, of
+    sizes differing by at most one, so that parts run side by side finish
+    together (10,000 names: two parts of 5,000, not 8,192 and 1,808).
+
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    n_tokens : int
+        The model's number of tokens ``V`` (see :func:`part_rows`).
+
+    Returns
+    -------
+    parts : list of slice
+    """
+    n_parts = -(-n // part_rows(n_tokens))  # none for no sequences
+    bounds = [n * k // n_parts for k in range(n_parts + 1)] if n else [0]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def next_token_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
     """Reshape next-token distributions for sampling.
 
@@ -252,7 +273,7 @@ def sample(
 ):
     """Generate one sequence for each prefix.
 
-    The sequences are generated in parts of :func:`part_rows` sequences,
+    The sequences are generated in the parts of :func:`part_slices`,
     each with its own random stream seeded in order from ``rng``; the parts
     run on ``threads`` when given. How the work is cut depends on the
     number of sequences and the vocabulary only, so the samples do not
@@ -301,17 +322,15 @@ def sample(
         "greedy": greedy,
         "min_length": min_length,
     }
-    size = part_rows(model.n_tokens)
-    starts = range(0, n, size)
-    rngs = _spawn(rng, len(starts))
+    parts = part_slices(n, model.n_tokens)
+    rngs = _spawn(rng, len(parts))
 
-    def part(start, part_rng):
-        rows = slice(start, start + size)
+    def part(rows, part_rng):
         return lambda: _sample_part(
             model, out[rows], lengths[rows], final_length[rows], part_rng, options
         )
 
-    functions = [part(s, r) for s, r in zip(starts, rngs, strict=True)]
+    functions = [part(s, r) for s, r in zip(parts, rngs, strict=True)]
     if threads is None:
         for function in functions:
             function()
@@ -330,8 +349,8 @@ def _spawn(rng, n):
 def token_log_probs(model, codes, lengths):
     """Log-probability of every token of every sequence, end tokens included.
 
-    The sequences run through the step interface together, in parts of
-    :func:`part_rows` sequences.
+    The sequences run through the step interface together, in the parts of
+    :func:`part_slices`.
 
     Parameters
     ----------
@@ -353,9 +372,7 @@ def token_log_probs(model, codes, lengths):
     for i in np.flatnonzero(lengths):
         targets[i, : lengths[i]] = codes[offsets[i] : offsets[i] + lengths[i]]
     out = np.zeros(targets.shape)  # (n, T)
-    size = part_rows(model.n_tokens)
-    for start in range(0, n, size):
-        rows = slice(start, start + size)
+    for rows in part_slices(n, model.n_tokens):
         _token_log_probs_part(model, targets[rows], lengths[rows], out[rows])
     mask = np.arange(targets.shape[1]) <= lengths[:, None]  # (n, T)
     return out[mask]

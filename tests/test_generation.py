@@ -633,3 +633,18 @@ def test_concurrent_calls_from_threads_draw_what_serial_calls_draw(model):
     for thread in threads:
         thread.join()
     assert got == expected
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 8192, 8193, 10_000, 50_001])
+@pytest.mark.parametrize("n_tokens", [28, 3000])
+def test_sampling_parts_are_even_and_cover_every_sequence(n, n_tokens):
+    parts = generation.part_slices(n, n_tokens)
+    sizes = [p.stop - p.start for p in parts]
+    assert (
+        sum(sizes) == n
+        and [p.start for p in parts] == list(np.cumsum([0, *sizes[:-1]]))[: len(parts)]
+    )
+    if n:
+        assert max(sizes) <= generation.part_rows(n_tokens)
+        assert max(sizes) - min(sizes) <= 1
+        assert len(parts) == -(-n // generation.part_rows(n_tokens))

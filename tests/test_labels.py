@@ -241,6 +241,33 @@ def test_classifier_is_bayes_rule_on_the_generator(classifier):
     assert classifier.score(X, Y) == 1.0
 
 
+def test_classifier_mixes_the_network_with_an_ngram_unless_told_not_to(classifier):
+    mixture = classifier.generator_
+    assert type(mixture).__name__ == "GeneratorMixture"
+    network, ngram = (
+        mixture.named_estimators_["rnn"],
+        mixture.named_estimators_["ngram"],
+    )
+    assert type(network) is CharRNNGenerator and network.hidden_size == 24
+    assert type(ngram).__name__ == "KneserNeyGenerator"
+    for component in (network, ngram):
+        assert component.classes_.tolist() == classifier.classes_.tolist()
+    assert classifier.n_iter_ == network.n_iter_
+    alone = _quiet(_clf(max_iter=20, mix_ngram=False).fit, X, Y)
+    assert type(alone.generator_) is CharRNNGenerator
+    assert alone.n_iter_ == alone.generator_.n_iter_ == 20
+    tests = ["bad", "stop"]
+    joint = np.column_stack(
+        [alone.generator_.score_samples(tests, y=c) for c in alone.classes_]
+    )
+    joint += np.log(alone.generator_.class_count_ / 20)
+    np.testing.assert_allclose(
+        alone.predict_log_proba(tests),
+        joint - logsumexp(joint, axis=1, keepdims=True),
+        rtol=1e-9,
+    )
+
+
 def test_class_prior_moves_the_prediction():
     clf = _quiet(_clf(max_iter=5, class_prior=[0.0, 1.0]).fit, X, Y)
     assert set(clf.predict(X)) == {"low"}

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -10,7 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _ngram_file, _persistence, _sequences
 from .._generator import GeneratorMixin, drop_empty
-from ..generation import sequence_hashes
+from .._labels import check_labelled, fit_labels
+from .._sequences import STRING
+from ..generation import label_tag, sequence_hashes
 from . import kneser_ney
 
 # order="auto" tries these orders on held-out sequences.
@@ -19,6 +22,14 @@ AUTO_ORDERS = range(2, 11)
 MIN_AUTO_SEQUENCES = 10
 SMALL_DATA_ORDER = 3
 VALIDATION_FRACTION = 0.1
+# Fitted only with labels.
+LABELLED = (
+    "classes_",
+    "class_count_",
+    "ngram_class_counts_",
+    "class_discounts_",
+    "class_start_nodes_",
+)
 
 
 class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
@@ -94,6 +105,25 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     start_node_ : int
         The row of ``log_probs_`` before the first token of a sequence.
 
+    classes_ : ndarray of shape (n_classes,)
+        The sorted distinct labels given to fit, only when fit was given
+        ``y``. With labels, ``ngrams_``, ``ngram_counts_``, ``discounts_``
+        and ``start_node_`` describe the model of all labels (block 0 of
+        the tables), and the attributes below each label's.
+
+    class_count_ : ndarray of shape (n_classes,)
+        Number of training sequences of each label, only with labels.
+
+    ngram_class_counts_ : ndarray of shape (n_ngrams, n_classes), dtype int64
+        How often each n-gram was seen with each label, only with labels.
+
+    class_discounts_ : ndarray of shape (n_classes, n_orders, 3)
+        Each label's discounts, from its own counts, only with labels.
+
+    class_start_nodes_ : ndarray of shape (n_classes,), dtype int64
+        The row of ``log_probs_`` where each label's sequences start, only
+        with labels.
+
     max_length_ : int
         Length of the longest training sequence.
 
@@ -134,6 +164,20 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     Fit compiles the model into a table of the whole next-token
     distribution of every context seen and a table of transitions between
     contexts, so scoring is a look-up per token.
+
+    Fitted with labels, every label ``c`` gets its own interpolated
+    modified Kneser-Ney model of its own counts (its own discounts), over
+    the shared vocabulary, from the bigram level up; below that it does not
+    fall to the uniform distribution but to the model of all labels in the
+    same context: for a context ``h`` the label saw,
+    ``p(w | h, c) = a_c(w | h) + g_c(h) p_all(w | h)``, where ``a_c`` is the
+    label's discounted counts down its chain of contexts and ``g_c(h)`` the
+    probability they leave. A label with a few dozen names then borrows the
+    spelling of all the others where its own counts are thin. Every label's
+    automaton is appended to the tables after the model of all labels.
+    On the surnames' held-out split this scores -1.8167 nats/token against
+    -1.8231 for one model per language, and gains 0.05 to 0.19 on the
+    languages with fewer than 100 names (``benchmarks/ngram_labels.py``).
 
     Tokens never seen in fit all map to one unknown token, which keeps the
     uniform share of probability: scoring a sequence that holds one stays
@@ -179,8 +223,11 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
             Training sequences: str (one character per token), or rows of
             tokens. A single column of str is read as one str per row.
             Empty strings are skipped with a warning.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence: the model then learns ``p(sequence |
+            label)`` (see Notes) and keeps the sorted labels in
+            ``classes_``; ``order="auto"`` scores each held-out sequence
+            under its label. None fits today's model of all sequences.
 
         Returns
         -------
@@ -194,8 +241,12 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         >>> gen = KneserNeyGenerator(order=3).fit(names)
         >>> gen.vocabulary_["a"], gen.ngrams_.shape[1]
         (1, 3)
+        >>> labelled = KneserNeyGenerator(order=3).fit(
+        ...     ["anna", "emma", "sato", "suzuki"], ["en", "en", "ja", "ja"])
+        >>> labelled.classes_.tolist(), len(labelled.sample(2, y="ja"))
+        (['en', 'ja'], 2)
         """
-        return self._fit(X, incremental=False)
+        return self._fit(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -212,8 +263,10 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Training sequences.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            A label per sequence, as in :meth:`fit`: given to every call, or
+            to none. The first call fixes the labels; a label not seen then
+            raises a ValueError that names it.
 
         Returns
         -------
@@ -229,15 +282,19 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         >>> int(gen.partial_fit(["nab"]).ngram_counts_.sum())
         13
         """
-        return self._fit(X, incremental=True)
+        return self._fit(X, y, incremental=True)
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, y, incremental):
         resume = incremental and hasattr(self, "ngrams_")
         if not resume:
-            for attr in ("n_features_in_", "feature_names_in_"):
+            stale = ("n_features_in_", "feature_names_in_", *LABELLED)
+            for attr in stale:
                 if hasattr(self, attr):
                     delattr(self, attr)
         sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
+        labels = self._fit_labels(y, len(sequences), resume)
+        if labels is not None and kind == STRING:
+            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
         sequences = drop_empty(sequences, kind)
         if resume:
             self._check_input_kind(kind)
@@ -248,39 +305,85 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         codes, lengths = _sequences.encode(sequences, kind, self._tokens())
         if resume:
             self._check_known(codes, lengths, sequences)
-            ngrams, counts = kneser_ney.aggregate_windows(
-                np.concatenate(
-                    [
-                        self.ngrams_,
-                        kneser_ney.ngram_windows(codes, lengths, self.order_),
-                    ]
-                ),
-                np.concatenate(
-                    [
-                        self.ngram_counts_,
-                        np.ones(lengths.sum() + len(lengths), dtype=np.int64),
-                    ]
-                ),
-            )
         else:
-            self.order_, self.order_scores_ = self._choose_order(codes, lengths)
-            ngrams, counts = kneser_ney.aggregate_windows(
-                kneser_ney.ngram_windows(codes, lengths, self.order_)
-            )
+            self.order_, self.order_scores_ = self._choose_order(codes, lengths, labels)
             self.max_length_ = 0
             self.training_hashes_ = np.zeros(0, dtype=np.uint64)
-        self._set_model(ngrams, counts)
+        windows = kneser_ney.ngram_windows(codes, lengths, self.order_)
+        if labels is None:
+            self._add_counts(windows, resume)
+        else:
+            self.class_count_ = getattr(self, "class_count_", 0.0) + np.bincount(
+                labels, minlength=len(self.classes_)
+            ).astype(float)
+            self._add_class_counts(windows, np.repeat(labels, lengths + 1), resume)
         self.max_length_ = max(self.max_length_, int(lengths.max()))
+        tags = None
+        if labels is not None:
+            tags = [label_tag(self._n_tokens(), i) for i in labels]
         self.training_hashes_ = np.union1d(
-            self.training_hashes_, sequence_hashes(codes, lengths)
+            self.training_hashes_, sequence_hashes(codes, lengths, tags)
         )
         return self
+
+    def _fit_labels(self, y, n_samples, resume):
+        """Class indices of y (None without labels); a fresh fit sets classes_."""
+        if resume:
+            if y is None or not hasattr(self, "classes_"):
+                check_labelled(self, y, n_samples)  # raises if only one is set
+                return None
+            return fit_labels(y, n_samples, self.classes_)[1]
+        if y is None:
+            return None
+        self.classes_, labels = fit_labels(y, n_samples)
+        return labels
+
+    def _add_counts(self, windows, resume):
+        """Count the windows (added to the counts so far) and compile."""
+        if resume:
+            windows = np.concatenate([self.ngrams_, windows])
+            counts = np.concatenate(
+                [self.ngram_counts_, np.ones(len(windows) - len(self.ngrams_), int)]
+            )
+            ngrams, counts = kneser_ney.aggregate_windows(windows, counts)
+        else:
+            ngrams, counts = kneser_ney.aggregate_windows(windows)
+        self._set_model(ngrams, counts)
+
+    def _add_class_counts(self, windows, classes, resume):
+        """Count the windows per label (added to the counts so far), compile."""
+        n_classes = len(self.classes_)
+        counts = None
+        if resume:
+            rows, columns = np.nonzero(self.ngram_class_counts_)
+            old = self.ngram_class_counts_[rows, columns]
+            windows = np.concatenate([self.ngrams_[rows], windows])
+            classes = np.concatenate([columns, classes])
+            counts = np.concatenate([old, np.ones(len(windows) - len(old), int)])
+        ngrams, class_counts = kneser_ney.class_ngram_counts(
+            windows, classes, n_classes, counts
+        )
+        self.ngrams_, self.ngram_class_counts_ = ngrams, class_counts
+        self.ngram_counts_ = class_counts.sum(axis=1)
+        (
+            self.discounts_,
+            self.class_discounts_,
+            self.log_probs_,
+            self.transitions_,
+            self.start_node_,
+            self.class_start_nodes_,
+        ) = kneser_ney.class_tables(
+            ngrams, class_counts, self._n_tokens(), self._discount()
+        )
 
     def _discount(self):
         return None if self.discount == "auto" else float(self.discount)
 
-    def _choose_order(self, codes, lengths):
-        """The order to use, and the held-out score of each order tried."""
+    def _choose_order(self, codes, lengths, labels=None):
+        """The order to use, and the held-out score of each order tried.
+
+        With labels, each held-out sequence is scored under its label.
+        """
         if self.order != "auto":
             return int(self.order), None
         n = len(lengths)
@@ -293,9 +396,19 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         owner = np.repeat(held_out, lengths)  # (total_length,)
         train = (codes[~owner], lengths[~held_out])
         valid = (codes[owner], lengths[held_out])
-        scores = kneser_ney.order_scores(
-            train, valid, self._n_tokens(), AUTO_ORDERS, self._discount()
-        )
+        if labels is None:
+            scores = kneser_ney.order_scores(
+                train, valid, self._n_tokens(), AUTO_ORDERS, self._discount()
+            )
+        else:
+            scores = kneser_ney.class_order_scores(
+                (*train, labels[~held_out]),
+                (*valid, labels[held_out]),
+                self._n_tokens(),
+                len(self.classes_),
+                AUTO_ORDERS,
+                self._discount(),
+            )
         return max(scores, key=scores.get), scores
 
     def _set_model(self, ngrams, counts):
@@ -315,8 +428,11 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
     def _n_tokens(self):
         return len(self.vocabulary_) + 2
 
-    def _steps(self, dtype=None):
+    def _steps(self, dtype=None, label=None):
         """The step interface of the fitted model (float64 whatever ``dtype``).
+
+        A model fitted with labels needs ``label``, an index of
+        ``classes_``: the steps then start at that label's start node.
 
         Returns
         -------
@@ -324,19 +440,49 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
             Its state is an intp array of rows of ``log_probs_``.
         """
         check_is_fitted(self)
-        return kneser_ney.KneserNeySteps(
-            self.log_probs_, self.transitions_, self.start_node_
+        if hasattr(self, "classes_") != (label is not None):
+            check_labelled(self, label, 1, "label")  # says which was expected
+        start = self.start_node_ if label is None else self.class_start_nodes_[label]
+        return kneser_ney.KneserNeySteps(self.log_probs_, self.transitions_, start)
+
+    def _scores(self, codes, lengths, y):
+        """Log-likelihoods under the labels ``y``, or over all labels."""
+        if y is None and hasattr(self, "classes_"):
+            log_prior = np.log(self.class_count_ / self.class_count_.sum())
+            joint = (
+                np.column_stack(
+                    [
+                        self._log_likelihoods(codes, lengths, start)
+                        for start in self.class_start_nodes_
+                    ]
+                )
+                + log_prior
+            )  # (n, n_classes)
+            return logsumexp(joint, axis=1)
+        labels = check_labelled(self, y, len(lengths))
+        start = self.start_node_ if labels is None else self.class_start_nodes_[labels]
+        return self._log_likelihoods(codes, lengths, start)
+
+    def _log_likelihoods(self, codes, lengths, start):
+        return kneser_ney.sequence_log_likelihoods(
+            self.log_probs_, self.transitions_, start, codes, lengths
         )
 
     # ------------------------------------------------------------ scoring
 
-    def score_samples(self, X):
+    def score_samples(self, X, y=None):
         """Log-likelihood of each sequence under the model.
 
         Parameters
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels (and only then): the label to
+            score every sequence under, one for all or one each. None, for a
+            model fitted with labels, scores under the mixture of every label
+            weighted by its training frequency (``class_count_``):
+            ``log sum_c p(c) p(sequence | c)``.
 
         Returns
         -------
@@ -355,9 +501,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ((2,), True)
         """
         codes, lengths = self._validate(X)
-        return kneser_ney.sequence_log_likelihoods(
-            self.log_probs_, self.transitions_, self.start_node_, codes, lengths
-        )
+        return self._scores(codes, lengths, y)
 
     def score(self, X, y=None):
         """Mean log-likelihood per token over all of X: higher is better.
@@ -371,8 +515,9 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ----------
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
             Sequences to score.
-        y : None
-            Ignored. Not used, present for API consistency by convention.
+        y : label or array-like of shape (n_samples,), default=None
+            The labels to score under, for a model fitted with labels (see
+            :meth:`score_samples`); must be None for one fitted without.
 
         Returns
         -------
@@ -390,9 +535,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         True
         """
         codes, lengths = self._validate(X)
-        total = kneser_ney.sequence_log_likelihoods(
-            self.log_probs_, self.transitions_, self.start_node_, codes, lengths
-        ).sum()
+        total = self._scores(codes, lengths, y).sum()
         return float(total / (lengths.sum() + len(lengths)))
 
     # -------------------------------------------------------- persistence

@@ -324,6 +324,38 @@ def compile_automaton(ngrams, counts, n_tokens, discounts):
     start : int
         The node of the start context (one boundary token).
     """
+    probs, transitions, start, _ = automaton_probs(
+        ngrams, counts, n_tokens, discounts, np.full(int(n_tokens), 1.0 / n_tokens)
+    )
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(probs)
+    return log_probs, transitions, start
+
+
+def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
+    """The automaton's next-token probabilities, over a given lowest order.
+
+    :func:`compile_automaton` with ``p_0 = base`` instead of the uniform
+    distribution, in probabilities rather than logs.
+
+    Parameters
+    ----------
+    ngrams, counts, n_tokens, discounts
+        As for :func:`compile_automaton`.
+    base : ndarray of shape (V,)
+        ``p_0``. Zeros give the part of every row that does not come from
+        ``p_0``: each row is linear in it.
+    lowest : int, default=1
+        The lowest level that reads the counts: below it ``p_k = p_0``.
+
+    Returns
+    -------
+    probs : ndarray of shape (S, V)
+    transitions : ndarray of shape (S, V), dtype int32
+    start : int
+    contexts : ndarray of shape (S, N - 1), dtype intp
+        Each node's context, right-aligned, -1 before its first token.
+    """
     ngrams = np.asarray(ngrams, dtype=np.intp)
     N = ngrams.shape[1]
     V = int(n_tokens)
@@ -333,26 +365,29 @@ def compile_automaton(ngrams, counts, n_tokens, discounts):
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in contexts])])
     probs = np.empty((offsets[-1], V))  # (S, V)
     transitions = np.zeros((offsets[-1], V), dtype=np.int32)  # (S, V)
+    node_contexts = np.full((offsets[-1], N - 1), -1, dtype=np.intp)  # (S, N - 1)
     for j, (context_ids, rows) in enumerate(levels):
         nodes = slice(offsets[j], offsets[j + 1])
+        node_contexts[nodes, N - 1 - j :] = ngrams[rows, N - 1 - j : N - 1]
         if j == 0:
-            lower = np.full((1, V), 1.0 / V)  # (1, V)
+            lower = np.asarray(base, dtype=np.float64)[None, :]  # (1, V)
         else:
             # the node of each context's suffix
             parents = _node_of(contexts, offsets, j - 1, ids[j - 1][1][rows])
             lower = probs[parents]  # (S_j, V)
             transitions[nodes] = transitions[parents]
-        probs[nodes] = _level_probs(
-            ngrams, counts, ids, j + 1, lower, context_ids, discounts[j]
-        )
+        if j + 1 < lowest:
+            probs[nodes] = lower
+        else:
+            probs[nodes] = _level_probs(
+                ngrams, counts, ids, j + 1, lower, context_ids, discounts[j]
+            )
         if j + 1 < N:
             _link_children(
                 ngrams, ids, levels[j + 1][1], contexts, offsets, j + 1, transitions
             )
     start = int(_node_of(contexts, offsets, 1, ids[1][1][_start_row(ngrams)]))
-    with np.errstate(divide="ignore"):
-        log_probs = np.log(probs)
-    return log_probs, transitions, start
+    return probs, transitions, start, node_contexts
 
 
 def _start_row(ngrams):
@@ -412,7 +447,8 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
     Parameters
     ----------
     log_probs, transitions : ndarray of shape (S, V)
-    start : int
+    start : int or ndarray of shape (n_samples,) of int
+        The node every sequence starts from, or each sequence's.
     codes : ndarray of shape (total_length,) of int
     lengths : ndarray of shape (n_samples,) of int
 
@@ -421,12 +457,13 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
     log_likelihood : ndarray of shape (n_samples,), dtype float64
     """
     lengths = np.asarray(lengths, dtype=np.intp)
+    starts = np.broadcast_to(np.asarray(start, dtype=np.intp), lengths.shape)
     # one boundary after the last token: every sequence's end reads there
     codes = np.append(np.asarray(codes, dtype=np.intp), 0)  # (total_length + 1,)
     order = np.argsort(-lengths, kind="stable")  # (n,)
     lens = lengths[order]  # (n,) decreasing
     offsets = (np.cumsum(lengths) - lengths)[order]  # (n,)
-    state = np.full(len(lengths), start, dtype=np.intp)  # (n,)
+    state = starts[order].copy()  # (n,)
     total = np.zeros(len(lengths))  # (n,)
     for t in range(int(lens.max(initial=0)) + 1):
         active = int(np.searchsorted(-lens, -t, side="right"))  # lens >= t
@@ -552,5 +589,208 @@ def order_scores(train, valid, n_tokens, orders, discount=None, patience=2):
         worse = 0 if scores[order] > best else worse + 1
         best = max(best, scores[order])
         if worse >= patience:
+            break
+    return scores
+
+
+# ------------------------------------------------------------ with labels
+
+
+def read_contexts(transitions, contexts):
+    """The node each context reaches, read from the empty context (node 0).
+
+    Parameters
+    ----------
+    transitions : ndarray of shape (S, V) of int
+    contexts : ndarray of shape (n, N - 1) of int
+        Right-aligned, -1 before the first token.
+
+    Returns
+    -------
+    nodes : ndarray of shape (n,), dtype intp
+        The node of the longest suffix of each context that the automaton
+        holds: the context itself when it was seen.
+    """
+    nodes = np.zeros(len(contexts), dtype=np.intp)  # (n,)
+    for column in np.asarray(contexts).T:
+        read = column >= 0  # (n,)
+        nodes[read] = transitions[nodes[read], column[read]]
+    return nodes
+
+
+# The lowest level a label's own counts enter: below it, a label's model is
+# the model of all labels (see :func:`class_tables`). On the surnames
+# (``benchmarks/ngram_labels.py``) starting at level 2 beats level 1.
+CLASS_LOWEST_LEVEL = 2
+
+
+def class_ngram_counts(windows, classes, n_classes, counts=None):
+    """The distinct n-grams and how often each was seen with each label.
+
+    Parameters
+    ----------
+    windows : ndarray of shape (M, N) of int
+        From :func:`ngram_windows` (or distinct n-grams with ``counts``).
+    classes : ndarray of shape (M,) of int
+        The label (an index of ``classes_``) of every row.
+    n_classes : int
+    counts : ndarray of shape (M,) of int, default=None
+        Weight of each row (1 each by default).
+
+    Returns
+    -------
+    ngrams : ndarray of shape (m, N), dtype intp
+        The distinct n-grams, sorted lexicographically.
+    class_counts : ndarray of shape (m, n_classes), dtype int64
+        How often each was seen with each label.
+    """
+    N = np.shape(windows)[1]
+    labelled = np.column_stack([windows, classes])  # (M, N + 1)
+    rows, totals = aggregate_windows(labelled, counts)  # sorted by n-gram first
+    ngrams, owner = np.unique(rows[:, :N], axis=0, return_inverse=True)
+    class_counts = np.zeros((len(ngrams), n_classes), dtype=np.int64)
+    np.add.at(class_counts, (owner.reshape(-1), rows[:, N]), totals)
+    return ngrams, class_counts
+
+
+def class_model(ngrams, counts, n_tokens, discounts, all_log_probs, all_transitions):
+    """One label's automaton, over the model of all labels.
+
+    The label's interpolated Kneser-Ney model of its own counts, from level
+    :data:`CLASS_LOWEST_LEVEL` up, with the model of all labels in place of
+    the uniform distribution: the lowest order of a context ``h`` of the
+    label is the model of all labels after ``h``. Every row is linear in
+    ``p_0`` (``a(w | h) + g(h) p_0``), so the automaton is compiled once
+    with ``p_0 = 0`` and ``g(h) = 1 - sum_w a(w | h)``.
+
+    Parameters
+    ----------
+    ngrams : ndarray of shape (m, N) of int
+        The n-grams of the label.
+    counts : ndarray of shape (m,) of int
+        How often the label saw each.
+    n_tokens : int
+    discounts : ndarray of shape (N, 3)
+        The label's own (:func:`level_discounts` of its counts).
+    all_log_probs, all_transitions : ndarray of shape (S_all, V)
+        The automaton of all labels.
+
+    Returns
+    -------
+    log_probs : ndarray of shape (S, V)
+    transitions : ndarray of shape (S, V), dtype int32
+    start : int
+    """
+    V = int(n_tokens)
+    part, transitions, start, contexts = automaton_probs(
+        ngrams, counts, V, discounts, np.zeros(V), CLASS_LOWEST_LEVEL
+    )  # (S, V)
+    rest = np.clip(1.0 - part.sum(axis=1), 0.0, 1.0)  # (S,) g(h)
+    below = np.exp(all_log_probs[read_contexts(all_transitions, contexts)])  # (S, V)
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(part + rest[:, None] * below)
+    return log_probs, transitions, start
+
+
+def class_tables(ngrams, class_counts, n_tokens, discount=None):
+    """The compiled model of every label, after the model of all labels.
+
+    Block 0 of the tables is the model of all labels (the counts summed over
+    labels: the model a fit without labels makes); block ``c + 1`` is label
+    ``c``'s model (:func:`class_model`), its transitions offset to point
+    into its own block. A label with no n-grams (all its sequences were
+    empty) starts in block 0.
+
+    Parameters
+    ----------
+    ngrams : ndarray of shape (m, N) of int
+    class_counts : ndarray of shape (m, n_classes) of int
+    n_tokens : int
+    discount : float or None, default=None
+        See :func:`level_discounts`.
+
+    Returns
+    -------
+    discounts : ndarray of shape (N, 3)
+        Of the model of all labels.
+    class_discounts : ndarray of shape (n_classes, N, 3)
+    log_probs : ndarray of shape (S, V)
+    transitions : ndarray of shape (S, V), dtype int32
+    start : int
+        Where the model of all labels starts.
+    class_starts : ndarray of shape (n_classes,), dtype int64
+    """
+    discounts, all_log_probs, all_transitions, start = fit_tables(
+        ngrams, class_counts.sum(axis=1), n_tokens, discount
+    )
+    n_classes = class_counts.shape[1]
+    class_discounts = np.tile(discounts, (n_classes, 1, 1))  # (C, N, 3)
+    class_starts = np.full(n_classes, start, dtype=np.int64)
+    log_probs, transitions = [all_log_probs], [all_transitions]
+    offset = len(all_log_probs)
+    for c in range(n_classes):
+        seen = class_counts[:, c] > 0  # (m,)
+        if not seen.any():
+            continue
+        own, counts = ngrams[seen], class_counts[seen, c]
+        class_discounts[c] = level_discounts(own, counts, n_tokens, discount)
+        block, moves, first = class_model(
+            own, counts, n_tokens, class_discounts[c], all_log_probs, all_transitions
+        )
+        log_probs.append(block)
+        transitions.append(moves + np.int32(offset))
+        class_starts[c] = offset + first
+        offset += len(block)
+    return (
+        discounts,
+        class_discounts,
+        np.concatenate(log_probs),
+        np.concatenate(transitions),
+        start,
+        class_starts,
+    )
+
+
+def class_order_scores(train, valid, n_tokens, n_classes, orders, discount=None):
+    """Held-out score of the labelled models of several orders.
+
+    As :func:`order_scores`, each held-out sequence scored under its label.
+
+    Parameters
+    ----------
+    train, valid : tuple of (codes, lengths, classes)
+        Encoded sequences and their labels (indices of ``classes_``).
+    n_tokens, n_classes : int
+    orders : sequence of int
+    discount : float or None, default=None
+
+    Returns
+    -------
+    scores : dict of int to float
+    """
+    codes, lengths, classes = train
+    valid_codes, valid_lengths, valid_classes = valid
+    n_valid_tokens = valid_lengths.sum() + len(valid_lengths)
+    windows = ngram_windows(codes, lengths, max(orders))  # (M, N_max)
+    owner = np.repeat(classes, lengths + 1)  # (M,)
+    scores, best, worse = {}, -np.inf, 0
+    for order in orders:
+        ngrams, class_counts = class_ngram_counts(
+            windows[:, windows.shape[1] - order :], owner, n_classes
+        )
+        *_, log_probs, transitions, _, class_starts = class_tables(
+            ngrams, class_counts, n_tokens, discount
+        )
+        total = sequence_log_likelihoods(
+            log_probs,
+            transitions,
+            class_starts[valid_classes],
+            valid_codes,
+            valid_lengths,
+        ).sum()
+        scores[order] = float(total / n_valid_tokens)
+        worse = 0 if scores[order] > best else worse + 1
+        best = max(best, scores[order])
+        if worse >= 2:
             break
     return scores

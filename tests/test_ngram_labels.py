@@ -1,0 +1,180 @@
+"""KneserNeyGenerator fitted with labels: p(name | label)."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from sklearn_charrnn import KneserNeyGenerator, load_model
+from sklearn_charrnn._sequences import encode
+from sklearn_charrnn.generation import contains, label_tag, sequence_hash
+
+# Two labels with mostly disjoint alphabets, one much smaller than the other.
+LOW = ["abba", "cab", "dace", "bead", "ace", "bad", "cade", "ebb", "dab", "abed"]
+LOW += ["baba", "cabbed", "deb", "aba"]
+HIGH = ["pots", "stop", "tops", "spot", "post", "opt", "pros", "rot", "sort"]
+X = LOW + HIGH
+Y = ["low"] * len(LOW) + ["high"] * len(HIGH)
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return KneserNeyGenerator(order=3).fit(X, Y)
+
+
+def test_every_row_of_every_label_sums_to_one(labelled):
+    assert labelled.classes_.tolist() == ["high", "low"]
+    np.testing.assert_allclose(np.exp(logsumexp(labelled.log_probs_, axis=1)), 1.0)
+    for label in range(2):
+        steps = labelled._steps(label=label)
+        state = steps.start(1)
+        for token in encode(["abed"], "str", list(labelled.vocabulary_))[0]:
+            assert np.isclose(np.exp(steps.log_probs(state)).sum(), 1.0)
+            state = steps.advance(state, np.array([token]))
+
+
+def test_block_zero_is_the_model_of_all_labels(labelled):
+    plain = KneserNeyGenerator(order=3).fit(X)
+    n_nodes = len(plain.log_probs_)
+    np.testing.assert_array_equal(labelled.ngrams_, plain.ngrams_)
+    np.testing.assert_array_equal(labelled.ngram_counts_, plain.ngram_counts_)
+    np.testing.assert_allclose(labelled.log_probs_[:n_nodes], plain.log_probs_)
+    np.testing.assert_array_equal(labelled.transitions_[:n_nodes], plain.transitions_)
+    assert labelled.start_node_ == plain.start_node_
+    assert (
+        labelled.ngram_class_counts_.sum(axis=1).tolist()
+        == plain.ngram_counts_.tolist()
+    )
+
+
+def test_the_first_token_follows_the_documented_formula():
+    """Order 2 at the start: the label's discounted counts over all labels."""
+    model = KneserNeyGenerator(order=2).fit(X, Y)
+    plain = KneserNeyGenerator(order=2).fit(X)
+    p_all = np.exp(plain._steps().log_probs(plain._steps().start(1))[0])  # (V,)
+    for label, names in ((0, HIGH), (1, LOW)):
+        counts = np.zeros(len(p_all))
+        for name in names:
+            counts[model.vocabulary_[name[0]]] += 1
+        D = model.class_discounts_[label, 1][np.minimum(counts, 3).astype(int) - 1]
+        D[counts == 0] = 0
+        gamma = D.sum() / counts.sum()
+        expected = np.maximum(counts - D, 0) / counts.sum() + gamma * p_all
+        steps = model._steps(label=label)
+        got = np.exp(steps.log_probs(steps.start(1))[0])
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_labels_change_scores_and_samples(labelled):
+    low, high = labelled.score_samples(["cab", "cab"], ["low", "high"])
+    assert low > high + 2
+
+    def share_low(label):
+        samples = labelled.sample(100, y=label, random_state=0)
+        return np.mean([set(s) <= set("abcde") for s in samples])
+
+    assert share_low("high") + 0.3 < share_low("low")
+    per_label = labelled.sample(4, y=["low", "high", "low", "high"], random_state=0)
+    assert len(per_label) == 4
+    assert labelled.complete("ca", y="low", random_state=0).startswith("ca")
+
+
+def test_score_without_labels_is_the_mixture_over_labels(labelled):
+    joint = np.column_stack(
+        [labelled.score_samples(["cab", "sort"], label) for label in ("high", "low")]
+    ) + np.log(labelled.class_count_ / labelled.class_count_.sum())
+    np.testing.assert_allclose(
+        labelled.score_samples(["cab", "sort"]), logsumexp(joint, axis=1)
+    )
+    assert labelled.class_count_.tolist() == [len(HIGH), len(LOW)]
+
+
+def test_order_auto_picks_one_order_on_held_out_names_under_their_labels():
+    model = KneserNeyGenerator(random_state=0).fit(X, Y)
+    assert model.order_scores_ is not None
+    assert model.order_ == max(model.order_scores_, key=model.order_scores_.get)
+
+
+def test_label_errors_name_the_problem(labelled):
+    with pytest.raises(ValueError, match="'middle'"):
+        labelled.sample(2, y="middle")
+    with pytest.raises(ValueError, match="'middle'"):
+        labelled.score_samples(["cab"], ["middle"])
+    with pytest.raises(ValueError, match="fitted with labels"):
+        labelled.sample(2)
+    with pytest.raises(ValueError, match="fitted with labels"):
+        labelled.complete("ca")
+    plain = KneserNeyGenerator(order=3).fit(X)
+    with pytest.raises(ValueError, match="without labels"):
+        plain.sample(2, y="low")
+    with pytest.raises(ValueError, match="without labels"):
+        plain.score(["cab"], ["low"])
+    with pytest.raises(ValueError, match="one label per sequence"):
+        labelled.score_samples(["cab", "pots"], ["low"])
+
+
+def test_partial_fit_keeps_the_labels_of_its_first_call():
+    half = len(X) // 2
+    order = np.random.RandomState(0).permutation(len(X))
+    Xs, Ys = [X[i] for i in order], [Y[i] for i in order]
+    model = KneserNeyGenerator(order=3)
+    model.partial_fit(Xs[:half], Ys[:half]).partial_fit(Xs[half:], Ys[half:])
+    whole = KneserNeyGenerator(order=3).fit(Xs, Ys)
+    np.testing.assert_array_equal(model.ngram_class_counts_, whole.ngram_class_counts_)
+    np.testing.assert_allclose(model.log_probs_, whole.log_probs_)
+    np.testing.assert_array_equal(model.class_start_nodes_, whole.class_start_nodes_)
+    assert model.class_count_.tolist() == whole.class_count_.tolist()
+    with pytest.raises(ValueError, match="'middle'"):
+        model.partial_fit(["cab"], ["middle"])
+    with pytest.raises(ValueError, match="fitted with labels"):
+        model.partial_fit(["cab"])
+    plain = KneserNeyGenerator(order=3).partial_fit(X)
+    with pytest.raises(ValueError, match="without labels"):
+        plain.partial_fit(["cab"], ["low"])
+
+
+def test_exclude_training_excludes_the_names_of_that_label(labelled):
+    drawn = labelled.sample(300, y="low", random_state=0)
+    assert set(drawn) & set(LOW)  # the label's own names come up...
+    new = labelled.sample(100, y="low", exclude_training=True, random_state=0)
+    assert not set(new) & set(LOW)  # ...and are excluded
+    tokens = list(labelled.vocabulary_)
+    codes, _ = encode(["pots"], "str", tokens)
+    n_tokens = len(tokens) + 2
+    high, low = (label_tag(n_tokens, i) for i in range(2))
+    assert contains(labelled.training_hashes_, [sequence_hash(codes, high)])[0]
+    assert not contains(labelled.training_hashes_, [sequence_hash(codes, low)])[0]
+
+
+def test_file_and_pickle_keep_the_labels(labelled, tmp_path):
+    path = tmp_path / "labelled.npz"
+    labelled.save(path)
+    for copy in (load_model(path), pickle.loads(pickle.dumps(labelled))):
+        assert copy.classes_.tolist() == labelled.classes_.tolist()
+        assert copy.sample(5, y="high", random_state=3) == labelled.sample(
+            5, y="high", random_state=3
+        )
+        np.testing.assert_array_equal(
+            copy.score_samples(X, Y), labelled.score_samples(X, Y)
+        )
+
+
+def test_a_file_with_inconsistent_label_tables_does_not_save(tmp_path):
+    model = KneserNeyGenerator(order=3).fit(X, Y)
+    model.class_start_nodes_ = model.class_start_nodes_ + len(model.log_probs_)
+    with pytest.raises(ValueError, match="class_start_nodes_"):
+        model.save(tmp_path / "bad.npz")
+    model = KneserNeyGenerator(order=3).fit(X, Y)
+    model.ngram_class_counts_ = model.ngram_class_counts_ * 2
+    with pytest.raises(ValueError, match="add up"):
+        model.save(tmp_path / "bad.npz")
+
+
+def test_a_label_whose_names_are_all_empty_gets_the_model_of_all_labels():
+    with pytest.warns(UserWarning, match="empty"):
+        model = KneserNeyGenerator(order=2).fit([*X, ""], [*Y, "none"])
+    assert model.class_start_nodes_[model.classes_.tolist().index("none")] == (
+        model.start_node_
+    )
+    assert len(model.sample(3, y="none", random_state=0)) == 3
