@@ -4,8 +4,9 @@ Telling a surname's language: a confusion matrix
 ================================================
 
 :class:`~sklearn_charrnn.CharRNNClassifier` fits one conditional generator,
-``p(surname | language)``, and turns it around with Bayes' rule and the
-languages' training frequencies: ``p(language | surname)``. The confusion
+``p(surname | language)`` (by default a network mixed token by token with a
+Kneser-Ney n-gram), and turns it around with Bayes' rule and the languages'
+training frequencies: ``p(language | surname)``. The confusion
 matrix of held-out surnames shows which languages it tells apart and which
 it mixes up.
 
