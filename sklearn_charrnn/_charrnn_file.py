@@ -30,7 +30,6 @@ from functools import partial
 
 import numpy as np
 from sklearn.utils._param_validation import validate_parameter_constraints
-from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
 from ._file_parts import (
@@ -93,23 +92,6 @@ def schema(estimator_class):
         check_sections=partial(_check_sections, estimator_class),
         check_arrays=_check_arrays,
     )
-
-
-def save(estimator, path, *, include_optimizer=True):
-    """Write a fitted estimator to a model file (see ``CharRNNGenerator.save``)."""
-    check_is_fitted(estimator)
-    params, sections, arrays = fitted_state(estimator, include_optimizer)
-    _persistence.write_model(
-        path, schema(type(estimator)), params=params, sections=sections, arrays=arrays
-    )
-
-
-def load(estimator_class, path):
-    """Read a model file into a new ``estimator_class`` (see ``load``)."""
-    contents = _persistence.read_model(
-        path, {estimator_class.__name__: schema(estimator_class)}
-    )
-    return build(estimator_class, contents)
 
 
 # ------------------------------------------------------------------ save

@@ -5,7 +5,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
-from . import _classifier_file
+from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._mixture import GeneratorMixture
 from .ngram import KneserNeyGenerator
@@ -326,7 +326,9 @@ weight_averaging, random_state, verbose, dtype
         --------
         load : Read the file back.
         """
-        _classifier_file.save(self, path, include_optimizer=include_optimizer)
+        _persistence.save_fitted(
+            _classifier_file, self, path, include_optimizer=include_optimizer
+        )
 
     @classmethod
     def load(cls, path):
@@ -356,4 +358,4 @@ weight_averaging, random_state, verbose, dtype
         --------
         save : Write the file.
         """
-        return _classifier_file.load(cls, path)
+        return _persistence.load_fitted(_classifier_file, cls, path)

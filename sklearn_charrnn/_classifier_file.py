@@ -33,7 +33,6 @@ This module takes the classifier's class as an argument and never imports it.
 from functools import partial
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from . import _file_parts, _mixture_file, _nested_file, _persistence
 from ._mixture import GeneratorMixture
@@ -76,23 +75,6 @@ def schema(estimator_class):
         check_sections=_check_sections,
         check_arrays=_check_arrays,
     )
-
-
-def save(estimator, path, *, include_optimizer=True):
-    """Write a fitted classifier to a model file (see ``CharRNNClassifier.save``)."""
-    check_is_fitted(estimator)
-    params, sections, arrays = fitted_state(estimator, include_optimizer)
-    _persistence.write_model(
-        path, schema(type(estimator)), params=params, sections=sections, arrays=arrays
-    )
-
-
-def load(estimator_class, path):
-    """Read a model file into a new ``estimator_class`` (see ``load``)."""
-    contents = _persistence.read_model(
-        path, {estimator_class.__name__: schema(estimator_class)}
-    )
-    return build(estimator_class, contents)
 
 
 # ------------------------------------------------------------------ save

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
-from . import _charrnn_file, _sequences
+from . import _charrnn_file, _persistence, _sequences
 from ._generator import GeneratorMixin, drop_empty
 from ._labels import check_labelled, fit_labels
 from ._params import NumberInterval, check_epsilon, positive_int
@@ -808,7 +808,9 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         ...     print(os.listdir(folder))
         ['names.npz']
         """
-        _charrnn_file.save(self, path, include_optimizer=include_optimizer)
+        _persistence.save_fitted(
+            _charrnn_file, self, path, include_optimizer=include_optimizer
+        )
 
     @classmethod
     def load(cls, path):
@@ -846,7 +848,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         >>> loaded.sample(3) == gen.sample(3)
         True
         """
-        return _charrnn_file.load(cls, path)
+        return _persistence.load_fitted(_charrnn_file, cls, path)
 
     def __getstate__(self):
         return _charrnn_file.pickle_state(super().__getstate__())

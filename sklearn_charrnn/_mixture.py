@@ -552,7 +552,9 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         --------
         load : Read the file back.
         """
-        _mixture_file.save(self, path, include_optimizer=include_optimizer)
+        _persistence.save_fitted(
+            _mixture_file, self, path, include_optimizer=include_optimizer
+        )
 
     @classmethod
     def load(cls, path):
@@ -581,7 +583,7 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         --------
         save : Write the file.
         """
-        return _mixture_file.load(cls, path)
+        return _persistence.load_fitted(_mixture_file, cls, path)
 
     def __getstate__(self):
         return _persistence.pickle_state(super().__getstate__())

@@ -36,7 +36,6 @@ from functools import partial
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.utils.validation import check_is_fitted
 
 from . import _file_parts, _persistence
 from ._persistence import (
@@ -70,23 +69,6 @@ def schema(estimator_class):
         check_sections=_check_sections,
         check_arrays=_check_arrays,
     )
-
-
-def save(estimator, path):
-    """Write a fitted estimator to a model file (see ``KneserNeyGenerator.save``)."""
-    check_is_fitted(estimator)
-    params, sections, arrays = fitted_state(estimator)
-    _persistence.write_model(
-        path, schema(type(estimator)), params=params, sections=sections, arrays=arrays
-    )
-
-
-def load(estimator_class, path):
-    """Read a model file into a new ``estimator_class`` (see ``load``)."""
-    contents = _persistence.read_model(
-        path, {estimator_class.__name__: schema(estimator_class)}
-    )
-    return build(estimator_class, contents)
 
 
 # ------------------------------------------------------------------ save

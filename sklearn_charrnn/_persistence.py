@@ -52,6 +52,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import sklearn
+from sklearn.utils.validation import check_is_fitted
 
 from . import _version
 
@@ -440,6 +441,37 @@ def _fsync_folder(folder):
 
 
 # ------------------------------------------------------------------- read
+
+
+def save_fitted(file_module, estimator, path, **options):
+    """Write a fitted estimator to a model file, as its file module describes.
+
+    Parameters
+    ----------
+    file_module : module
+        The estimator's file module (``_charrnn_file``, ``_ngram_file``,
+        ...): its ``schema(cls)`` and ``fitted_state(estimator, **options)``.
+    estimator : estimator
+    path : str or os.PathLike
+    **options
+        Passed to ``fitted_state`` (``include_optimizer``).
+    """
+    check_is_fitted(estimator)
+    params, sections, arrays = file_module.fitted_state(estimator, **options)
+    write_model(
+        path,
+        file_module.schema(type(estimator)),
+        params=params,
+        sections=sections,
+        arrays=arrays,
+    )
+
+
+def load_fitted(file_module, estimator_class, path):
+    """Read a model file of ``estimator_class`` with its file module's
+    ``schema`` and ``build``: a new fitted estimator."""
+    schemas = {estimator_class.__name__: file_module.schema(estimator_class)}
+    return file_module.build(estimator_class, read_model(path, schemas))
 
 
 def read_model(path, schemas):

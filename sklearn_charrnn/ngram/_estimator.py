@@ -578,7 +578,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         ...     print(os.listdir(folder))
         ['names.npz']
         """
-        _ngram_file.save(self, path)
+        _persistence.save_fitted(_ngram_file, self, path)
 
     @classmethod
     def load(cls, path):
@@ -617,7 +617,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         >>> loaded.sample(3, random_state=0) == gen.sample(3, random_state=0)
         True
         """
-        return _ngram_file.load(cls, path)
+        return _persistence.load_fitted(_ngram_file, cls, path)
 
     def __getstate__(self):
         return _persistence.pickle_state(super().__getstate__())
