@@ -11,12 +11,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
 from . import _charrnn_file, _persistence, _sequences
-from ._generator import GeneratorMixin, drop_empty
-from ._labels import check_labelled, fit_labels
+from ._generator import GeneratorMixin
+from ._labels import check_labelled
 from ._params import NumberInterval, check_epsilon, positive_int
-from ._sequences import STRING
 from ._training import train
-from .generation import label_tag, sequence_hashes
 from .nn.cells import CELLS
 from .nn.network import (
     RecurrentSteps,
@@ -419,13 +417,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
             for attr in stale:
                 if hasattr(self, attr):
                     delattr(self, attr)
-        sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
-        labels = self._fit_labels(y, len(sequences), resume)
-        if labels is not None and kind == STRING:
-            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
-        sequences = drop_empty(sequences, kind)
-        if labels is not None:
-            self._count_labels(labels)
+        sequences, kind, labels = self._training_data(X, y, resume)
         if resume:
             self._check_input_kind(kind)
             self._check_architecture()
@@ -456,32 +448,6 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 labels,
             )
         return self
-
-    def _add_training_hashes(self, codes, lengths, labels):
-        """Add the sequences to ``training_hashes_``, tagged with their labels."""
-        tags = None
-        if labels is not None:
-            tags = [label_tag(len(self.vocabulary_) + 2, i) for i in labels]
-        self.training_hashes_ = np.union1d(
-            self.training_hashes_, sequence_hashes(codes, lengths, tags)
-        )
-
-    def _fit_labels(self, y, n_samples, resume):
-        """Class indices of y (None without labels); a fresh fit sets classes_."""
-        if resume:
-            if y is None or not hasattr(self, "classes_"):
-                check_labelled(self, y, n_samples)  # raises if only one is set
-                return None
-            return fit_labels(y, n_samples, self.classes_)[1]
-        if y is None:
-            return None
-        self.classes_, labels = fit_labels(y, n_samples)
-        return labels
-
-    def _count_labels(self, labels):
-        """Add the labels of this call to ``class_count_``."""
-        counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
-        self.class_count_ = getattr(self, "class_count_", 0.0) + counts
 
     def _initialize(self, sequences, kind, rng):
         """Set every fitted attribute for a fresh fit."""

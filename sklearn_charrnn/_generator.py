@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
-from ._labels import check_labelled
+from ._labels import check_labelled, fit_labels
 from ._sequences import STRING
 from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
@@ -473,6 +473,39 @@ class GeneratorMixin:
         flat = _sequences.decode_padded(padded, lengths, kind, tokens)
         decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
         return decoded, np.full(len(prefixes), n_each)
+
+    def _training_data(self, X, y, resume):
+        """The checked, non-empty training sequences, their kind, their labels.
+
+        Labels are class indices, None without ``y``: a fresh fit sets
+        ``classes_`` from ``y``, a resumed one reads ``y`` against them (and
+        a model fitted with labels needs them, and the reverse). A call with
+        labels adds them to ``class_count_``.
+        """
+        sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
+        n = len(sequences)
+        if resume and (y is None or not hasattr(self, "classes_")):
+            check_labelled(self, y, n)  # raises if only one of them is set
+            labels = None
+        elif y is None:
+            labels = None
+        elif resume:
+            labels = fit_labels(y, n, self.classes_)[1]
+        else:
+            self.classes_, labels = fit_labels(y, n)
+        if labels is not None:
+            if kind == STRING:  # the labels of the sequences drop_empty keeps
+                labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
+            counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
+            self.class_count_ = getattr(self, "class_count_", 0.0) + counts
+        return drop_empty(sequences, kind), kind, labels
+
+    def _add_training_hashes(self, codes, lengths, labels=None):
+        """Add sequences to ``training_hashes_``, each tagged with its label."""
+        tags = None if labels is None else [self._hash_tag(i) for i in labels]
+        self.training_hashes_ = np.union1d(
+            self.training_hashes_, generation.sequence_hashes(codes, lengths, tags)
+        )
 
     def _label_steps(self, label):
         """The step interface, of one label for a conditional model."""

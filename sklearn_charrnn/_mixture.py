@@ -12,10 +12,9 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from . import _mixture_file, _persistence, _sequences
-from ._generator import GeneratorMixin, drop_empty
-from ._labels import check_labelled, fit_labels, label_indices
-from ._sequences import STRING
-from .generation import label_tag, sequence_hashes, token_log_probs
+from ._generator import GeneratorMixin
+from ._labels import check_labelled, label_indices
+from .generation import token_log_probs
 
 # Below this many sequences weights="auto" holds none out: equal weights.
 _MIN_AUTO_SEQUENCES = 10
@@ -304,18 +303,16 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         for attr in stale:
             if hasattr(self, attr):
                 delattr(self, attr)
-        sequences, kind = _sequences.check_sequences(self, X, reset=True)
-        labels = self._fit_labels(y, sequences, kind, named)
-        sequences = drop_empty(sequences, kind)
+        if y is not None:
+            _check_take_labels(named)
+        sequences, kind, labels = self._training_data(X, y, resume=False)
         tokens = _sequences.build_vocabulary(sequences, kind)
         self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
         self.input_kind_ = kind
         codes, lengths = _sequences.encode(sequences, kind, tokens)
         self.max_length_ = int(lengths.max())
-        tags = None
-        if labels is not None:
-            tags = [label_tag(len(tokens) + 2, i) for i in labels]
-        self.training_hashes_ = sequence_hashes(codes, lengths, tags)
+        self.training_hashes_ = np.zeros(0, dtype=np.uint64)
+        self._add_training_hashes(codes, lengths, labels)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(named))
         components = [_seeded(e, s) for (_, e), s in zip(named, seeds, strict=True)]
         y_fit = None if labels is None else self.classes_[labels]
@@ -331,28 +328,6 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             **{name: e for (name, _), e in zip(named, self.estimators_, strict=True)}
         )
         return self
-
-    def _fit_labels(self, y, sequences, kind, named):
-        """Class indices of the non-empty sequences (None without labels).
-
-        Sets ``classes_`` and ``class_count_``; refuses a component that
-        cannot take labels.
-        """
-        if y is None:
-            return None
-        for name, estimator in named:
-            if "label" not in inspect.signature(estimator._steps).parameters:
-                raise ValueError(
-                    f"Estimator {name!r} ({type(estimator).__name__}) cannot take "
-                    "labels (its step interface has no label): fit the mixture "
-                    "without y, or leave it out."
-                )
-        self.classes_, labels = fit_labels(y, len(sequences))
-        if kind == STRING:
-            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
-        counts = np.bincount(labels, minlength=len(self.classes_))
-        self.class_count_ = counts.astype(float)
-        return labels
 
     def _named_estimators(self):
         named = _default_estimators() if self.estimators is None else self.estimators
@@ -598,6 +573,17 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         tags.input_tags.categorical = True
         tags.target_tags.required = False
         return tags
+
+
+def _check_take_labels(named):
+    """Refuse a component that cannot take labels (its steps have none)."""
+    for name, estimator in named:
+        if "label" not in inspect.signature(estimator._steps).parameters:
+            raise ValueError(
+                f"Estimator {name!r} ({type(estimator).__name__}) cannot take "
+                "labels (its step interface has no label): fit the mixture "
+                "without y, or leave it out."
+            )
 
 
 def _seeded(estimator, seed):

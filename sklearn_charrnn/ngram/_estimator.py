@@ -10,10 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _ngram_file, _persistence, _sequences
-from .._generator import GeneratorMixin, drop_empty
-from .._labels import check_labelled, fit_labels
-from .._sequences import STRING
-from ..generation import label_tag, sequence_hashes
+from .._generator import GeneratorMixin
+from .._labels import check_labelled
 from . import kneser_ney
 
 # order="auto" tries these orders on held-out sequences.
@@ -291,11 +289,7 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
             for attr in stale:
                 if hasattr(self, attr):
                     delattr(self, attr)
-        sequences, kind = _sequences.check_sequences(self, X, reset=not resume)
-        labels = self._fit_labels(y, len(sequences), resume)
-        if labels is not None and kind == STRING:
-            labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
-        sequences = drop_empty(sequences, kind)
+        sequences, kind, labels = self._training_data(X, y, resume)
         if resume:
             self._check_input_kind(kind)
         else:
@@ -313,30 +307,10 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         if labels is None:
             self._add_counts(windows, resume)
         else:
-            self.class_count_ = getattr(self, "class_count_", 0.0) + np.bincount(
-                labels, minlength=len(self.classes_)
-            ).astype(float)
             self._add_class_counts(windows, np.repeat(labels, lengths + 1), resume)
         self.max_length_ = max(self.max_length_, int(lengths.max()))
-        tags = None
-        if labels is not None:
-            tags = [label_tag(self._n_tokens(), i) for i in labels]
-        self.training_hashes_ = np.union1d(
-            self.training_hashes_, sequence_hashes(codes, lengths, tags)
-        )
+        self._add_training_hashes(codes, lengths, labels)
         return self
-
-    def _fit_labels(self, y, n_samples, resume):
-        """Class indices of y (None without labels); a fresh fit sets classes_."""
-        if resume:
-            if y is None or not hasattr(self, "classes_"):
-                check_labelled(self, y, n_samples)  # raises if only one is set
-                return None
-            return fit_labels(y, n_samples, self.classes_)[1]
-        if y is None:
-            return None
-        self.classes_, labels = fit_labels(y, n_samples)
-        return labels
 
     def _add_counts(self, windows, resume):
         """Count the windows (added to the counts so far) and compile."""
