@@ -5,7 +5,6 @@ import os
 from numbers import Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
@@ -639,13 +638,8 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
                 )
         return result
 
-    def _scores(self, codes, lengths, y):
-        """Log-likelihoods under the labels ``y``, or over all labels."""
-        if y is None and hasattr(self, "classes_"):
-            log_prior = np.log(self.class_count_ / self.class_count_.sum())
-            joint = self._class_log_likelihoods(codes, lengths) + log_prior
-            return logsumexp(joint, axis=1)
-        labels = check_labelled(self, y, len(lengths))
+    def _label_scores(self, codes, lengths, labels):
+        """Log-likelihood of every sequence under its label (a class index)."""
         return self._log_likelihoods(codes, lengths, labels=labels)
 
     def _mean_log_likelihood(

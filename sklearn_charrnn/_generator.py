@@ -24,6 +24,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import sklearn.base
+from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
@@ -499,6 +500,22 @@ class GeneratorMixin:
             counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
             self.class_count_ = getattr(self, "class_count_", 0.0) + counts
         return drop_empty(sequences, kind), kind, labels
+
+    def _scores(self, codes, lengths, y):
+        """Log-likelihood of every sequence under the labels ``y``.
+
+        For a model fitted with labels and ``y`` None: under the mixture of
+        every label weighted by its training frequency, ``log sum_c p(c)
+        p(sequence | c)``. Each generator gives ``_label_scores(codes,
+        lengths, labels)`` (class indices, or None for a model without
+        labels) and ``_class_log_likelihoods(codes, lengths)``.
+        """
+        if y is None and hasattr(self, "classes_"):
+            log_prior = np.log(self.class_count_ / self.class_count_.sum())
+            joint = self._class_log_likelihoods(codes, lengths) + log_prior
+            return logsumexp(joint, axis=1)  # (n,)
+        labels = check_labelled(self, y, len(lengths))
+        return self._label_scores(codes, lengths, labels)
 
     def _add_training_hashes(self, codes, lengths, labels=None):
         """Add sequences to ``training_hashes_``, each tagged with its label."""

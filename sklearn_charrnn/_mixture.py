@@ -410,18 +410,6 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
             self.weights_,
         )
 
-    def _scores(self, codes, lengths, y):
-        """Log-likelihoods under the labels ``y``, or over all labels."""
-        if y is None and hasattr(self, "classes_"):
-            log_prior = np.log(self.class_count_ / self.class_count_.sum())
-            joint = self._class_log_likelihoods(codes, lengths) + log_prior
-            return logsumexp(joint, axis=1)
-        labels = check_labelled(self, y, len(lengths))
-        if labels is None:
-            per_token = token_log_probs(self._steps(np.float64), codes, lengths)
-            return _sums(per_token, lengths)
-        return self._label_scores(codes, lengths, labels)
-
     def _class_log_likelihoods(self, codes, lengths):
         """``log p(sequence | label)`` of every sequence under every label.
 
@@ -438,6 +426,9 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
 
     def _label_scores(self, codes, lengths, labels):
         """Log-likelihood of every sequence under its label (an index)."""
+        if labels is None:
+            per_token = token_log_probs(self._steps(np.float64), codes, lengths)
+            return _sums(per_token, lengths)
         result = np.empty(len(lengths))
         for label in np.unique(labels):
             index = np.flatnonzero(labels == label)

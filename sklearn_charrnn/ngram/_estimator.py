@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -419,21 +418,19 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         start = self.start_node_ if label is None else self.class_start_nodes_[label]
         return kneser_ney.KneserNeySteps(self.log_probs_, self.transitions_, start)
 
-    def _scores(self, codes, lengths, y):
-        """Log-likelihoods under the labels ``y``, or over all labels."""
-        if y is None and hasattr(self, "classes_"):
-            log_prior = np.log(self.class_count_ / self.class_count_.sum())
-            joint = (
-                np.column_stack(
-                    [
-                        self._log_likelihoods(codes, lengths, start)
-                        for start in self.class_start_nodes_
-                    ]
-                )
-                + log_prior
-            )  # (n, n_classes)
-            return logsumexp(joint, axis=1)
-        labels = check_labelled(self, y, len(lengths))
+    def _class_log_likelihoods(self, codes, lengths):
+        """``log p(sequence | label)`` of every sequence under every label.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples, n_classes)
+        """
+        return np.column_stack(
+            [self._log_likelihoods(codes, lengths, s) for s in self.class_start_nodes_]
+        )
+
+    def _label_scores(self, codes, lengths, labels):
+        """Log-likelihood of every sequence under its label (a class index)."""
         start = self.start_node_ if labels is None else self.class_start_nodes_[labels]
         return self._log_likelihoods(codes, lengths, start)
 
