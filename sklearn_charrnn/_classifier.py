@@ -287,6 +287,12 @@ weight_averaging, random_state, verbose, dtype
         """
         return super().score(X, y)
 
+    def __getstate__(self):
+        return _persistence.pickle_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

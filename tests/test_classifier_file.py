@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+import sklearn_charrnn
 from sklearn_charrnn import (
     CharRNNClassifier,
     CharRNNGenerator,
     GeneratorMixture,
+    InconsistentVersionWarning,
     KneserNeyGenerator,
     ModelFileError,
     load_model,
@@ -406,3 +408,16 @@ def test_an_untouched_copy_loads(clf_files, tmp_path, kind):
         tmp_path / "copy.npz", edit_metadata(lambda m: m)(members_of(path))
     )
     assert_same_classifier(model, CharRNNClassifier.load(copy))
+
+
+def test_pickle_records_the_version_and_warns_from_another(monkeypatch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = tiny_classifier().fit(X, Y)
+    assert clf.__getstate__()["_charrnn_version"] == sklearn_charrnn.__version__
+    monkeypatch.setattr(sklearn_charrnn._version, "__version__", "0.0.1")
+    data = pickle.dumps(clf)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="0.0.1"):
+        loaded = pickle.loads(data)
+    assert_same_classifier(clf, loaded)
