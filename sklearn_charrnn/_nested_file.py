@@ -16,7 +16,7 @@ where the module is the class's file module (``_charrnn_file``,
 imports no estimator.
 """
 
-from . import _ngram_file, _persistence
+from . import _persistence
 from ._persistence import ModelContents, ModelFileError, check_str
 
 ENTRY_KEYS = ("estimator", "params", "sections")
@@ -50,10 +50,7 @@ def fitted_state(estimator, formats, include_optimizer=True):
             f"Cannot save: the model file holds {sorted(formats)} here, not "
             f"{name}. Use pickle or joblib instead."
         )
-    module = formats[name][1]
-    if module is _ngram_file:  # an n-gram model has no optimizer
-        return module.fitted_state(estimator)
-    return module.fitted_state(estimator, include_optimizer)
+    return formats[name][1].fitted_state(estimator, include_optimizer)
 
 
 def entry(estimator, formats, arrays, prefix, include_optimizer=True):

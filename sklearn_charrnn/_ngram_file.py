@@ -74,8 +74,11 @@ def schema(estimator_class):
 # ------------------------------------------------------------------ save
 
 
-def fitted_state(estimator):
+def fitted_state(estimator, include_optimizer=True):
     """The parameters, JSON sections and arrays of a fitted estimator.
+
+    ``include_optimizer`` is taken as the other file modules take it and
+    changes nothing: an n-gram model has no optimizer.
 
     Returns
     -------
