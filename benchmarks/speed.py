@@ -453,8 +453,9 @@ def main():
         measure(args)
 
 
-def run_every_kernel(argv):
-    """Run the whole measurement once per kernel, each in a fresh process.
+def run_every_kernel(argv, script=__file__):
+    """Run ``script`` (this one by default) once per kernel, each in a fresh
+    process, with ``argv`` and ``--kernel``.
 
     OpenBLAS reads ``OPENBLAS_CORETYPE`` when it loads, so a kernel needs a
     process of its own.
@@ -469,7 +470,7 @@ def run_every_kernel(argv):
             env["OPENBLAS_CORETYPE"] = coretype
         print(f"--- OpenBLAS kernel: {kernel}", flush=True)
         subprocess.run(
-            [sys.executable, __file__, *argv, "--kernel", kernel], env=env, check=True
+            [sys.executable, script, *argv, "--kernel", kernel], env=env, check=True
         )
         print(flush=True)
 

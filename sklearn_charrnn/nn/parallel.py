@@ -26,9 +26,12 @@ import numpy as np
 
 # A training batch is cut in one part per this many multiply-adds of one
 # step's recurrent products (rows x gates x hidden size squared), each part
-# of at least _MIN_ROWS names. `python benchmarks/speed.py` on 2 cores:
-# smaller parts (tanh RNN 512, LSTM 200, GRU 256 in batches of 32) trained
-# slower split than whole, larger ones (LSTM 300, GRU 384, LSTM 512) faster.
+# of at least _MIN_ROWS names. `python benchmarks/parts.py` (batches of 32,
+# 2 cores, both kernels): cut in two, LSTM 512 (34M a step) trains 1.1-1.3x
+# faster; at 8M (tanh RNN 512, GRU 300, LSTM 256) the gain is 1.1-1.5x under
+# the Haswell kernel but 0.8-1.2x under SkylakeX from run to run, and at 4-5M
+# (GRU and LSTM 200) cutting loses under both. So a batch of 32 is cut from
+# 10M on.
 _PART_WORK = 5_000_000
 _MIN_ROWS = 16
 
