@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _gradcheck import central_differences, padded_batch
 
 from sklearn_charrnn._sequences import pad_batch
 from sklearn_charrnn.nn import cells
@@ -27,14 +28,6 @@ def _check_some_entries(loss, weights, grads, n_per_weight):
             ), name
 
 
-def _batch(rng, n_tokens, lengths):
-    """A padded batch of sequences of different lengths."""
-    lengths = np.asarray(lengths)
-    codes = rng.integers(1, n_tokens, size=lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    return pad_batch(codes, offsets, lengths, np.arange(len(lengths)))
-
-
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("n_layers", [1, 2])
 def test_gradients_match_finite_differences(cell, n_layers):
@@ -53,7 +46,7 @@ def test_gradients_match_finite_differences(cell, n_layers):
     # Larger weights than the initialisation so every gate saturates a little.
     for w in weights.values():
         w += rng.normal(scale=0.3, size=w.shape)
-    inputs, targets, mask = _batch(rng, n_tokens, [1, 4, 2, 6])
+    inputs, targets, mask = padded_batch(rng, n_tokens, [1, 4, 2, 6])
     assert not mask.all()  # the batch really has padding
     inputs[1] = [2, 2, 5, 3]
     targets[0] = [2, 2, 5, 3]
@@ -63,17 +56,8 @@ def test_gradients_match_finite_differences(cell, n_layers):
 
     _, grads = loss_and_gradients(weights, cell, n_layers, inputs, targets, mask)
     assert set(grads) == set(weights)
-    eps = 1e-6
     for name, w in weights.items():
-        numeric = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            old = w[idx]
-            w[idx] = old + eps
-            up = loss(weights)
-            w[idx] = old - eps
-            down = loss(weights)
-            w[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
+        numeric = central_differences(lambda: loss(weights), w)
         np.testing.assert_allclose(
             grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name
         )
@@ -108,7 +92,7 @@ def test_dropout_gradients_match_finite_differences():
     weights = init_weights(
         rng, cell="lstm", n_layers=2, hidden_size=4, n_tokens=5, dtype=np.float64
     )
-    inputs, targets, mask = _batch(rng, 5, [3, 5])
+    inputs, targets, mask = padded_batch(rng, 5, [3, 5])
 
     def loss_grads(ws):
         return loss_and_gradients(
@@ -141,17 +125,8 @@ def test_cell_gradients_match_finite_differences(cell, zero_start):
 
     _, _, cache = cells.forward(the_cell, xw, W_h, state0)
     dxw, dW_h = cells.backward(the_cell, probe, cache, W_h)
-    eps = 1e-6
     for array, grad in ((W_h, dW_h), (xw, dxw)):
-        numeric = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            old = array[idx]
-            array[idx] = old + eps
-            up = loss()
-            array[idx] = old - eps
-            down = loss()
-            array[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
+        numeric = central_differences(loss, array)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -163,7 +138,7 @@ def test_float32_gradients_match_float64(cell):
         rng, cell=cell, n_layers=2, hidden_size=16, n_tokens=9, dtype=np.float64
     )
     single = {name: w.astype(np.float32) for name, w in weights.items()}
-    batch = _batch(rng, 9, [4, 7, 2, 5, 5])
+    batch = padded_batch(rng, 9, [4, 7, 2, 5, 5])
     loss64, grads64 = loss_and_gradients(weights, cell, 2, *batch)
     loss32, grads32 = loss_and_gradients(single, cell, 2, *batch)
     assert loss32 == pytest.approx(loss64, rel=1e-5)

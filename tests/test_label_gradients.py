@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from _gradcheck import central_differences, padded_batch
 
-from sklearn_charrnn._sequences import pad_batch
 from sklearn_charrnn.generation import token_log_probs
 from sklearn_charrnn.nn.network import (
     RecurrentSteps,
@@ -13,14 +13,6 @@ from sklearn_charrnn.nn.network import (
     sequence_log_likelihood,
     weight_shapes,
 )
-
-
-def _batch(rng, n_tokens, lengths):
-    """A padded batch of sequences of different lengths."""
-    lengths = np.asarray(lengths)
-    codes = rng.integers(1, n_tokens, size=lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    return pad_batch(codes, offsets, lengths, np.arange(len(lengths)))
 
 
 def _weights(cell, n_layers, n_classes, seed=0):
@@ -45,7 +37,7 @@ def test_label_gradients_match_finite_differences(cell, n_layers):
     """Every entry of every weight's gradient, E included, on a padded batch
     with two columns of one label, one label unused and one used once."""
     weights = _weights(cell, n_layers, n_classes=4)
-    inputs, targets, mask = _batch(np.random.default_rng(1), 7, [1, 4, 2, 6])
+    inputs, targets, mask = padded_batch(np.random.default_rng(1), 7, [1, 4, 2, 6])
     labels = np.array([2, 0, 2, 3])
 
     def loss(ws):
@@ -58,17 +50,8 @@ def test_label_gradients_match_finite_differences(cell, n_layers):
     )
     assert set(grads) == set(weights)
     assert not grads["E"][1].any()  # label 1 is in no column
-    eps = 1e-6
     for name, w in weights.items():
-        numeric = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            old = w[idx]
-            w[idx] = old + eps
-            up = loss(weights)
-            w[idx] = old - eps
-            down = loss(weights)
-            w[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
+        numeric = central_differences(lambda: loss(weights), w)
         np.testing.assert_allclose(
             grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name
         )
@@ -92,11 +75,11 @@ def test_without_labels_the_network_is_unconditional(cell):
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_bound_label_steps_score_as_the_batch(cell):
+def test_bound_label_steps_score_as_thepadded_batch(cell):
     """Stepping the network bound to a label scores each sequence as the
     labelled batch does; another label scores it differently."""
     weights = _weights(cell, 2, n_classes=3)
-    inputs, targets, mask = _batch(np.random.default_rng(2), 7, [3, 1, 5])
+    inputs, targets, mask = padded_batch(np.random.default_rng(2), 7, [3, 1, 5])
     labels = np.array([1, 0, 1])
     batch = sequence_log_likelihood(
         weights, cell, 2, inputs, targets, mask, labels=labels
@@ -116,7 +99,7 @@ def test_bound_label_steps_score_as_the_batch(cell):
 def test_labels_given_only_to_a_conditional_network():
     conditional = _weights("rnn", 1, n_classes=2)
     plain = _weights("rnn", 1, n_classes=0)
-    inputs, targets, mask = _batch(np.random.default_rng(0), 7, [2, 3])
+    inputs, targets, mask = padded_batch(np.random.default_rng(0), 7, [2, 3])
     with pytest.raises(ValueError, match="only for, a conditional network"):
         sequence_log_likelihood(conditional, "rnn", 1, inputs, targets, mask)
     with pytest.raises(ValueError, match="network without E"):
