@@ -8,10 +8,11 @@ from sklearn.utils.validation import check_is_fitted
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._mixture import GeneratorMixture
+from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
 
 
-class CharRNNClassifier(ClassifierMixin, BaseEstimator):
+class CharRNNClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     """Tell a sequence's label from its spelling, with one conditional model.
 
     Fits one conditional generator on the sequences and their labels, which
@@ -286,12 +287,6 @@ weight_averaging, random_state, verbose, dtype
             :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
         """
         return super().score(X, y)
-
-    def __getstate__(self):
-        return _persistence.pickle_state(super().__getstate__())
-
-    def __setstate__(self, state):
-        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _mixture_file, _persistence, _sequences
 from ._generator import GeneratorMixin
 from ._labels import check_labelled, label_indices
+from ._persistence import VersionedPickleMixin
 from .generation import token_log_probs
 
 # Below this many sequences weights="auto" holds none out: equal weights.
@@ -114,7 +115,9 @@ def _default_estimators():
     return [("rnn", CharRNNGenerator()), ("ngram", KneserNeyGenerator())]
 
 
-class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
+class GeneratorMixture(
+    VersionedPickleMixin, GeneratorMixin, _BaseComposition, BaseEstimator
+):
     """Generators mixed token by token: the next-token probabilities of
     several generators, weighted and added.
 
@@ -550,12 +553,6 @@ class GeneratorMixture(GeneratorMixin, _BaseComposition, BaseEstimator):
         save : Write the file.
         """
         return _persistence.load_fitted(_mixture_file, cls, path)
-
-    def __getstate__(self):
-        return _persistence.pickle_state(super().__getstate__())
-
-    def __setstate__(self, state):
-        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -235,6 +235,18 @@ def unpickle_state(state, estimator_name):
     return state
 
 
+class VersionedPickleMixin:
+    """Pickles that record the package version and warn when loaded by
+    another (:func:`pickle_state`, :func:`unpickle_state`). Put it before
+    ``BaseEstimator`` in the bases."""
+
+    def __getstate__(self):
+        return pickle_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(unpickle_state(state, type(self).__name__))
+
+
 # ------------------------------------------------------------------ write
 
 

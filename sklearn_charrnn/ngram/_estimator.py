@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _ngram_file, _persistence, _sequences
 from .._generator import GeneratorMixin
 from .._labels import check_labelled
+from .._persistence import VersionedPickleMixin
 from . import kneser_ney
 
 # order="auto" tries these orders on held-out sequences.
@@ -29,7 +30,7 @@ LABELLED = (
 )
 
 
-class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
+class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     """Character n-gram with interpolated modified Kneser-Ney smoothing.
 
     Each token is predicted from the ``order - 1`` tokens before it, with
@@ -589,12 +590,6 @@ class KneserNeyGenerator(GeneratorMixin, BaseEstimator):
         True
         """
         return _persistence.load_fitted(_ngram_file, cls, path)
-
-    def __getstate__(self):
-        return _persistence.pickle_state(super().__getstate__())
-
-    def __setstate__(self, state):
-        super().__setstate__(_persistence.unpickle_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
