@@ -1,13 +1,11 @@
 """The safe model file of CharRNNClassifier; pickle."""
 
-import io
-import json
 import pickle
 import warnings
-import zipfile
 
 import numpy as np
 import pytest
+from _tamper import edit_array, edit_metadata, members_of, set_item, write_members
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_charrnn
@@ -215,43 +213,6 @@ def test_save_refuses_what_would_not_load(clf_file, tmp_path):
 # ------------------------------------------------------------- tampering
 
 
-def members_of(path):
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def write_members(path, members):
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
-
-
-def npy(array):
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def edit_array(name, edit):
-    def tamper(members):
-        array = np.load(io.BytesIO(members[f"{name}.npy"]), allow_pickle=False)
-        return {**members, f"{name}.npy": npy(edit(array.copy()))}
-
-    return tamper
-
-
-def edit_metadata(edit):
-    def tamper(members):
-        raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
-        metadata = json.loads(raw.tobytes())
-        edit(metadata)
-        text = json.dumps(metadata).encode()
-        return {**members, "metadata.npy": npy(np.frombuffer(text, dtype=np.uint8))}
-
-    return tamper
-
-
 def unlabel(metadata):
     """Remove a network generator's labels."""
     vocabulary = metadata["generator"]["sections"]["vocabulary"]
@@ -266,11 +227,6 @@ def unlabel_mixture(metadata):
     vocabulary = metadata["generator"]["sections"]["vocabulary"]
     for key in ("classes", "class_type", "class_count"):
         del vocabulary[key]
-
-
-def set_item(array, index, value):
-    array[index] = value
-    return array
 
 
 # damage to the network's file (mix_ngram=False)
