@@ -32,6 +32,8 @@ from _machine import machine_line  # noqa: E402
 from speed import BATCH_SIZE, PackageTrainer, names_and_batches, run_every_kernel  # noqa: E402
 
 CONFIGS = [
+    ("rnn", 200),
+    ("rnn", 300),
     ("gru", 200),
     ("lstm", 200),
     ("rnn", 400),

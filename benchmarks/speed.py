@@ -204,6 +204,54 @@ class TorchTrainer:
             torch_baseline.train_step(self.model, self.optimizer, *batch, CLIP_NORM)
 
 
+class ProductsOnly:
+    """The matrix products of the package's training step, and nothing else.
+
+    For every batch, whole (32 rows, the faster shape on both kernels), the
+    products ``fit`` computes: ``h @ W_h`` and its gradient ``dhw @ W_h^T``
+    at every step but the first (whose state is zero), the recurrent weight
+    gradient as one product, and the output layer's three products, on one
+    BLAS thread, on random arrays of the right shapes. No elementwise work,
+    no optimizer, no Python between steps. Its tokens per second times the
+    number of cores is a ceiling for any step that computes these products
+    at this machine's one-thread rate, however it shares them between cores.
+    """
+
+    def __init__(self, cell, hidden_size, n_tokens, data):
+        self.codes, self.lengths, self.offsets = data
+        G, H, V = CELLS[cell].n_gates, hidden_size, n_tokens
+        rng = np.random.default_rng(0)
+        self.Wg = rng.standard_normal((H, G * H), dtype=np.float32)
+        self.Wg = self.Wg.reshape(H, G, H).transpose(1, 0, 2)  # (G, H, H) view
+        self.W_y = rng.standard_normal((H, V), dtype=np.float32)
+        T = int(self.lengths.max()) + 1  # the longest batch's steps
+        self.hs = rng.standard_normal((T, BATCH_SIZE, H), dtype=np.float32)
+        self.dhw = rng.standard_normal((G, T, BATCH_SIZE, H), dtype=np.float32)
+        self.shape = (G, H, V)
+
+    def step(self, index):
+        G, H, V = self.shape
+        inputs, _, _ = _sequences.pad_batch(
+            self.codes, self.offsets, self.lengths, index
+        )
+        T, B = inputs.shape
+        hs, dhw = self.hs[:T, :B], self.dhw[:, :T, :B]
+        WgT = self.Wg.transpose(0, 2, 1)
+        for t in range(1, T):
+            hs[t - 1] @ self.Wg  # (G, B, H)
+            np.matmul(dhw[:, t], WgT)  # (G, B, H)
+        np.matmul(hs[:-1].reshape(-1, H).T, dhw[:, 1:].reshape(G, -1, H))
+        h_all = hs.reshape(T * B, H)
+        dlogits = h_all @ self.W_y  # (T*B, V)
+        h_all.T @ dlogits
+        dlogits @ self.W_y.T
+
+    def run(self, batches):
+        with threadpool_limits(limits=1, user_api="blas"):
+            for index in batches:
+                self.step(index)
+
+
 def encode_names(names, vocabulary):
     """``(codes, lengths, offsets)``: the names as the package's flat encoding."""
     codes, lengths = _sequences.encode(names, _sequences.STRING, vocabulary)
@@ -249,6 +297,8 @@ def measure_training(names, vocabulary, rounds, quick):
         trainers[cell, hidden] = entry
         entry["package"] = PackageTrainer(cell, hidden, n_tokens, data)
         entry["package"].run(batches[:2])  # warm up: buffers, BLAS
+        entry["products"] = ProductsOnly(cell, hidden, n_tokens, data)
+        entry["products"].run(batches[:2])
         if cell == "rnn":
             count = tutorial_names[hidden] // (4 if quick else 1)
             names_index = np.concatenate(batches)[:count]
@@ -268,7 +318,8 @@ def measure_training(names, vocabulary, rounds, quick):
         for cell, hidden in TRAIN_CONFIGS:
             entry = trainers[cell, hidden]
             jobs = [
-                ("package", lambda e=entry: e["package"].run(batches), batch_tokens)
+                ("package", lambda e=entry: e["package"].run(batches), batch_tokens),
+                ("products", lambda e=entry: e["products"].run(batches), batch_tokens),
             ]
             if "tutorial" in entry:
                 trainer, index = entry["tutorial"]
@@ -501,6 +552,7 @@ def measure(args):
     memory = measure_memory(names_file, args.quick)
 
     n_tokens = len(vocabulary) + 2
+    n_cores = available_cores()
     header = (
         "measurement",
         "(a) package",
@@ -548,6 +600,13 @@ def measure(args):
             train.get(key + ("torch2",)),
             target,
         )
+        row(
+            f"  its products alone x {n_cores}",
+            train[key + ("products",)] * n_cores,
+            c1=train.get(key + ("torch1",)),
+            c2=train.get(key + ("torch2",)),
+        )
+        rows[-1] = rows[-1][:2] + ("", "", "", "") + rows[-1][6:]
     row(
         "sample(10_000), names/s",
         sampling["package"],

@@ -89,8 +89,10 @@ def test_n_parts_follows_the_work_of_a_batch():
         return n_parts(rows, gates * hidden**2)
 
     assert parts("rnn", 200, 32) == 1
-    assert parts("lstm", 200, 32) == 1
-    assert parts("rnn", 512, 32) == 1
+    assert parts("rnn", 300, 32) == 1
+    assert parts("gru", 200, 32) == 1
+    assert parts("lstm", 200, 32) == 2
+    assert parts("rnn", 512, 32) == 2
     assert parts("lstm", 300, 32) == 2
     assert parts("gru", 384, 32) == 2
     assert parts("lstm", 512, 32) == 2

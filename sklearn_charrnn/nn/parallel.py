@@ -27,12 +27,13 @@ import numpy as np
 # A training batch is cut in one part per this many multiply-adds of one
 # step's recurrent products (rows x gates x hidden size squared), each part
 # of at least _MIN_ROWS names. `python benchmarks/parts.py` (batches of 32,
-# 2 cores, both kernels): cut in two, LSTM 512 (34M a step) trains 1.1-1.3x
-# faster; at 8M (tanh RNN 512, GRU 300, LSTM 256) the gain is 1.1-1.5x under
-# the Haswell kernel but 0.8-1.2x under SkylakeX from run to run, and at 4-5M
-# (GRU and LSTM 200) cutting loses under both. So a batch of 32 is cut from
-# 10M on.
-_PART_WORK = 5_000_000
+# 2 cores, idle machine, both kernels, four runs): cut in two, LSTM 200 and
+# tanh RNN 400 (5.1M a step) train 1.2-1.4x faster under the Haswell kernel
+# and 1.0-1.2x under SkylakeX (1.1x or more in seven runs of eight), LSTM
+# 512 (34M) 1.4-1.5x and 1.1-1.3x; at 2.9-3.8M (tanh RNN 300, GRU 200) the
+# gain under SkylakeX is 0.9-1.1x from run to run, and at 1.3M (tanh RNN
+# 200) cutting loses under both. So a batch of 32 is cut from 5M on.
+_PART_WORK = 2_500_000
 _MIN_ROWS = 16
 
 
