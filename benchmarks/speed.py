@@ -16,6 +16,8 @@ and the median of the rounds reported:
   (``tutorial_baseline.py``, tanh RNN only) and (c) PyTorch's fused
   ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``torch_baseline.py``) on the same
   padded batches;
+- a ceiling for each training configuration: its matrix products alone, on
+  one thread, times the cores (``ProductsOnly``);
 - names per second of ``sample(10_000)``, of the tutorial's sampler and of a
   batched PyTorch sampler, all three with the same trained weights;
 - the share of this machine's one-thread float32 matmul peak (one large
