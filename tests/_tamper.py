@@ -12,16 +12,16 @@ def members_of(path):
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def write_members(path, members):
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+def write_members(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     return path
 
 
-def npy(array):
+def npy(array, allow_pickle=False):
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    np.lib.format.write_array(buffer, array, allow_pickle=allow_pickle)
     return buffer.getvalue()
 
 
@@ -34,8 +34,9 @@ def metadata_of(members):
     return json.loads(raw.tobytes())
 
 
-def with_metadata(members, metadata):
-    text = json.dumps(metadata)
+def with_metadata(members, metadata, *, nan=False, padding=""):
+    """``members`` with ``metadata`` as their JSON (NaN allowed, padded after)."""
+    text = json.dumps(metadata, allow_nan=nan) + padding
     return {
         **members,
         "metadata.npy": npy(np.frombuffer(text.encode(), dtype=np.uint8)),

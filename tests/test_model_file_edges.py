@@ -6,7 +6,6 @@ ModelFileError that names the problem, before anything large is read.
 """
 
 import io
-import json
 import os
 import stat
 import struct
@@ -17,6 +16,14 @@ import zipfile
 
 import numpy as np
 import pytest
+from _tamper import (
+    edit_metadata,
+    members_of,
+    metadata_of,
+    npy,
+    with_metadata,
+    write_members,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_charrnn import CharRNNGenerator, ModelFileError, _persistence, load_model
@@ -40,40 +47,7 @@ def model():
 def members(model, tmp_path_factory):
     path = tmp_path_factory.mktemp("edges") / "model.npz"
     model.save(path)
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def npy(array):
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def metadata_of(members):
-    raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
-    return json.loads(raw.tobytes())
-
-
-def with_metadata(members, metadata, padding=""):
-    text = json.dumps(metadata) + padding
-    return {
-        **members,
-        "metadata.npy": npy(np.frombuffer(text.encode(), dtype=np.uint8)),
-    }
-
-
-def write(path, members):
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
-
-
-def edited(members, edit):
-    metadata = metadata_of(members)
-    edit(metadata)
-    return with_metadata(members, metadata)
+    return members_of(path)
 
 
 def set_in(section, key, value):
@@ -144,7 +118,7 @@ def test_metadata_that_contradicts_the_weights_or_the_constraints(
     members, tmp_path, case
 ):
     edit, match = CONTRADICTIONS[case]
-    path = write(tmp_path / "bad.npz", edited(members, edit))
+    path = write_members(tmp_path / "bad.npz", edit_metadata(edit)(members))
     with pytest.raises(ModelFileError, match=match) as info:
         load_model(path)
     assert str(info.value).startswith(f"Cannot load {path}: ")
@@ -156,11 +130,12 @@ def test_int_token_beyond_64_bits(tmp_path):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = CharRNNGenerator(**SMALL, early_stopping=False).fit(X)
     model.save(tmp_path / "tokens.npz")
-    with zipfile.ZipFile(tmp_path / "tokens.npz") as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    bad = edited(members, lambda m: m["vocabulary"]["tokens"].__setitem__(-1, 2**64))
+    members = members_of(tmp_path / "tokens.npz")
+    bad = edit_metadata(lambda m: m["vocabulary"]["tokens"].__setitem__(-1, 2**64))(
+        members
+    )
     with pytest.raises(ModelFileError, match="a 64-bit int"):
-        load_model(write(tmp_path / "bad.npz", bad))
+        load_model(write_members(tmp_path / "bad.npz", bad))
 
 
 def test_save_refuses_parameters_changed_after_fit(tmp_path):
@@ -183,13 +158,13 @@ def test_fortran_order_header_is_refused(members, tmp_path):
     header = b"'fortran_order': False"
     assert header in members[name]
     flipped = members[name].replace(header, b"'fortran_order': True ", 1)
-    path = write(tmp_path / "bad.npz", {**members, name: flipped})
+    path = write_members(tmp_path / "bad.npz", {**members, name: flipped})
     with pytest.raises(ModelFileError, match=f"{name}' is stored in Fortran order"):
         load_model(path)
     # a genuinely Fortran-ordered array is refused the same way
     array = np.load(io.BytesIO(members[name]))
     fortran = npy(np.asfortranarray(array))
-    path = write(tmp_path / "bad.npz", {**members, name: fortran})
+    path = write_members(tmp_path / "bad.npz", {**members, name: fortran})
     with pytest.raises(ModelFileError, match="Fortran order"):
         load_model(path)
 
@@ -200,7 +175,7 @@ def test_oversized_npy_header_is_refused_before_it_is_read(members, tmp_path):
     data[6:8] = b"\x02\x00"  # format 2.0: a 4-byte header length
     data[8:10] = b""
     data[8:8] = struct.pack("<I", 2**31)
-    path = write(tmp_path / "bad.npz", {**members, name: bytes(data)})
+    path = write_members(tmp_path / "bad.npz", {**members, name: bytes(data)})
     with pytest.raises(ModelFileError, match="2147483648-byte .npy header"):
         load_model(path)
 
@@ -244,7 +219,7 @@ def test_metadata_padding_is_refused_before_it_is_read(members, tmp_path, monkey
     """
     monkeypatch.setattr(_persistence, "MAX_METADATA_BYTES", 2**16)
     padded = with_metadata(members, metadata_of(members), padding=" " * 2**20)
-    path = write(tmp_path / "padded.npz", padded)
+    path = write_members(tmp_path / "padded.npz", padded)
 
     def load():
         with pytest.raises(ModelFileError, match="more than the 65536 a model file"):
@@ -255,7 +230,7 @@ def test_metadata_padding_is_refused_before_it_is_read(members, tmp_path, monkey
 
 def test_member_larger_than_the_file_is_refused(members, tmp_path):
     """A central directory that claims 2 GiB for a member: refused unread."""
-    path = write(tmp_path / "model.npz", members)
+    path = write_members(tmp_path / "model.npz", members)
     data = bytearray(path.read_bytes())
     archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
     entry = archive.start_dir

@@ -11,6 +11,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+from _tamper import members_of, metadata_of, npy, with_metadata, write_members
 from sklearn.exceptions import NotFittedError
 
 import sklearn_charrnn
@@ -265,35 +266,6 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch, fault):
 
 
 # ------------------------------------------------------------ refusals
-
-
-def members_of(path):
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def write_members(path, members, compression=zipfile.ZIP_STORED):
-    with zipfile.ZipFile(path, "w", compression=compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-
-
-def npy(array, allow_pickle=False):
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=allow_pickle)
-    return buffer.getvalue()
-
-
-def metadata_of(members):
-    raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
-    return json.loads(raw.tobytes())
-
-
-def with_metadata(members, metadata, *, nan=False):
-    text = json.dumps(metadata, allow_nan=nan)
-    members = dict(members)
-    members["metadata.npy"] = npy(np.frombuffer(text.encode(), dtype=np.uint8))
-    return members
 
 
 @pytest.fixture(scope="module")
