@@ -16,8 +16,9 @@ and the median of the rounds reported:
   (``tutorial_baseline.py``, tanh RNN only) and (c) PyTorch's fused
   ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``torch_baseline.py``) on the same
   padded batches;
-- a ceiling for each training configuration: its matrix products alone, on
-  one thread, times the cores (``ProductsOnly``);
+- a ceiling for each training configuration and for sampling: its matrix
+  products alone, on one thread, times the cores (``ProductsOnly``,
+  ``sampling_products``);
 - names per second of ``sample(10_000)``, of the tutorial's sampler and of a
   batched PyTorch sampler, all three with the same trained weights;
 - the share of this machine's one-thread float32 matmul peak (one large
@@ -373,6 +374,62 @@ def sampling_model(names, max_iter=3):
         return model.fit(names)
 
 
+class RecordingSteps:
+    """A model's step interface that records the rows of every product."""
+
+    def __init__(self, steps, shapes):
+        self.steps, self.shapes = steps, shapes
+        self.n_tokens = steps.n_tokens
+
+    def start(self, n):
+        return self.steps.start(n)
+
+    def advance(self, state, tokens, parents=None):
+        if state is not None:  # h @ W_h on every row of the state before
+            self.shapes.append(("recurrent", state.top.shape[0]))
+        return self.steps.advance(state, tokens, parents)
+
+    def log_probs(self, state):
+        self.shapes.append(("output", state.top.shape[0]))
+        return self.steps.log_probs(state)
+
+
+def sampling_products(model, sample):
+    """Seconds the matrix products of one ``sample()`` call take alone.
+
+    The call runs once with its step interface recorded: the rows of every
+    recurrent product ``h @ W_h`` and every output product ``h @ W_y``. The
+    same products, on random arrays of those shapes, then run on one BLAS
+    thread with nothing between them, into arrays made once.
+    """
+    shapes = []
+    model._steps = lambda *args, **kwargs: RecordingSteps(
+        type(model)._steps(model, *args, **kwargs), shapes
+    )
+    try:
+        sample()
+    finally:
+        del model._steps
+    weights = {"recurrent": model.weights_["W_h0"], "output": model.weights_["W_y"]}
+    rows = max(n for _, n in shapes)
+    h = np.random.default_rng(0).standard_normal(
+        (rows, weights["output"].shape[0]), dtype=np.float32
+    )
+    # into arrays made once: the products alone, without the page faults
+    # of fresh arrays of ever new sizes
+    out = {
+        kind: np.empty((rows, w.shape[1]), np.float32) for kind, w in weights.items()
+    }
+
+    def products():
+        for kind, n in shapes:
+            np.matmul(h[:n], weights[kind], out=out[kind][:n])
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        seconds, _ = timed(products)
+    return seconds
+
+
 def measure_sampling(names, rounds, quick):
     """Names per second of the three samplers, with the same weights."""
     model = sampling_model(names, max_iter=1 if quick else 3)
@@ -409,6 +466,8 @@ def measure_sampling(names, rounds, quick):
             )
     samples, lengths = {}, {}
     for round_ in range(rounds):
+        seconds = sampling_products(model, package)
+        samples.setdefault("products", []).append(n_samples / seconds)
         shift = round_ % len(jobs)
         for name, job, count in jobs[shift:] + jobs[:shift]:
             seconds, drawn = timed(job)
@@ -605,10 +664,11 @@ def measure(args):
         row(
             f"  its products alone x {n_cores}",
             train[key + ("products",)] * n_cores,
+            train.get(key + ("tutorial",)),
             c1=train.get(key + ("torch1",)),
             c2=train.get(key + ("torch2",)),
         )
-        rows[-1] = rows[-1][:2] + ("", "", "", "") + rows[-1][6:]
+        rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
     row(
         "sample(10_000), names/s",
         sampling["package"],
@@ -617,6 +677,14 @@ def measure(args):
         sampling.get("torch2"),
         "b >=50x, c >1x",
     )
+    row(
+        f"  its products alone x {n_cores}",
+        sampling["products"] * n_cores,
+        sampling["tutorial"],
+        c1=sampling.get("torch1"),
+        c2=sampling.get("torch2"),
+    )
+    rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
     row(
         "  mean length drawn",
         sample_lengths["package"],
