@@ -116,10 +116,11 @@ class PackageTrainer:
     ``batch_loss_and_gradients`` (the parts on threads, one per core),
     ``AdamW.step`` with clipping, with reused workspaces and BLAS on one
     thread, as in ``CharRNNGenerator.fit`` (dropout 0, as in the PyTorch
-    model).
+    model). The parts run on up to ``n_threads`` threads (default: one per
+    core).
     """
 
-    def __init__(self, cell, hidden_size, n_tokens, data):
+    def __init__(self, cell, hidden_size, n_tokens, data, n_threads=None):
         self.cell = cell
         self.codes, self.lengths, self.offsets = data
         rng = np.random.default_rng(0)
@@ -142,7 +143,7 @@ class PackageTrainer:
         )
         self.n_parts = n_parts(BATCH_SIZE, CELLS[cell].n_gates * hidden_size**2)
         self.works = [Workspace() for _ in range(self.n_parts)]
-        self.threads = Threads(min(self.n_parts, available_cores()))
+        self.threads = Threads(min(self.n_parts, n_threads or available_cores()))
 
     def step(self, index):
         """One training step on the sequences ``index``."""

@@ -27,12 +27,15 @@ import numpy as np
 # A training batch is cut in one part per this many multiply-adds of one
 # step's recurrent products (rows x gates x hidden size squared), each part
 # of at least _MIN_ROWS names. `python benchmarks/parts.py` (batches of 32,
-# 2 cores, idle machine, both kernels, four runs): cut in two, LSTM 200 and
-# tanh RNN 400 (5.1M a step) train 1.2-1.4x faster under the Haswell kernel
-# and 1.0-1.2x under SkylakeX (1.1x or more in seven runs of eight), LSTM
-# 512 (34M) 1.4-1.5x and 1.1-1.3x; at 2.9-3.8M (tanh RNN 300, GRU 200) the
-# gain under SkylakeX is 0.9-1.1x from run to run, and at 1.3M (tanh RNN
-# 200) cutting loses under both. So a batch of 32 is cut from 5M on.
+# 2 cores, both kernels, five runs): cut in two, LSTM 200 and tanh RNN 400
+# (5.1M a step) train 1.1-1.4x faster under the Haswell kernel and 0.9-1.2x
+# under SkylakeX (1.1x or more in seven runs of ten), LSTM 512 (34M)
+# 1.3-1.5x and 1.1-1.3x; at 2.9-3.8M (tanh RNN 300, GRU 200) the gain under
+# SkylakeX is 0.85-1.1x from run to run, and at 1.3M (tanh RNN 200) cutting
+# loses under both. So a batch of 32 is cut from 5M on. On one thread (a
+# joblib worker of a parallel search) the parts run one after the other,
+# 0.7-0.9x the speed of the batch whole: the price of results that do not
+# depend on the thread count.
 _PART_WORK = 2_500_000
 _MIN_ROWS = 16
 
