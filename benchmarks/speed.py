@@ -231,10 +231,9 @@ class ProductsOnly:
         T = int(self.lengths.max()) + 1  # the longest batch's steps
         self.hs = rng.standard_normal((T, BATCH_SIZE, H), dtype=np.float32)
         self.dhw = rng.standard_normal((G, T, BATCH_SIZE, H), dtype=np.float32)
-        self.shape = (G, H, V)
 
     def step(self, index):
-        G, H, V = self.shape
+        G, H, _ = self.Wg.shape
         T, B = int(self.lengths[index].max()) + 1, len(index)  # as pad_batch pads
         hs, dhw = self.hs[:T, :B], self.dhw[:, :T, :B]
         WgT = self.Wg.transpose(0, 2, 1)
