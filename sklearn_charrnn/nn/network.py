@@ -400,9 +400,9 @@ class RecurrentState(NamedTuple):
 class RecurrentSteps:
     """The step interface of a fitted network (see :mod:`..generation`).
 
-    ``advance`` computes the recurrent product ``h @ W_h`` of every row of
-    the state it is given, once, and then gives it to each row that
-    continues it: sequences that share a past share the product.
+    ``advance`` gathers the rows it continues, then computes their recurrent
+    product ``h @ W_h``: a row it leaves out (a sequence that ended) costs
+    no product, and there is no product to gather.
 
     Parameters
     ----------
@@ -441,7 +441,7 @@ class RecurrentSteps:
                 hw = np.zeros_like(xw)
             else:
                 before = tuple(s[rows] for s in state.layers[layer])  # (n, H)
-                hw = (state.layers[layer][0] @ gate_view(W_h, cell.n_gates))[:, rows]
+                hw = before[0] @ gate_view(W_h, cell.n_gates)  # (G, n, H)
             after, _ = cell.step(xw, hw, before)  # (G, n, H) in
             layers.append(after)
             x = after[0][None]  # (1, n, H)
