@@ -382,8 +382,8 @@ class RecordingSteps:
         return self.steps.start(n)
 
     def advance(self, state, tokens, parents=None):
-        if state is not None:  # h @ W_h on every row of the state before
-            self.shapes.append(("recurrent", state.top.shape[0]))
+        if state is not None:  # h @ W_h on every row it continues
+            self.shapes.append(("recurrent", len(tokens)))
         return self.steps.advance(state, tokens, parents)
 
     def log_probs(self, state):
