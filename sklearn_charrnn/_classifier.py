@@ -3,10 +3,11 @@
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
+from ._labels import _short, fit_labels
 from ._mixture import GeneratorMixture
 from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
@@ -190,10 +191,21 @@ weight_averaging, random_state, verbose, dtype
                 f"{type(self).__name__} requires y to be passed, but the target "
                 "y is None: pass one label per sequence."
             )
-        self.generator_ = clone(self._generator()).fit(X, y)
-        self.classes_ = self.generator_.classes_
+        classes = fit_labels(y, _num_samples(y))[0]  # none: X is empty, see fit
+        if len(classes) == 1:
+            raise ValueError(
+                f"{type(self).__name__} needs sequences of at least 2 classes "
+                f"to tell apart, but y holds only one class: {classes.tolist()[0]!r}."
+            )
+        prior = self._checked_prior(len(classes))  # before training, not after
+        generator = clone(self._generator()).fit(X, y)
+        self.generator_ = generator
+        self.classes_ = generator.classes_
         self.n_iter_ = self._network().n_iter_
-        self.class_log_prior_ = self._log_prior(self.generator_.class_count_)
+        if prior is None:  # the training frequencies
+            prior = generator.class_count_ / generator.class_count_.sum()
+        with np.errstate(divide="ignore"):  # a class of prior 0: log 0 = -inf
+            self.class_log_prior_ = np.log(prior)
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.generator_, attr):
                 setattr(self, attr, getattr(self.generator_, attr))
@@ -201,24 +213,26 @@ weight_averaging, random_state, verbose, dtype
                 delattr(self, attr)
         return self
 
-    def _log_prior(self, class_count):
-        """The log prior: ``class_prior``, or the training frequencies."""
-        n_classes = len(class_count)
+    def _checked_prior(self, n_classes):
+        """``class_prior`` as an array of ``n_classes`` probabilities, or None."""
         if self.class_prior is None:
-            return np.log(class_count / class_count.sum())
-        prior = np.asarray(self.class_prior, dtype=float)
-        if prior.shape != (n_classes,):
+            return None
+        try:
+            prior = np.asarray(self.class_prior, dtype=float)
+        except (TypeError, ValueError):
+            prior = None
+        if prior is None or prior.shape != (n_classes,):
             raise ValueError(
-                f"class_prior must hold one probability per class: expected "
-                f"shape ({n_classes},), got {prior.shape}."
+                f"class_prior must hold one probability per class, in the order "
+                f"of classes_: expected an array of shape ({n_classes},), got "
+                f"{_short(self.class_prior)}."
             )
         if not (np.all(prior >= 0) and np.isclose(prior.sum(), 1.0)):
             raise ValueError(
                 f"class_prior must be probabilities (>= 0, summing to 1); got "
                 f"{prior.tolist()}."
             )
-        with np.errstate(divide="ignore"):
-            return np.log(prior)
+        return prior
 
     def _joint_log_likelihood(self, X):
         """``log p(c) + log p(x | c)`` of every sequence and class."""

@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
-from ._labels import check_labelled, fit_labels
+from ._labels import check_every_class_kept, check_labelled, fit_labels
 from ._sequences import STRING
 from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
@@ -491,15 +491,19 @@ class GeneratorMixin:
         elif y is None:
             labels = None
         elif resume:
-            labels = fit_labels(y, n, self.classes_)[1]
+            classes, labels = fit_labels(y, n, self.classes_)
         else:
-            self.classes_, labels = fit_labels(y, n)
+            classes, labels = fit_labels(y, n)
+        kept = drop_empty(sequences, kind)
         if labels is not None:
             if kind == STRING:  # the labels of the sequences drop_empty keeps
                 labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
-            counts = np.bincount(labels, minlength=len(self.classes_)).astype(float)
+            counts = np.bincount(labels, minlength=len(classes)).astype(float)
+            if not resume:
+                check_every_class_kept(classes, counts)
+            self.classes_ = classes
             self.class_count_ = getattr(self, "class_count_", 0.0) + counts
-        return drop_empty(sequences, kind), kind, labels
+        return kept, kind, labels
 
     def _scores(self, codes, lengths, y):
         """Log-likelihood of every sequence under the labels ``y``.

@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ._sequences import is_missing
+
 
 def fit_labels(y, n_samples, classes=None):
     """Check the labels given to fit; return ``classes_`` and class indices.
@@ -29,12 +31,38 @@ def fit_labels(y, n_samples, classes=None):
     classes : ndarray of shape (n_classes,)
     indices : ndarray of shape (n_samples,) of intp
     """
+    _check_no_missing(y)
     y = column_or_1d(y, warn=True)
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
         classes = np.unique(y)
     return classes, label_indices(classes, y, n_samples, "y")
+
+
+def _check_no_missing(y):
+    """Refuse a missing label (None, NaN, pandas' NA) before it becomes a
+    class of its own (NumPy turns NaN among str into the str ``'nan'``)."""
+    for i, label in enumerate(np.asarray(y, dtype=object).ravel()):
+        if is_missing(label):
+            raise ValueError(
+                f"y[{i}] is {label!r}: missing labels are not allowed, every "
+                "sequence needs a label."
+            )
+
+
+def check_every_class_kept(classes, counts):
+    """Refuse classes none of whose sequences are kept for training."""
+    if counts.all():
+        return
+    lost = np.asarray(classes)[counts == 0]
+    which = (
+        f"labels {_listed(lost)}" if len(lost) > 1 else f"label {lost.tolist()[0]!r}"
+    )
+    raise ValueError(
+        f"Every sequence of {which} in y is an empty string, and empty strings "
+        "are skipped: expected at least one non-empty sequence of every label."
+    )
 
 
 def label_indices(classes, y, n, what="y"):

@@ -385,14 +385,19 @@ def _atomic_write(path, write):
 
     Refuses what ``open(path, "wb")`` would refuse, with the same error
     naming ``path``. An existing file's permission bits are given to the
-    new one (0600 stays 0600); a new file gets what the umask allows.
+    new one (0600 stays 0600); a new file gets what the umask allows. A
+    symbolic link stays one: the file it points to is replaced. (A hard
+    link cannot be kept by a rename: ``path`` becomes a file of its own.)
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # a symbolic link: write where it points
+    folder = os.path.dirname(target)
     mode = _existing_mode(path)
-    temporary = os.path.join(
-        folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp"
-    )
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    # the target's name, shortened so that the temporary name stays legal
+    name = os.path.basename(target)[:64]
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     # 0o666 lets the umask decide a new file's permissions, as open() does;
     # over an existing file, start private and take its mode below.
     try:
@@ -410,7 +415,7 @@ def _atomic_write(path, write):
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)

@@ -179,7 +179,7 @@ def _check_ordered(X):
         )
 
 
-def _is_missing(x):
+def is_missing(x):
     """None, NaN, or pandas' NA and NaT (recognised without importing pandas)."""
     if x is None or type(x).__name__ in ("NAType", "NaTType"):
         return True
@@ -198,7 +198,7 @@ def _check_str_items(X, labels=None):
         where = f"X[{i}]"
         if labels is not None and labels[i] != i:
             where += f" (index label {labels[i]!r})"
-        if _is_missing(x):
+        if is_missing(x):
             raise ValueError(
                 f"{where} is {x!r}: missing values are not allowed, "
                 "every item must be a str."

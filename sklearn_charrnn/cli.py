@@ -103,6 +103,10 @@ class UserError(Exception):
 # ----------------------------------------------------------------- input
 
 
+# the first bytes of a zip archive, as every model file is
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def read_names(path, encoding="utf-8"):
     """Read one name per line; strip white space, skip blank lines.
 
@@ -141,6 +145,11 @@ def read_names(path, encoding="utf-8"):
         raise UserError(
             f"{shown} holds more than {MAX_NAMES_BYTES // 2**20} MiB: expected a "
             "text file of names, one per line"
+        )
+    if data.startswith(_ZIP_MAGIC):
+        raise UserError(
+            f"{shown} is a zip archive (a model file?): expected a text file of "
+            "names, one per line"
         )
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
@@ -500,22 +509,32 @@ def demo(args):
     return 0
 
 
-def check_output(path):
+def check_output(path, source="-"):
     """Fail now, not after training, if ``path`` cannot be written.
 
     A file is created beside it and removed: that is what saving does, so
     a folder, a missing or read-only folder, a read-only file or a
-    read-only file system all fail here.
+    read-only file system all fail here. An existing file is replaced only
+    if it is a model file (a zip archive), and never when it is ``source``,
+    the names file (``-`` for standard input).
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))  # a link: where it points
     if os.path.isdir(path):
         raise UserError(f"cannot write {path}: is a directory, expected a file name")
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: no folder {folder}")
+    if source != "-" and os.path.exists(path) and os.path.exists(source):
+        if os.path.samefile(path, source):
+            raise UserError(
+                f"cannot write {path}: it is the names file being read; "
+                "give -o another file name"
+            )
+    _check_replaceable(path)
     effective = os.access in os.supports_effective_ids
     if os.path.exists(path) and not os.access(path, os.W_OK, effective_ids=effective):
         raise UserError(f"cannot write {path}: permission denied")
-    probe = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}")
+    name = os.path.basename(os.path.realpath(path))[:64]  # as saving names it
+    probe = os.path.join(folder, f".{name}.{secrets.token_hex(6)}")
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as error:
@@ -523,11 +542,27 @@ def check_output(path):
     os.unlink(probe)
 
 
+def _check_replaceable(path):
+    """Refuse to replace an existing file that is not a model file."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(len(_ZIP_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError:  # unreadable: the write probe says why
+        return
+    if start and start != _ZIP_MAGIC:
+        raise UserError(
+            f"cannot write {path}: it exists and is not a model file (the names "
+            "file and -o swapped?); remove it or give -o another file name"
+        )
+
+
 def fit(args):
     """Train on a names file and save the model (exit 130 if interrupted)."""
     from ._models import save_model
 
-    check_output(args.output)
+    check_output(args.output, args.names)
     names, labels = _read(args)
     kind = args.model or MODELS[0]
     params = _rnn_params(args)

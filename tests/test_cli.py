@@ -526,6 +526,36 @@ def test_an_unwritable_output_fails_before_training(capsys, tmp_path, monkeypatc
     assert f"cannot write {tmp_path / 'm.npz'}: Permission denied" in message
 
 
+def test_fit_never_writes_over_names(capsys, tmp_path, names_file, model_file):
+    """-o naming the names file (or a link to it), a text file, or the names
+    file and -o swapped: refused before training, every file as it was."""
+    names = tmp_path / "names.txt"
+    names.write_text(open(names_file).read())
+    link = tmp_path / "link.npz"
+    link.symlink_to(names)
+    before = names.read_bytes()
+    message = _user_error(capsys, "fit", str(names), "-o", str(names), *FIT_FLAGS)
+    assert "it is the names file being read" in message
+    message = _user_error(capsys, "fit", str(names), "-o", str(link), *FIT_FLAGS)
+    assert "it is the names file being read" in message
+    other = tmp_path / "other.txt"
+    other.write_text("anna\nbob\n")
+    message = _user_error(capsys, "fit", str(names), "-o", str(other), *FIT_FLAGS)
+    assert "exists and is not a model file" in message
+    message = _user_error(
+        capsys, "fit", model_file, "-o", str(names), "--encoding", "latin-1"
+    )
+    assert "exists and is not a model file (the names file and -o swapped?)" in message
+    new = str(tmp_path / "new.npz")
+    message = _user_error(capsys, "fit", model_file, "-o", new, "--encoding", "latin-1")
+    assert "is a zip archive (a model file?)" in message and not os.path.exists(new)
+    assert names.read_bytes() == before and other.read_text() == "anna\nbob\n"
+    out = tmp_path / "out.npz"  # an existing model file is replaced
+    out.write_bytes(open(model_file, "rb").read())
+    code, _, _ = _run(capsys, "fit", str(names), "-o", str(out), *FIT_FLAGS, "-q")
+    assert code == 0 and out.read_bytes() != open(model_file, "rb").read()
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_sample_refuses_pipes_and_devices_without_waiting(tmp_path, kind):
     if kind == "fifo":

@@ -15,7 +15,13 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sklearn_charrnn import CharRNNClassifier, CharRNNGenerator, ModelFileError
+from sklearn_charrnn import (
+    CharRNNClassifier,
+    CharRNNGenerator,
+    GeneratorMixture,
+    KneserNeyGenerator,
+    ModelFileError,
+)
 from sklearn_charrnn.generation import label_tag, sequence_hash
 
 # Two labels with disjoint alphabets: a model that reads its label writes
@@ -181,9 +187,30 @@ def test_partial_fit_and_warm_start_keep_the_labels():
 
 def test_empty_strings_are_dropped_with_their_labels():
     with pytest.warns(UserWarning, match="Skipped 1 empty string"):
-        gen = _quiet(_gen(max_iter=1).fit, ["", *X], ["mid", *Y])
-    assert gen.classes_.tolist() == ["high", "low", "mid"]
-    assert gen.class_count_.tolist() == [10.0, 10.0, 0.0]
+        gen = _quiet(_gen(max_iter=1).fit, ["", *X], ["low", *Y])
+    assert gen.classes_.tolist() == ["high", "low"]
+    assert gen.class_count_.tolist() == [10.0, 10.0]
+
+
+@pytest.mark.filterwarnings("ignore:Skipped 2 empty strings")
+@pytest.mark.parametrize(
+    "make", [_gen, KneserNeyGenerator, GeneratorMixture, CharRNNClassifier]
+)
+def test_a_label_of_empty_strings_only_is_refused(make):
+    """It would have no sequence to learn from (and the mixture's components
+    would not know it)."""
+    model = make()
+    with pytest.raises(ValueError, match="Every sequence of label 'mid' in y is an"):
+        model.fit(["", "", *X], ["mid", "mid", *Y])
+    assert not hasattr(model, "classes_")
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, float("nan")])
+@pytest.mark.parametrize("make", [_gen, KneserNeyGenerator, CharRNNClassifier])
+def test_missing_labels_are_refused(make, missing):
+    y = [*Y[:3], missing, *Y[4:]]
+    with pytest.raises(ValueError, match=r"y\[3\] is .*: missing labels are not"):
+        make().fit(X, y)
 
 
 def test_labels_survive_pickle_and_the_model_file(conditional, tmp_path):
@@ -271,10 +298,22 @@ def test_classifier_mixes_the_network_with_an_ngram_unless_told_not_to(classifie
 def test_class_prior_moves_the_prediction():
     clf = _quiet(_clf(max_iter=5, class_prior=[0.0, 1.0]).fit, X, Y)
     assert set(clf.predict(X)) == {"low"}
-    with pytest.raises(ValueError, match=r"expected shape \(2,\), got \(3,\)"):
-        _quiet(_clf(max_iter=1, class_prior=[0.2, 0.3, 0.5]).fit, X, Y)
+
+
+def test_classifier_checks_its_prior_and_labels_before_training(monkeypatch):
+    def never(self, *args, **kwargs):
+        raise AssertionError("trained before checking class_prior")
+
+    monkeypatch.setattr(CharRNNGenerator, "fit", never)
+    shape = r"expected an array of shape \(2,\), got "
+    with pytest.raises(ValueError, match=shape + r"\[0.2, 0.3, 0.5\]"):
+        _clf(class_prior=[0.2, 0.3, 0.5]).fit(X, Y)
+    with pytest.raises(ValueError, match=shape + r"\{'low': 0.5, 'high': 0.5\}"):
+        _clf(class_prior={"low": 0.5, "high": 0.5}).fit(X, Y)
     with pytest.raises(ValueError, match="summing to 1"):
-        _quiet(_clf(max_iter=1, class_prior=[0.2, 0.3]).fit, X, Y)
+        _clf(class_prior=[0.2, 0.3]).fit(X, Y)
+    with pytest.raises(ValueError, match="at least 2 classes .* only one class: 'low'"):
+        _clf().fit(X, ["low"] * len(X))
 
 
 def test_classifier_in_pipeline_search_and_cross_validation():

@@ -352,6 +352,28 @@ def test_save_to_a_folder_is_refused(model, tmp_path):
     assert info.value.filename == str(tmp_path)
 
 
+def test_save_through_a_symbolic_link_replaces_its_target(model, tmp_path):
+    target = tmp_path / "models" / "model.npz"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert type(model).load(target).get_params() == model.get_params()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.npz"]
+
+
+def test_save_errors_name_the_path_not_the_temporary_file(model, tmp_path):
+    missing = tmp_path / "no" / "model.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        model.save(missing)
+    assert info.value.filename == str(missing)
+    long_name = tmp_path / ("m" * 250 + ".npz")  # legal; its temporary name too
+    model.save(long_name)
+    assert type(model).load(long_name).get_params() == model.get_params()
+
+
 # ------------------------------------------------- another estimator
 
 

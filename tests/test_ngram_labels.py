@@ -171,10 +171,9 @@ def test_a_file_with_inconsistent_label_tables_does_not_save(tmp_path):
         model.save(tmp_path / "bad.npz")
 
 
-def test_a_label_whose_names_are_all_empty_gets_the_model_of_all_labels():
+def test_a_label_whose_names_are_all_empty_is_refused():
+    """No sequence to count (tests/test_labels.py checks every generator)."""
+    model = KneserNeyGenerator(order=2)
     with pytest.warns(UserWarning, match="empty"):
-        model = KneserNeyGenerator(order=2).fit([*X, ""], [*Y, "none"])
-    assert model.class_start_nodes_[model.classes_.tolist().index("none")] == (
-        model.start_node_
-    )
-    assert len(model.sample(3, y="none", random_state=0)) == 3
+        with pytest.raises(ValueError, match="Every sequence of label 'none'"):
+            model.fit([*X, ""], [*Y, "none"])
