@@ -108,6 +108,11 @@ class MixtureSteps:
         return mixed - logsumexp(mixed, axis=1, keepdims=True)
 
 
+def _short_repr(x, at_most=60):
+    text = repr(x)
+    return text if len(text) <= at_most else text[: at_most - 3] + "..."
+
+
 def _default_estimators():
     from ._estimator import CharRNNGenerator
     from .ngram import KneserNeyGenerator
@@ -336,9 +341,22 @@ class GeneratorMixture(
         named = _default_estimators() if self.estimators is None else self.estimators
         if not named:
             raise ValueError("estimators is empty: expected at least one generator.")
+        for item in named:
+            if not (
+                isinstance(item, (tuple, list))
+                and len(item) == 2
+                and isinstance(item[0], str)
+            ):
+                raise TypeError(
+                    "estimators must be a list of (name, generator) pairs with "
+                    f"str names; got an item {type(item).__name__} "
+                    f"{_short_repr(item)}."
+                )
         names = [name for name, _ in named]
         if len(set(names)) != len(names):
             raise ValueError(f"estimators must have distinct names; got {names}.")
+        # as scikit-learn's ensembles: no name of a parameter, no "__"
+        self._validate_names(names)
         for name, estimator in named:
             if not hasattr(estimator, "_steps"):
                 raise TypeError(
@@ -348,7 +366,10 @@ class GeneratorMixture(
         return named
 
     def _fixed_weights(self, n):
-        weights = np.asarray(self.weights, dtype=np.float64)
+        try:
+            weights = np.asarray(self.weights, dtype=np.float64)
+        except (TypeError, ValueError):  # not numbers
+            weights = np.full(0, np.nan)
         if (
             weights.shape != (n,)
             or not np.isfinite(weights).all()
@@ -372,6 +393,12 @@ class GeneratorMixture(
         if n < _MIN_AUTO_SEQUENCES or k == 1:
             return np.full(k, 1.0 / k), None
         n_valid = int(np.ceil(self.validation_fraction * n))
+        if n_valid >= n:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all "
+                f"{n} sequences, leaving none to fit the estimators on: lower it, "
+                "or give fixed weights."
+            )
         order = rng.permutation(n)
         train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
         if labels is None:

@@ -217,10 +217,21 @@ def test_grid_search_over_a_component_parameter(dinosaurs):
         ),
         ({"weights": [1.0]}, "one per estimator"),
         ({"weights": [-1.0, 2.0]}, "non-negative"),
+        ({"weights": ["a", "b"]}, r"2 non-negative numbers.*got \['a', 'b'\]"),
+        (
+            {"estimators": [("weights", KneserNeyGenerator())]},
+            "conflict with constructor arguments: \\['weights'\\]",
+        ),
+        ({"estimators": [("a__b", KneserNeyGenerator())]}, "must not contain __"),
+        (
+            {"estimators": [KneserNeyGenerator()]},
+            r"\(name, generator\) pairs with str names; got an item KneserNey",
+        ),
+        ({"estimators": [(1, KneserNeyGenerator())]}, "str names; got an item tuple"),
     ],
 )
 def test_bad_parameters_name_the_problem(params, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         GeneratorMixture(
             **{
                 "estimators": [
@@ -230,6 +241,15 @@ def test_bad_parameters_name_the_problem(params, message):
                 **params,
             }
         ).fit(NAMES)
+
+
+def test_a_validation_fraction_that_leaves_nothing_is_named():
+    mixture = GeneratorMixture(
+        [("a", KneserNeyGenerator()), ("b", KneserNeyGenerator(order=2))],
+        validation_fraction=0.999,
+    )
+    with pytest.raises(ValueError, match="holds out all 90 sequences, leaving none"):
+        mixture.fit(NAMES * 10)
 
 
 def test_a_non_generator_is_refused():
