@@ -40,6 +40,11 @@ CharRNNClassifier
     --------
     CharRNNGenerator.save : what is written, and the errors.
     """
+    if not isinstance(estimator, tuple(cls for cls, _ in _FORMATS.values())):
+        raise TypeError(
+            f"save_model writes an estimator of this package ({', '.join(_FORMATS)});"
+            f" got {type(estimator).__name__}. Pickle or joblib save any other."
+        )
     if "include_optimizer" in inspect.signature(estimator.save).parameters:
         estimator.save(path, include_optimizer=include_optimizer)
     else:

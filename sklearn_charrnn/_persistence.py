@@ -473,6 +473,9 @@ def save_fitted(file_module, estimator, path, **options):
     **options
         Passed to ``fitted_state`` (``include_optimizer``).
     """
+    for name, value in options.items():  # flags: a str "no" is no False
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {value!r}.")
     check_is_fitted(estimator)
     params, sections, arrays = file_module.fitted_state(estimator, **options)
     write_model(

@@ -83,7 +83,7 @@ FIT_DESCRIPTION = (
     "Train on a file of names and save the model. By default the model is a "
     "mixture of a recurrent network (rnn) and a Kneser-Ney n-gram (ngram), "
     "their next-character probabilities weighted by what scores names held "
-    "out best: it fits the rnn twice (on 90%% of the names, to fit the "
+    "out best: it fits the rnn twice (on 90% of the names, to fit the "
     "weights on the rest, then on all of them) and the n-gram in seconds. "
     "--model rnn or --model ngram fits one alone. The hyperparameter flags "
     "set the rnn's (in a mixture, its rnn component's). Ctrl-C stops the "

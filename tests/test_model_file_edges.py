@@ -26,7 +26,13 @@ from _tamper import (
 )
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_charrnn import CharRNNGenerator, ModelFileError, _persistence, load_model
+from sklearn_charrnn import (
+    CharRNNGenerator,
+    ModelFileError,
+    _persistence,
+    load_model,
+    save_model,
+)
 
 NAMES = ["anna", "bob", "carla", "dave", "emma", "anya", "bella", "zoë", "ïda"]
 SMALL = dict(hidden_size=8, max_iter=2, batch_size=4, random_state=0)
@@ -350,6 +356,15 @@ def test_save_to_a_folder_is_refused(model, tmp_path):
     with pytest.raises(IsADirectoryError) as info:
         model.save(tmp_path)
     assert info.value.filename == str(tmp_path)
+
+
+def test_save_takes_a_flag_and_an_estimator_of_this_package(model, tmp_path):
+    path = tmp_path / "model.npz"
+    with pytest.raises(TypeError, match="include_optimizer must be True or False"):
+        model.save(path, include_optimizer="no")
+    with pytest.raises(TypeError, match="save_model writes an estimator of this"):
+        save_model(object(), path)
+    assert not path.exists()
 
 
 def test_save_through_a_symbolic_link_replaces_its_target(model, tmp_path):
