@@ -26,11 +26,12 @@ import numpy as np
 import sklearn.base
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
 from ._labels import check_every_class_kept, check_labelled, fit_labels
+from ._params import NumberInterval
 from ._sequences import STRING
 from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
@@ -80,14 +81,14 @@ def drop_empty(sequences, kind):
     return kept
 
 
-_CONSTRAINTS = {
-    "n_samples": [Interval(Integral, 1, None, closed="left")],
-    "temperature": [Interval(Real, 0, None, closed="neither")],
-    "top_k": [Interval(Integral, 1, None, closed="left"), None],
-    "top_p": [Interval(Real, 0, 1, closed="right"), None],
+_CONSTRAINTS = {  # as the hyperparameters: no count or rate is a bool
+    "n_samples": [NumberInterval(Integral, 1, None, closed="left")],
+    "temperature": [NumberInterval(Real, 0, None, closed="neither")],
+    "top_k": [NumberInterval(Integral, 1, None, closed="left"), None],
+    "top_p": [NumberInterval(Real, 0, 1, closed="right"), None],
     "greedy": ["boolean"],
-    "min_length": [Interval(Integral, 0, None, closed="left")],
-    "max_length": [Interval(Integral, 1, None, closed="left"), None],
+    "min_length": [NumberInterval(Integral, 0, None, closed="left")],
+    "max_length": [NumberInterval(Integral, 1, None, closed="left"), None],
     "exclude_training": ["boolean"],
     "most_likely": ["boolean"],
     "random_state": ["random_state"],

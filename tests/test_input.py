@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_charrnn import CharRNNGenerator
+from sklearn_charrnn import CharRNNGenerator, KneserNeyGenerator
 
 NAMES = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
 
@@ -259,6 +259,25 @@ def test_bool_for_an_int_parameter_is_refused(name):
 def test_bool_for_a_float_parameter_is_refused():
     with pytest.raises(InvalidParameterError, match="'dropout' parameter"):
         _small(dropout=False).fit(NAMES)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n_samples": True},
+        {"temperature": True},
+        {"top_k": True},
+        {"min_length": False},
+        {"max_length": True},
+    ],
+)
+def test_bool_for_a_sampling_option_is_refused(options):
+    model = KneserNeyGenerator().fit(NAMES)
+    name = next(iter(options))
+    with pytest.raises(
+        InvalidParameterError, match=rf"'{name}' parameter .*not a bool"
+    ):
+        model.sample(**{"n_samples": 2, **options})
 
 
 def test_epsilon_too_small_for_float32_is_blamed_on_epsilon():
