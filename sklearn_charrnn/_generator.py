@@ -65,6 +65,11 @@ def warn(message, category=UserWarning):
     warnings.warn(message, category, stacklevel=level + 1)
 
 
+def _is_1d_array(x):
+    """A one-dimensional NumPy array or pandas Series (of prefixes)."""
+    return hasattr(x, "dtype") and getattr(x, "ndim", None) == 1
+
+
 def drop_empty(sequences, kind):
     """Skip the empty strings of X, with a warning; all empty is an error."""
     if kind != STRING:
@@ -372,7 +377,7 @@ class GeneratorMixin:
         """
         check_is_fitted(self)
         single = self._is_single_prefix(prefix)
-        prefixes = [prefix] if single else list(prefix)
+        prefixes = [prefix] if single else [*prefix]
         encoded = [self._encode_prefix(p) for p in prefixes]
         options = GenerationOptions.validated(
             f"{type(self).__name__}.complete",
@@ -676,9 +681,13 @@ class GeneratorMixin:
         if self.input_kind_ == STRING:
             if isinstance(prefix, str):
                 return True
-            if isinstance(prefix, (list, tuple)) and all(
-                isinstance(p, str) for p in prefix
-            ):
+            if isinstance(prefix, (list, tuple)) or _is_1d_array(prefix):
+                for i, p in enumerate(prefix):
+                    if not isinstance(p, str):
+                        raise TypeError(
+                            f"prefix[{i}] is {type(p).__name__} {p!r}: prefix "
+                            "must be a str or a list of str."
+                        )
                 return False
             raise TypeError(
                 f"prefix must be a str or a list of str; got {type(prefix).__name__}."

@@ -180,6 +180,20 @@ def test_token_array_on_string_model(fitted):
 def test_complete_rejects_non_str_prefix(fitted):
     with pytest.raises(TypeError, match="prefix must be a str or a list of str"):
         fitted.complete(3)
+    for bad, item in [
+        ([None], "prefix\\[0\\] is NoneType"),
+        (["an", b"bo"], "prefix\\[1\\] is bytes"),
+    ]:
+        with pytest.raises(TypeError, match=item):
+            fitted.complete(bad)
+
+
+def test_complete_takes_prefixes_as_an_array_or_a_series_too(fitted):
+    pd = pytest.importorskip("pandas")
+    expected = fitted.complete(["an", "bo"], random_state=0)
+    assert fitted.complete(np.array(["an", "bo"]), random_state=0) == expected
+    assert fitted.complete(pd.Series(["an", "bo"]), random_state=0) == expected
+    assert fitted.complete(("an", "bo"), random_state=0) == expected
 
 
 # ------------------------------------------- unordered and missing input
