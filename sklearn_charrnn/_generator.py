@@ -624,7 +624,12 @@ class GeneratorMixin:
         message = (
             f"Found only {len(results[i])} of {n_each} {what}sequences{where} {how}"
         )
-        if options.exclude_training:
+        if options.exclude_training and (options.greedy or n_drawn is None):
+            message += (  # one sequence per prefix, or the best ones: no draws
+                ": the others were in the training data. Raise max_length, or "
+                "draw (without greedy or most_likely) to reach further from it."
+            )
+        elif options.exclude_training:
             message += (
                 ": the others were in the training data. Raise temperature, "
                 "top_k or top_p, or max_length, to reach further from it."

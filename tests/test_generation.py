@@ -556,8 +556,13 @@ def test_exclude_training_most_likely(parrot):
 
 def test_exclude_training_warns_when_it_runs_out(parrot):
     assert parrot.sample(1, greedy=True)[0] in MEMORISED
-    with pytest.warns(UserWarning, match=r"Found only 0 of 5 new sequences in 5 draws"):
+    with pytest.warns(
+        UserWarning, match=r"Found only 0 of 5 new sequences in 5 draws"
+    ) as record:
         assert parrot.sample(5, greedy=True, exclude_training=True) == []
+    # no advice that greedy ignores
+    assert "draw (without greedy or most_likely)" in str(record[0].message)
+    assert "temperature" not in str(record[0].message)
     # a cold model nearly always repeats itself: bounded draws, then a warning
     with pytest.warns(UserWarning, match="new sequences in") as record:
         found = parrot.sample(4, temperature=0.02, exclude_training=True)
