@@ -103,11 +103,13 @@ class UserError(Exception):
 # ----------------------------------------------------------------- input
 
 
+# white space but tabs at either end of a line
+_EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")
 # the first bytes of a zip archive, as every model file is
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def read_names(path, encoding="utf-8"):
+def read_names(path, encoding="utf-8", keep_tabs=False):
     """Read one name per line; strip white space, skip blank lines.
 
     Parameters
@@ -116,6 +118,9 @@ def read_names(path, encoding="utf-8"):
         A file, or ``-`` for standard input.
     encoding : str, default="utf-8"
         A leading UTF-8 byte-order mark is dropped.
+    keep_tabs : bool, default=False
+        Strip white space but tabs from either end of a line (a
+        tab-separated file's empty first or last cell stays).
 
     Returns
     -------
@@ -164,8 +169,12 @@ def read_names(path, encoding="utf-8"):
             f"{shown}: line {line} is not valid {error.encoding} (byte "
             f"0x{byte:02x}); save the file as UTF-8 or pass --encoding"
         ) from None
-    names = [line.strip() for line in text.splitlines()]
-    names = [name for name in names if name]
+    if keep_tabs:  # a tab at either end still parts an empty first or last cell
+        names = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
+        names = [name for name in names if name.strip()]
+    else:
+        names = [line.strip() for line in text.splitlines()]
+        names = [name for name in names if name]
     if not names:
         raise UserError(f"{shown} holds no names: expected one name per line")
     return names
@@ -305,16 +314,23 @@ def split_labels(lines, column, shown):
                 f"tab-separated column{'s' * (len(cells) != 1)}; --label-column "
                 f"{column} needs at least {column}"
             )
-        names.append(cells[0].strip())
-        labels.append(cells[column - 1].strip())
+        name, label = cells[0].strip(), cells[column - 1].strip()
+        for value, what, at in ((name, "name", 1), (label, "label", column)):
+            if not value:
+                raise UserError(
+                    f"{shown}: line {number} ({line[:40]!r}) has an empty {what} "
+                    f"(column {at})"
+                )
+        names.append(name)
+        labels.append(label)
     return names, labels
 
 
 def _read(args):
     """The names of ``args.names``, and their labels with ``--label-column``."""
-    lines = read_names(args.names, args.encoding)
     if args.label_column is None:
-        return lines, None
+        return read_names(args.names, args.encoding), None
+    lines = read_names(args.names, args.encoding, keep_tabs=True)
     shown = "standard input" if args.names == "-" else args.names
     return split_labels(lines, args.label_column, shown)
 
@@ -659,7 +675,8 @@ def sample(args):
     """Print new names, one per line."""
     model = load_model(args.model)
     options = _generation_options(args)
-    for name in model.sample(args.n_samples, **options, **_label(args)):
+    label = _label(args, model)
+    for name in model.sample(args.n_samples, **options, **label):
         print(name)
     return 0
 
@@ -680,7 +697,7 @@ def complete(args):
         n_samples=args.n_samples,
         most_likely=args.most_likely,
         **options,
-        **_label(args),
+        **_label(args, model),
     )
     for completions in results:
         for completion in completions:
@@ -692,9 +709,26 @@ def complete(args):
     return 0
 
 
-def _label(args):
-    """``{"y": label}`` for ``--label``, else nothing."""
-    return {} if args.label is None else {"y": args.label}
+def _label(args, model):
+    """``{"y": label}`` for ``--label``, else nothing; checked against the
+    labels ``model`` was trained with, if any."""
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        if args.label is not None:
+            raise UserError(f"{args.model} was trained without labels: drop --label")
+        return {}
+    known = ", ".join(repr(c) for c in classes.tolist()[:20])
+    known += ", ..." if len(classes) > 20 else ""
+    if args.label is None:
+        raise UserError(
+            f"{args.model} was trained with labels ({known}): pass --label "
+            "with one of them"
+        )
+    if args.label not in classes.tolist():
+        raise UserError(
+            f"--label {args.label!r} is not a label of {args.model} ({known})"
+        )
+    return {"y": args.label}
 
 
 def score(args):
@@ -731,6 +765,12 @@ def _parse(text, kind, expected, valid=lambda value: True):
 
 def _integer(text):
     return _parse(text, int, "an integer")
+
+
+def _seed(text):  # what numpy.random.RandomState takes
+    return _parse(
+        text, int, f"an integer from 0 to {2**32 - 1}", lambda v: 0 <= v < 2**32
+    )
 
 
 def _number(text):
@@ -848,7 +888,7 @@ def _add_generation(parser, n_default, n_help):
     )
     group.add_argument(
         "--seed",
-        type=_integer,
+        type=_seed,
         metavar="SEED",
         help="seed for reproducible draws (default: fresh)",
     )
@@ -893,7 +933,7 @@ def build_parser():
     )
     p_demo.add_argument(
         "--seed",
-        type=_integer,
+        type=_seed,
         default=0,
         metavar="SEED",
         help="random seed (default: 0)",
@@ -931,7 +971,7 @@ def build_parser():
     _add_label_column(p_fit, "learn names of a kind: the model learns p(name | label)")
     p_fit.add_argument(
         "--seed",
-        type=_integer,
+        type=_seed,
         metavar="SEED",
         help="random seed, for a reproducible model",
     )
@@ -946,7 +986,8 @@ def build_parser():
         "size; a later warm start or partial_fit begins with fresh moments",
     )
     _add_hyperparameters(p_fit)
-    p_fit.set_defaults(func=fit, parser=p_fit, flags=_hyperparameter_flags())
+    fit_flags = {**_hyperparameter_flags(), "random_state": "--seed"}
+    p_fit.set_defaults(func=fit, parser=p_fit, flags=fit_flags)
 
     p_sample = commands.add_parser("sample", help="print new names")
     p_sample.add_argument("model", metavar="MODEL")
@@ -1046,6 +1087,8 @@ def for_the_shell(message, flags):
     """
     if not flags:
         return message
+    # a flag's default is the flag left out, not None
+    message = message.replace("or None for the default", "or leave it out")
     names = "|".join(sorted(flags, key=len, reverse=True))
     message = re.sub(
         rf"The '({names})' parameter of \w+", lambda m: flags[m[1]], message

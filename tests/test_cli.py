@@ -403,7 +403,7 @@ def test_a_bad_flag_after_a_command_shows_that_commands_usage(capsys, command):
         ),
         (["sample", "m.npz", "-n", "0"], "expected a positive integer, got '0'"),
         (["sample", "m.npz", "--temperature", "nan"], "expected a number > 0"),
-        (["sample", "m.npz", "--seed", "1.5"], "expected an integer, got '1.5'"),
+        (["sample", "m.npz", "--seed", "1.5"], "expected an integer from 0 to 4294967295, got '1.5'"),
         (["fit", "n.txt", "-o", "m", "--dropout", "x"], "expected a number, got 'x'"),
         (["fit", "n.txt", "-o", "m", "--clip-norm", "-1"], "or 'none', got '-1'"),
         (
@@ -832,3 +832,40 @@ def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
     assert code != 0 and "line 1" in err[-1] and "--label-column 3" in err[-1]
     with pytest.raises(SystemExit):
         cli.main(["fit", labelled_file, "--label-column", "1", "-o", path])
+
+
+def test_label_and_seed_errors_speak_of_flags(capsys, labelled_file, tmp_path):
+    labelled = str(tmp_path / "labelled.npz")
+    plain = str(tmp_path / "plain.npz")
+    fit = ["--model", "ngram", "-q"]
+    _run(capsys, "fit", labelled_file, "--label-column", "2", "-o", labelled, *fit)
+    _run(capsys, "fit", labelled_file, "-o", plain, *fit)
+    message = _user_error(capsys, "sample", labelled)
+    assert "trained with labels ('it', 'ja'): pass --label" in message
+    message = _user_error(capsys, "sample", labelled, "--label", "fr")
+    assert "--label 'fr' is not a label of" in message
+    message = _user_error(capsys, "complete", plain, "ta", "--label", "ja")
+    assert "trained without labels: drop --label" in message
+    message = _user_error(capsys, "complete", plain, "tan", "--max-length", "2")
+    assert "pass --max-length >= 3, or leave it out." in message
+    for command in (["sample", plain], ["fit", labelled_file, "-o", plain]):
+        with pytest.raises(SystemExit):
+            cli.main([*command, "--seed", "-1"])
+        assert (
+            "--seed: expected an integer from 0 to 4294967295"
+            in capsys.readouterr().err
+        )
+
+
+def test_an_empty_name_or_label_is_named(capsys, tmp_path):
+    out = str(tmp_path / "m.npz")
+    for text, what in [
+        ("anna\tf\nbob\t\n", "label (column 2)"),
+        ("anna\tf\n\tm\n", "name (column 1)"),
+    ]:
+        path = tmp_path / "labels.tsv"
+        path.write_text(text)
+        message = _user_error(
+            capsys, "fit", str(path), "--label-column", "2", "-o", out
+        )
+        assert f"line 2 ({text.splitlines()[1]!r}) has an empty {what}" in message
