@@ -134,6 +134,20 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
         that many bytes are read.
     """
     shown = "standard input" if path == "-" else path
+    text = _decoded(_read_bytes(path, shown), encoding, shown)
+    if keep_tabs:  # a tab at either end still parts an empty first or last cell
+        names = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
+        names = [name for name in names if name.strip()]
+    else:
+        names = [line.strip() for line in text.splitlines()]
+        names = [name for name in names if name]
+    if not names:
+        raise UserError(f"{shown} holds no names: expected one name per line")
+    return names
+
+
+def _read_bytes(path, shown):
+    """The bytes of a names file (``-``: standard input), if not too many."""
     try:
         if path == "-":
             data = sys.stdin.buffer.read(MAX_NAMES_BYTES + 1)
@@ -156,10 +170,15 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
             f"{shown} is a zip archive (a model file?): expected a text file of "
             "names, one per line"
         )
+    return data
+
+
+def _decoded(data, encoding, shown):
+    """``data`` as text; a leading UTF-8 byte-order mark is dropped."""
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
-        text = data.decode(encoding)
+        return data.decode(encoding)
     except LookupError:
         raise UserError(f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as error:
@@ -169,15 +188,6 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
             f"{shown}: line {line} is not valid {error.encoding} (byte "
             f"0x{byte:02x}); save the file as UTF-8 or pass --encoding"
         ) from None
-    if keep_tabs:  # a tab at either end still parts an empty first or last cell
-        names = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
-        names = [name for name in names if name.strip()]
-    else:
-        names = [line.strip() for line in text.splitlines()]
-        names = [name for name in names if name]
-    if not names:
-        raise UserError(f"{shown} holds no names: expected one name per line")
-    return names
 
 
 def load_model(path):
