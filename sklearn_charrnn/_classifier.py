@@ -7,7 +7,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
-from ._labels import _short, fit_labels
+from ._labels import fit_labels, short_repr
 from ._mixture import GeneratorMixture
 from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
@@ -225,7 +225,7 @@ weight_averaging, random_state, verbose, dtype
             raise ValueError(
                 f"class_prior must hold one probability per class, in the order "
                 f"of classes_: expected an array of shape ({n_classes},), got "
-                f"{_short(self.class_prior)}."
+                f"{short_repr(self.class_prior)}."
             )
         if not (np.all(prior >= 0) and np.isclose(prior.sum(), 1.0)):
             raise ValueError(

@@ -35,6 +35,7 @@ from functools import partial
 import numpy as np
 
 from . import _file_parts, _mixture_file, _nested_file, _persistence
+from ._labels import short_repr
 from ._mixture import GeneratorMixture
 from ._persistence import (
     ModelFileError,
@@ -167,7 +168,7 @@ def _check_classes(classes, expected):
         or classes != expected
         or [type(c) for c in classes] != [type(c) for c in expected]
     ):
-        fail("classes", f"the generator's classes {_short(expected)}", classes)
+        fail("classes", f"the generator's classes {short_repr(expected)}", classes)
     return classes
 
 
@@ -195,16 +196,9 @@ def _check_same_columns(fitted, generator_fitted):
             own is not None and np.asarray(own).tolist() != np.asarray(theirs).tolist()
         ):
             raise ModelFileError(
-                f"metadata fitted.{name} is {_short(own)} but the generator's is "
-                f"{_short(theirs)}"
+                f"metadata fitted.{name} is {short_repr(own)} but the generator's is "
+                f"{short_repr(theirs)}"
             )
-
-
-def _short(value):
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    shown = repr(value)
-    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _check_arrays(state, arrays):
@@ -213,7 +207,8 @@ def _check_arrays(state, arrays):
     log_prior = arrays[_LOG_PRIOR]
     if np.isnan(log_prior).any() or (log_prior == np.inf).any():
         raise ModelFileError(
-            f"class_log_prior_ must hold finite values or -inf; got {_short(log_prior)}"
+            "class_log_prior_ must hold finite values or -inf; got "
+            f"{short_repr(log_prior)}"
         )
     total = float(np.exp(log_prior).sum())
     if not np.isclose(total, 1.0):
@@ -229,7 +224,7 @@ def _check_prior_source(log_prior, prior, class_count):
         counts = np.asarray(class_count, dtype=float)
         source, expected = "the generator's class frequencies", counts / counts.sum()
     else:
-        source, expected = f"class_prior={_short(prior)}", np.asarray(prior)
+        source, expected = f"class_prior={short_repr(prior)}", np.asarray(prior)
     with np.errstate(divide="ignore"):
         expected = np.log(expected)
     zero = np.isneginf(expected)
@@ -238,8 +233,8 @@ def _check_prior_source(log_prior, prior, class_count):
         and np.allclose(log_prior[~zero], expected[~zero], rtol=1e-12, atol=1e-12)
     ):
         raise ModelFileError(
-            f"class_log_prior_ is {_short(log_prior)} but {source} gives "
-            f"{_short(expected)}"
+            f"class_log_prior_ is {short_repr(log_prior)} but {source} gives "
+            f"{short_repr(expected)}"
         )
 
 

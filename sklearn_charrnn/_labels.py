@@ -128,7 +128,7 @@ def check_labelled(estimator, y, n, what="y"):
         if y is not None:
             raise ValueError(
                 f"This {name} was fitted without labels (fit got no y), so it "
-                f"takes none; got {what}={_short(y)}."
+                f"takes none; got {what}={short_repr(y)}."
             )
         return None
     if y is None:
@@ -139,6 +139,10 @@ def check_labelled(estimator, y, n, what="y"):
     return label_indices(classes, y, n, what)
 
 
-def _short(y):
-    text = repr(y)
-    return text if len(text) <= 60 else text[:57] + "..."
+def short_repr(value, at_most=60):
+    """``repr(value)`` (an array's as a list) cut to ``at_most`` characters,
+    for error messages."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    text = repr(value)
+    return text if len(text) <= at_most else text[: at_most - 3] + "..."

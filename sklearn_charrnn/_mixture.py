@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _mixture_file, _persistence, _sequences
 from ._generator import GeneratorMixin
-from ._labels import check_labelled, label_indices
+from ._labels import check_labelled, label_indices, short_repr
 from ._persistence import VersionedPickleMixin
 from .generation import token_log_probs
 
@@ -106,11 +106,6 @@ class MixtureSteps:
             axis=0,
         )  # (n, V)
         return mixed - logsumexp(mixed, axis=1, keepdims=True)
-
-
-def _short_repr(x, at_most=60):
-    text = repr(x)
-    return text if len(text) <= at_most else text[: at_most - 3] + "..."
 
 
 def _default_estimators():
@@ -350,7 +345,7 @@ class GeneratorMixture(
                 raise TypeError(
                     "estimators must be a list of (name, generator) pairs with "
                     f"str names; got an item {type(item).__name__} "
-                    f"{_short_repr(item)}."
+                    f"{short_repr(item)}."
                 )
         names = [name for name, _ in named]
         if len(set(names)) != len(names):
