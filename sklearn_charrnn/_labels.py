@@ -56,9 +56,7 @@ def check_every_class_kept(classes, counts):
     if counts.all():
         return
     lost = np.asarray(classes)[counts == 0]
-    which = (
-        f"labels {_listed(lost)}" if len(lost) > 1 else f"label {lost.tolist()[0]!r}"
-    )
+    which = f"labels {listed(lost)}" if len(lost) > 1 else f"label {lost.tolist()[0]!r}"
     raise ValueError(
         f"Every sequence of {which} in y is an empty string, and empty strings "
         "are skipped: expected at least one non-empty sequence of every label."
@@ -99,7 +97,7 @@ def label_indices(classes, y, n, what="y"):
         unseen = next(v for v in values if _missing(index, v))
         raise ValueError(
             f"Label {unseen!r} in {what} was not seen in fit; the model knows "
-            f"{_listed(classes)}."
+            f"{listed(classes)}."
         ) from None
 
 
@@ -110,7 +108,7 @@ def _missing(index, value):
         return True
 
 
-def _listed(classes, at_most=20):
+def listed(classes, at_most=20):
     """The classes as a short readable list."""
     shown = ", ".join(repr(c) for c in np.asarray(classes).tolist()[:at_most])
     more = len(classes) - at_most
@@ -133,7 +131,7 @@ def check_labelled(estimator, y, n, what="y"):
         return None
     if y is None:
         raise ValueError(
-            f"This {name} was fitted with labels {_listed(classes)}: pass "
+            f"This {name} was fitted with labels {listed(classes)}: pass "
             f"{what}, one label for all sequences, or one per sequence."
         )
     return label_indices(classes, y, n, what)

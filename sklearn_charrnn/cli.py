@@ -721,24 +721,26 @@ def complete(args):
 
 def _label(args, model):
     """``{"y": label}`` for ``--label``, else nothing; checked against the
-    labels ``model`` was trained with, if any."""
+    labels ``model`` was trained with, if any (a label is text here: ``1``
+    is the label ``1`` of a model trained with the int)."""
+    from ._labels import listed
+
     classes = getattr(model, "classes_", None)
     if classes is None:
         if args.label is not None:
             raise UserError(f"{args.model} was trained without labels: drop --label")
         return {}
-    known = ", ".join(repr(c) for c in classes.tolist()[:20])
-    known += ", ..." if len(classes) > 20 else ""
     if args.label is None:
         raise UserError(
-            f"{args.model} was trained with labels ({known}): pass --label "
-            "with one of them"
+            f"{args.model} was trained with labels {listed(classes)}: pass "
+            "--label with one of them"
         )
-    if args.label not in classes.tolist():
+    matches = [c for c in classes.tolist() if str(c) == args.label]
+    if not matches:
         raise UserError(
-            f"--label {args.label!r} is not a label of {args.model} ({known})"
+            f"--label {args.label!r} is not a label of {args.model} {listed(classes)}"
         )
-    return {"y": args.label}
+    return {"y": matches[0]}
 
 
 def score(args):

@@ -841,7 +841,7 @@ def test_label_and_seed_errors_speak_of_flags(capsys, labelled_file, tmp_path):
     _run(capsys, "fit", labelled_file, "--label-column", "2", "-o", labelled, *fit)
     _run(capsys, "fit", labelled_file, "-o", plain, *fit)
     message = _user_error(capsys, "sample", labelled)
-    assert "trained with labels ('it', 'ja'): pass --label" in message
+    assert "trained with labels ['it', 'ja']: pass --label" in message
     message = _user_error(capsys, "sample", labelled, "--label", "fr")
     assert "--label 'fr' is not a label of" in message
     message = _user_error(capsys, "complete", plain, "ta", "--label", "ja")
