@@ -403,7 +403,10 @@ def test_a_bad_flag_after_a_command_shows_that_commands_usage(capsys, command):
         ),
         (["sample", "m.npz", "-n", "0"], "expected a positive integer, got '0'"),
         (["sample", "m.npz", "--temperature", "nan"], "expected a number > 0"),
-        (["sample", "m.npz", "--seed", "1.5"], "expected an integer from 0 to 4294967295, got '1.5'"),
+        (
+            ["sample", "m.npz", "--seed", "1.5"],
+            "expected an integer from 0 to 4294967295, got '1.5'",
+        ),
         (["fit", "n.txt", "-o", "m", "--dropout", "x"], "expected a number, got 'x'"),
         (["fit", "n.txt", "-o", "m", "--clip-norm", "-1"], "or 'none', got '-1'"),
         (
@@ -869,3 +872,13 @@ def test_an_empty_name_or_label_is_named(capsys, tmp_path):
             capsys, "fit", str(path), "--label-column", "2", "-o", out
         )
         assert f"line 2 ({text.splitlines()[1]!r}) has an empty {what}" in message
+
+
+def test_label_as_text_matches_int_labels(capsys, tmp_path):
+    path = str(tmp_path / "ints.npz")
+    KneserNeyGenerator().fit(["anna", "bob", "bella", "carl"], [0, 1, 0, 1]).save(path)
+    code, out, _ = _run(
+        capsys, "sample", path, "--label", "1", "-n", "3", "--seed", "0"
+    )
+    expected = load_model(path).sample(3, y=1, random_state=0, min_length=1)
+    assert code == 0 and out == expected
