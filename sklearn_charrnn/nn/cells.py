@@ -41,7 +41,8 @@ def sigmoid(x):
 
 def rnn_step(xw, hw, state):
     """Tanh RNN: ``h' = tanh(xw + h W_h)``."""
-    h = np.tanh(xw[0] + hw[0])  # (B, H)
+    h = xw[0] + hw[0]  # (B, H)
+    np.tanh(h, out=h)
     return (h,), h
 
 
