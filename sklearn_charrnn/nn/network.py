@@ -440,7 +440,7 @@ class RecurrentSteps:
                 )
                 hw = np.zeros_like(xw)
             else:
-                # the rows of each state (np.take gathers faster than s[rows])
+                # (n, H) each: the rows it continues (np.take: faster than s[rows])
                 before = tuple(np.take(s, rows, 0) for s in state.layers[layer])
                 hw = before[0] @ gate_view(W_h, cell.n_gates)  # (G, n, H)
             after, _ = cell.step(xw, hw, before)  # (G, n, H) in
