@@ -147,9 +147,11 @@ def _allowed_log_probs(log_probs, t, options):
     z[options["banned"]] = -np.inf
     if t < options["min_length"]:
         z[0] = -np.inf
-    z[np.isnan(z)] = -np.inf
-    stuck = z.max(axis=0) == -np.inf  # (G,)
-    z[0, stuck] = 0.0
+    top = z.max(axis=0)  # (G,): NaN where a column holds NaN
+    if np.isnan(top).any():
+        z[np.isnan(z)] = -np.inf
+        top = z.max(axis=0)
+    z[0, top == -np.inf] = 0.0
     return z
 
 

@@ -653,3 +653,21 @@ def test_sampling_parts_are_even_and_cover_every_sequence(n, n_tokens):
         assert max(sizes) <= generation.part_rows(n_tokens)
         assert max(sizes) - min(sizes) <= 1
         assert len(parts) == -(-n // generation.part_rows(n_tokens))
+
+
+def test_tokens_that_may_not_come_are_minus_inf():
+    """NaN, a banned token and an early end are -inf; a row left with no
+    token may end (and only end)."""
+    log_probs = np.log(np.array([[0.1, 0.2, 0.7], [0.5, 0.5, 1.0], [0.2, 0.3, 0.5]]))
+    log_probs[1, 2] = -np.inf
+    log_probs[0, 1] = np.nan
+    log_probs[1, 1] = np.nan
+    options = {"banned": np.array([2]), "min_length": 0}
+    z = generation._allowed_log_probs(log_probs, 0, options)  # (V, G)
+    assert z.shape == (3, 3) and z.dtype == np.float64
+    assert z[0, 0] == np.log(0.1) and z[0, 2] == np.log(0.2)
+    assert np.all(z[1:, 0] == -np.inf) and np.all(z[2] == -np.inf)
+    assert z[:, 1].tolist() == [np.log(0.5), -np.inf, -np.inf]
+    z = generation._allowed_log_probs(log_probs, 0, {**options, "min_length": 1})
+    assert z[:, 1].tolist() == [0.0, -np.inf, -np.inf]  # stuck: it may end
+    assert z[:, 2].tolist() == [-np.inf, np.log(0.3), -np.inf]
