@@ -111,14 +111,15 @@ def next_token_probs(log_probs, *, temperature=1.0, top_k=None, top_p=None):
 # short rows of (G, V) (measured in NumPy, no BLAS involved).
 
 
-def _reshaped(z, temperature, top_k, top_p):
+def _reshaped(z, temperature, top_k, top_p, top=None):
     """``exp(z / temperature)`` with ``top_k`` and ``top_p``, up to a factor.
 
     ``z`` is ``(V, G)`` float64 log-probabilities (overwritten), each column
-    with at least one finite value; the result is ``(V, G)``, unnormalised.
+    with at least one finite value, ``top`` its largest if known; the result
+    is ``(V, G)``, unnormalised.
     """
     # shifted first: the largest is 0, which any temperature leaves at 0
-    z -= z.max(axis=0)
+    z -= z.max(axis=0) if top is None else top
     if temperature != 1.0:
         z /= float(temperature)
     if top_k is not None and top_k < z.shape[0]:
@@ -138,7 +139,8 @@ def _reshaped(z, temperature, top_k, top_p):
 
 
 def _allowed_log_probs(log_probs, t, options):
-    """``log_probs`` as ``(V, G)`` float64, the tokens that may not come now at -inf.
+    """``log_probs`` as ``(V, G)`` float64, the tokens that may not come now at
+    -inf, and the largest of each column ``(G,)``.
 
     The banned tokens never come, the end token not before ``min_length``;
     a group left with no token at all may end.
@@ -151,8 +153,9 @@ def _allowed_log_probs(log_probs, t, options):
     if np.isnan(top).any():
         z[np.isnan(z)] = -np.inf
         top = z.max(axis=0)
-    z[0, top == -np.inf] = 0.0
-    return z
+    stuck = top == -np.inf
+    z[0, stuck], top[stuck] = 0.0, 0.0
+    return z, top
 
 
 def _cumulative(probs):
@@ -197,10 +200,12 @@ def draw(probs, rows, u):
 
 def _choose(log_probs, group, u, t, options):
     """The token of every row, drawn (or greedy) from its group's distribution."""
-    z = _allowed_log_probs(log_probs, t, options)  # (V, G)
+    z, top = _allowed_log_probs(log_probs, t, options)  # (V, G), (G,)
     if options["greedy"]:
         return np.argmax(z, axis=0)[group]
-    probs = _reshaped(z, options["temperature"], options["top_k"], options["top_p"])
+    probs = _reshaped(
+        z, options["temperature"], options["top_k"], options["top_p"], top
+    )
     return draw(probs, group, u)
 
 

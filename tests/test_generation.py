@@ -663,11 +663,14 @@ def test_tokens_that_may_not_come_are_minus_inf():
     log_probs[0, 1] = np.nan
     log_probs[1, 1] = np.nan
     options = {"banned": np.array([2]), "min_length": 0}
-    z = generation._allowed_log_probs(log_probs, 0, options)  # (V, G)
+    z, top = generation._allowed_log_probs(log_probs, 0, options)  # (V, G)
+    assert top.tolist() == [np.log(0.1), np.log(0.5), np.log(0.3)]
     assert z.shape == (3, 3) and z.dtype == np.float64
     assert z[0, 0] == np.log(0.1) and z[0, 2] == np.log(0.2)
     assert np.all(z[1:, 0] == -np.inf) and np.all(z[2] == -np.inf)
     assert z[:, 1].tolist() == [np.log(0.5), -np.inf, -np.inf]
-    z = generation._allowed_log_probs(log_probs, 0, {**options, "min_length": 1})
-    assert z[:, 1].tolist() == [0.0, -np.inf, -np.inf]  # stuck: it may end
+    z, top = generation._allowed_log_probs(log_probs, 0, {**options, "min_length": 1})
+    assert top.tolist() == [0.0, 0.0, np.log(0.3)]
+    for stuck in (0, 1):  # no token left: it may end
+        assert z[:, stuck].tolist() == [0.0, -np.inf, -np.inf]
     assert z[:, 2].tolist() == [-np.inf, np.log(0.3), -np.inf]
