@@ -158,7 +158,9 @@ def _project_inputs(weights, layer, x, n_gates, work=None, labels=None):
         table = np.ascontiguousarray(gate_view(W_x + b, G))  # (G, V, H)
         T, B = x.shape
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
-        np.take(table, x, axis=1, out=xw)  # (G, T, B, H)
+        # x holds tokens of the vocabulary: mode="clip" clips nothing, and
+        # spares the buffered copy the default mode makes when given out=
+        np.take(table, x, axis=1, out=xw, mode="clip")  # (G, T, B, H)
         if labels is not None:
             xw += np.take(gate_view(weights["E"], G), labels, axis=1)[:, None]
         return xw
