@@ -429,7 +429,8 @@ def _existing_mode(path):
     """The permission bits of the file at ``path``, None if there is none.
 
     Raises what ``open(path, "wb")`` raises for a folder or a file this
-    process may not write.
+    process may not write, and ``OSError`` for a device, pipe or socket,
+    which the rename would replace (even ``/dev/null``, as root).
     """
     try:
         info = os.stat(path)
@@ -437,6 +438,10 @@ def _existing_mode(path):
         return None
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not stat.S_ISREG(info.st_mode):  # a rename would replace the device
+        raise OSError(
+            errno.EINVAL, "not a regular file (a device, pipe or socket)", path
+        )
     effective = os.access in os.supports_effective_ids
     if not os.access(path, os.W_OK, effective_ids=effective):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)

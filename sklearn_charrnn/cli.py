@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import sys
 import time
 import warnings
@@ -571,6 +572,10 @@ def check_output(path, source="-"):
 def _check_replaceable(path):
     """Refuse to replace an existing file that is not a model file."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a pipe
+            raise UserError(
+                f"cannot write {path}: not a regular file (a device, pipe or socket)"
+            )
         with open(path, "rb") as file:
             start = file.read(len(_ZIP_MAGIC))
     except FileNotFoundError:

@@ -559,6 +559,20 @@ def test_fit_never_writes_over_names(capsys, tmp_path, names_file, model_file):
     assert code == 0 and out.read_bytes() != open(model_file, "rb").read()
 
 
+def test_fit_refuses_a_pipe_or_a_device_as_output_without_waiting(tmp_path):
+    fifo = tmp_path / "out.npz"
+    os.mkfifo(fifo)
+    for output in (str(fifo), "/dev/null"):
+        result = subprocess.run(
+            [sys.executable, "-m", "sklearn_charrnn", "fit", "names.txt", "-o", output],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert f"cannot write {output}: not a regular file" in result.stderr
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_sample_refuses_pipes_and_devices_without_waiting(tmp_path, kind):
     if kind == "fifo":

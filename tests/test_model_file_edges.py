@@ -379,6 +379,19 @@ def test_save_through_a_symbolic_link_replaces_its_target(model, tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["model.npz"]
 
 
+def test_save_never_replaces_a_device_or_a_pipe(model, tmp_path):
+    """A rename over /dev/null (as root) or a pipe would replace it."""
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null"):
+        with pytest.raises(OSError, match="not a regular file") as info:
+            model.save(path)
+        assert info.value.filename == str(path)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.npz"]
+
+
 def test_save_errors_name_the_path_not_the_temporary_file(model, tmp_path):
     missing = tmp_path / "no" / "model.npz"
     with pytest.raises(FileNotFoundError) as info:
