@@ -687,12 +687,7 @@ class GeneratorMixin:
             if isinstance(prefix, str):
                 return True
             if isinstance(prefix, (list, tuple)) or _is_1d_array(prefix):
-                for i, p in enumerate(prefix):
-                    if not isinstance(p, str):
-                        raise TypeError(
-                            f"prefix[{i}] is {type(p).__name__} {p!r}: prefix "
-                            "must be a str or a list of str."
-                        )
+                _sequences.check_str_items(prefix, what="prefix")
                 return False
             raise TypeError(
                 f"prefix must be a str or a list of str; got {type(prefix).__name__}."

@@ -42,7 +42,7 @@ def check_sequences(estimator, X, *, reset):
     if not hasattr(X, "shape") and not hasattr(X, "__array__"):
         X = _listed(X)
         if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
-            _check_str_items(X)
+            check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
@@ -98,7 +98,7 @@ def _one_d(X):
         return values
     if any(isinstance(v, (str, bytes)) for v in values):
         # names of which some are missing, or bytes: name the first
-        _check_str_items(values, getattr(X, "index", None))
+        check_str_items(values, getattr(X, "index", None))
     raise ValueError(
         "Expected a list of str or a 2-D array of tokens, got a 1-D array "
         f"of {getattr(X, 'dtype', 'values')} instead. Reshape your data "
@@ -186,16 +186,16 @@ def is_missing(x):
     return isinstance(x, numbers.Real) and np.isnan(x)
 
 
-def _check_str_items(X, labels=None):
+def check_str_items(X, labels=None, what="X"):
     """Raise an error that names the first item of X that is not a str.
 
     ``labels``, a pandas index, adds the item's label when it is not its
-    position.
+    position; ``what`` is the argument's name in the messages.
     """
     for i, x in enumerate(X):
         if isinstance(x, str):
             continue
-        where = f"X[{i}]"
+        where = f"{what}[{i}]"
         if labels is not None and labels[i] != i:
             where += f" (index label {labels[i]!r})"
         if is_missing(x):
@@ -209,7 +209,7 @@ def _check_str_items(X, labels=None):
                 "decode bytes first, for example with .decode('utf-8')."
             )
         raise TypeError(
-            f"{where} is {type(x).__name__} {x!r}: every item of X must be a str."
+            f"{where} is {type(x).__name__} {x!r}: every item of {what} must be a str."
         )
 
 
