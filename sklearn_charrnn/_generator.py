@@ -71,9 +71,14 @@ def _is_1d_array(x):
 
 
 def drop_empty(sequences, kind):
-    """Skip the empty strings of X, with a warning; all empty is an error."""
+    """Skip the empty strings of X, with a warning; all empty is an error.
+
+    Returns the sequences kept and which were kept (a boolean mask, None
+    when every one is: token sequences are never dropped).
+    """
     if kind != STRING:
-        return sequences
+        return sequences, None
+    keep = np.array([bool(s) for s in sequences], dtype=bool)
     kept = [s for s in sequences if s]
     if not kept:
         raise ValueError(
@@ -83,7 +88,7 @@ def drop_empty(sequences, kind):
     n_empty = len(sequences) - len(kept)
     if n_empty:
         warn(f"Skipped {n_empty} empty string{'s' * (n_empty != 1)} in X.")
-    return kept
+    return kept, keep
 
 
 _CONSTRAINTS = {  # as the hyperparameters: no count or rate is a bool
@@ -500,10 +505,10 @@ class GeneratorMixin:
             classes, labels = fit_labels(y, n, self.classes_)
         else:
             classes, labels = fit_labels(y, n)
-        kept = drop_empty(sequences, kind)
+        kept, keep = drop_empty(sequences, kind)
         if labels is not None:
-            if kind == STRING:  # the labels of the sequences drop_empty keeps
-                labels = labels[np.array([bool(s) for s in sequences], dtype=bool)]
+            if keep is not None:  # the labels of the sequences kept
+                labels = labels[keep]
             counts = np.bincount(labels, minlength=len(classes)).astype(float)
             if not resume:
                 check_every_class_kept(classes, counts)
