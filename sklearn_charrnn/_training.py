@@ -302,9 +302,12 @@ def train(
                     score = est._mean_log_likelihood(
                         codes, lengths, valid, kept, n_threads, labels
                     )
-                    est.validation_scores_.append(score)
+                with _whole():  # every score recorded is one the monitor saw
+                    if valid is not None:
+                        est.validation_scores_.append(score)
+                    stop = monitor.update(loss, score, kept)
                 _report(est, loss, score, time.perf_counter() - start)
-                if monitor.update(loss, score, kept):
+                if stop:
                     converged = True
                     if est.verbose:
                         print(monitor.message(), flush=True)

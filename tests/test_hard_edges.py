@@ -169,6 +169,57 @@ def test_interrupted_partial_fit_keeps_the_model(dinosaurs, monkeypatch):
     np.testing.assert_array_equal(model.score_samples(X), before)
 
 
+def test_interrupt_in_the_epoch_report_keeps_the_epoch_scored(dinosaurs, monkeypatch):
+    """Ctrl-C as an epoch is reported (the command line's hook raises it
+    there to stop a mixture): the score recorded is the best one, and the
+    weights kept are the ones it scored."""
+    X = dinosaurs[:200]
+    model = CharRNNGenerator(**{**SMALL, "max_iter": 5, "early_stopping": True})
+    weights = remember_scored_weights(monkeypatch)
+
+    def interrupt(info):
+        raise KeyboardInterrupt
+
+    model._epoch_callback = interrupt
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X)
+    assert model.n_iter_ == 1 and len(weights) == 1
+    assert len(model.validation_scores_) == 1
+    assert model.best_validation_score_ == model.validation_scores_[0] > -np.inf
+    for name, w in weights[0].items():
+        np.testing.assert_array_equal(model.weights_[name], w)
+
+
+def remember_scored_weights(monkeypatch, interrupt_after=None):
+    """Record the weights every validation scores; raise KeyboardInterrupt
+    in the validation after ``interrupt_after`` of them."""
+    real = CharRNNGenerator._mean_log_likelihood
+    weights = []
+
+    def scored(self, codes, lengths, rows, kept, *args):
+        if len(weights) == interrupt_after:
+            raise KeyboardInterrupt
+        weights.append({name: w.copy() for name, w in kept.items()})
+        return real(self, codes, lengths, rows, kept, *args)
+
+    monkeypatch.setattr(CharRNNGenerator, "_mean_log_likelihood", scored)
+    return weights
+
+
+def test_interrupt_while_validating_keeps_the_best_epoch(dinosaurs, monkeypatch):
+    """Ctrl-C while the second epoch is scored: that epoch has no score, and
+    early stopping keeps the first epoch's weights, its best."""
+    X = dinosaurs[:200]
+    model = CharRNNGenerator(**{**SMALL, "max_iter": 5, "early_stopping": True})
+    weights = remember_scored_weights(monkeypatch, interrupt_after=1)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X)
+    assert model.n_iter_ == 2 and len(model.validation_scores_) == 1
+    assert model.best_validation_score_ == model.validation_scores_[0]
+    for name, w in weights[0].items():
+        np.testing.assert_array_equal(model.weights_[name], w)
+
+
 # ------------------------------------------------------ unusual strings
 
 
