@@ -490,11 +490,17 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         if not early_stopping:
             return np.arange(n), None
         n_valid = int(np.ceil(self.validation_fraction * n))
-        if n - n_valid < 1 or n < 2:
+        if n < 2:
             raise ValueError(
                 f"early_stopping needs at least 2 sequences to hold some out "
                 f"for validation; got n_samples={n} (1 sample is not enough). "
                 "Pass more sequences or set early_stopping=False."
+            )
+        if n_valid >= n:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all "
+                f"{n} sequences for early stopping, leaving none to train on: "
+                "lower it, or set early_stopping=False."
             )
         order = gen.permutation(n)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])

@@ -233,11 +233,19 @@ def test_very_long_string():
 
 
 def test_single_name():
-    with pytest.raises(ValueError, match="early_stopping"):
+    with pytest.raises(ValueError, match="early_stopping needs at least 2"):
         CharRNNGenerator(hidden_size=8, max_iter=1).fit(["rex"])
     model = fit(["rex"])
     assert list(model.vocabulary_) == ["e", "r", "x"]
     assert_usable(model, ["rex", "xer", "q"])
+
+
+def test_validation_fraction_that_holds_out_everything(dinosaurs):
+    model = CharRNNGenerator(hidden_size=8, max_iter=1, validation_fraction=0.999)
+    with pytest.raises(
+        ValueError, match=r"validation_fraction=0.999 holds out all 100"
+    ):
+        model.fit(dinosaurs[:100])
 
 
 def test_duplicates_count_as_repeated_evidence():
