@@ -570,23 +570,39 @@ def check_output(path, source="-"):
 
 
 def _check_replaceable(path):
-    """Refuse to replace an existing file that is not a model file."""
+    """Refuse to replace an existing file that is not empty or a model file."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # never open a pipe
             raise UserError(
                 f"cannot write {path}: not a regular file (a device, pipe or socket)"
             )
         with open(path, "rb") as file:
-            start = file.read(len(_ZIP_MAGIC))
-    except FileNotFoundError:
+            if not file.read(1) or _is_model_file(file):
+                return
+    except OSError:  # missing, or unreadable: the write probe says why
         return
-    except OSError:  # unreadable: the write probe says why
-        return
-    if start and start != _ZIP_MAGIC:
-        raise UserError(
-            f"cannot write {path}: it exists and is not a model file (the names "
-            "file and -o swapped?); remove it or give -o another file name"
-        )
+    raise UserError(
+        f"cannot write {path}: it exists and is not a model file (the names "
+        "file and -o swapped?); remove it or give -o another file name"
+    )
+
+
+def _is_model_file(file):
+    """Whether ``file`` is a zip archive that holds a model's metadata (a
+    word processor's document or a Java archive is a zip too). Only the
+    archive's directory is read."""
+    import zipfile
+
+    from ._persistence import _METADATA
+
+    file.seek(0)
+    if file.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+        return False
+    try:
+        with zipfile.ZipFile(file) as archive:
+            return _METADATA in archive.namelist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return False
 
 
 def fit(args):

@@ -6,6 +6,7 @@ import pty
 import signal
 import subprocess
 import sys
+import zipfile
 from importlib.metadata import entry_points
 
 import numpy as np
@@ -553,6 +554,13 @@ def test_fit_never_writes_over_names(capsys, tmp_path, names_file, model_file):
     message = _user_error(capsys, "fit", model_file, "-o", new, "--encoding", "latin-1")
     assert "is a zip archive (a model file?)" in message and not os.path.exists(new)
     assert names.read_bytes() == before and other.read_text() == "anna\nbob\n"
+    document = tmp_path / "report.docx"  # a zip archive, but not a model file
+    with zipfile.ZipFile(document, "w") as archive:
+        archive.writestr("word/document.xml", "<doc>thesis</doc>")
+    kept = document.read_bytes()
+    message = _user_error(capsys, "fit", str(names), "-o", str(document), *FIT_FLAGS)
+    assert "exists and is not a model file" in message
+    assert document.read_bytes() == kept
     out = tmp_path / "out.npz"  # an existing model file is replaced
     out.write_bytes(open(model_file, "rb").read())
     code, _, _ = _run(capsys, "fit", str(names), "-o", str(out), *FIT_FLAGS, "-q")
