@@ -205,7 +205,8 @@ class GeneratorMixture(
     component scored on a sequence it was trained on. It then fits the
     components on all the sequences and keeps those weights. This costs a
     second fit of every component. With fewer than 10 sequences the weights
-    are equal.
+    are equal, and so they are when, with labels, no held-out sequence has a
+    label the other sequences hold.
 
     Fitted with labels ``y``, every component learns ``p(sequence |
     label)`` and the mixture is ``p(token | tokens so far, label) = sum_k
@@ -404,6 +405,8 @@ class GeneratorMixture(
                 (valid[labels[valid] == label], label)
                 for label in np.intersect1d(labels[valid], seen)
             ]
+            if not groups:  # every held-out label is missing from the rest
+                return np.full(k, 1.0 / k), None
         fitted = [clone(e).fit(_rows(sequences, train), *fit_args) for e in components]
         log_probs = np.column_stack(
             [

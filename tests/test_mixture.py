@@ -252,6 +252,19 @@ def test_a_validation_fraction_that_leaves_nothing_is_named():
         mixture.fit(NAMES * 10)
 
 
+def test_labels_no_held_out_sequence_shares_give_equal_weights():
+    """Every label held by one sequence: no held-out sequence's label is in
+    the rest, so EM has nothing to score; the weights are equal (it raised
+    from deep inside NumPy)."""
+    names = [f"{a}{b}" for a in "abcde" for b in "xy"]  # 10 names, 10 labels
+    mixture = GeneratorMixture(
+        [("a", KneserNeyGenerator()), ("b", KneserNeyGenerator(order=2))],
+        random_state=0,
+    ).fit(names, list(range(10)))
+    np.testing.assert_array_equal(mixture.weights_, [0.5, 0.5])
+    assert np.isfinite(mixture.score_samples(names, list(range(10)))).all()
+
+
 def test_a_non_generator_is_refused():
     from sklearn.linear_model import LinearRegression
 
