@@ -183,7 +183,9 @@ def is_missing(x):
     """None, NaN, or pandas' NA and NaT (recognised without importing pandas)."""
     if x is None or type(x).__name__ in ("NAType", "NaTType"):
         return True
-    return isinstance(x, numbers.Real) and np.isnan(x)
+    # NaN is the one number not equal to itself (np.isnan would refuse an
+    # int too large for a float, or a Fraction)
+    return isinstance(x, numbers.Real) and x != x
 
 
 def check_str_items(X, labels=None, what="X"):

@@ -1,6 +1,7 @@
 """Bad input gets a ValueError or TypeError whose message names the problem."""
 
 import os
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -45,6 +46,11 @@ def test_some_empty_strings_are_skipped_with_a_warning():
 def test_non_str_item_names_index_and_type():
     with pytest.raises(TypeError, match=r"X\[2\] is int 7.*must be a str"):
         _small().fit(["ab", "cd", 7])
+    # numbers NumPy cannot test for NaN: named too, not a ufunc error
+    with pytest.raises(TypeError, match=r"X\[1\] is int 1180591620717411303424"):
+        _small().fit(["ab", 2**70])
+    with pytest.raises(TypeError, match=r"X\[1\] is Fraction"):
+        _small().fit(["ab", Fraction(1, 3)])
 
 
 @pytest.mark.parametrize("missing", [None, float("nan"), np.nan])
