@@ -764,11 +764,34 @@ def _label(args, model):
     return {"y": matches[0]}
 
 
+def _score_labels(args, model, labels):
+    """The labels of ``model`` that the label texts of the scored file name
+    (``1`` is the label ``1`` of a model trained with the int), or None
+    without ``--label-column``."""
+    from ._labels import listed
+
+    if labels is None:
+        return None
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise UserError(f"{args.model} was trained without labels: drop --label-column")
+    by_text = {str(c): c for c in classes.tolist()}
+    unknown = [label for label in labels if label not in by_text]
+    if unknown:
+        shown = "standard input" if args.names == "-" else args.names
+        raise UserError(
+            f"{shown} holds the label {unknown[0]!r}, which is not a label of "
+            f"{args.model} {listed(classes)}"
+        )
+    return [by_text[label] for label in labels]
+
+
 def score(args):
     """Print each name's log-likelihood; the mean per token on stderr."""
     model = load_model(args.model)
     names, labels = _read(args)
-    log_likelihoods = model.score_samples(names, *([labels] if labels else []))
+    labels = _score_labels(args, model, labels)
+    log_likelihoods = model.score_samples(names, *([] if labels is None else [labels]))
     for name, log_likelihood in zip(names, log_likelihoods, strict=True):
         print(f"{name}\t{log_likelihood:.4f}")
     per_token = log_likelihoods.sum() / (sum(map(len, names)) + len(names))

@@ -871,6 +871,12 @@ def test_label_and_seed_errors_speak_of_flags(capsys, labelled_file, tmp_path):
     assert "--label 'fr' is not a label of" in message
     message = _user_error(capsys, "complete", plain, "ta", "--label", "ja")
     assert "trained without labels: drop --label" in message
+    message = _user_error(capsys, "score", plain, labelled_file, "--label-column", "2")
+    assert "trained without labels: drop --label-column" in message
+    other = tmp_path / "other.tsv"
+    other.write_text("anna\tit\ntaro\tfr\n")
+    message = _user_error(capsys, "score", labelled, str(other), "--label-column", "2")
+    assert "holds the label 'fr', which is not a label of" in message
     message = _user_error(capsys, "complete", plain, "tan", "--max-length", "2")
     assert "pass --max-length >= 3, or leave it out." in message
     for command in (["sample", plain], ["fit", labelled_file, "-o", plain]):
@@ -904,3 +910,10 @@ def test_label_as_text_matches_int_labels(capsys, tmp_path):
     )
     expected = load_model(path).sample(3, y=1, random_state=0, min_length=1)
     assert code == 0 and out == expected
+    names = tmp_path / "ints.tsv"
+    names.write_text("anna\t0\ncarl\t1\n")
+    code, out, _ = _run(capsys, "score", path, str(names), "--label-column", "2")
+    scores = load_model(path).score_samples(["anna", "carl"], [0, 1])
+    assert code == 0 and out == [
+        f"{n}\t{s:.4f}" for n, s in zip(["anna", "carl"], scores, strict=True)
+    ]
