@@ -318,6 +318,7 @@ def test_token_arrays():
     [
         ({"order": 1}, "'order' parameter"),
         ({"order": "big"}, "'order' parameter"),
+        ({"order": 100_000}, r"'order' parameter .* in the range \[2, 64\]"),
         ({"discount": 0}, "'discount' parameter"),
         ({"discount": 1.5}, "'discount' parameter"),
     ],
