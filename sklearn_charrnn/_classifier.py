@@ -9,6 +9,7 @@ from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._labels import fit_labels, short_repr
 from ._mixture import GeneratorMixture
+from ._params import real_numbers
 from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
 
@@ -217,10 +218,7 @@ weight_averaging, random_state, verbose, dtype
         """``class_prior`` as an array of ``n_classes`` probabilities, or None."""
         if self.class_prior is None:
             return None
-        try:
-            prior = np.asarray(self.class_prior, dtype=float)
-        except (TypeError, ValueError):
-            prior = None
+        prior = real_numbers(self.class_prior)
         if prior is None or prior.shape != (n_classes,):
             raise ValueError(
                 f"class_prior must hold one probability per class, in the order "

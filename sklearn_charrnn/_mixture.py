@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _mixture_file, _persistence, _sequences
 from ._generator import GeneratorMixin
 from ._labels import check_labelled, label_indices, short_repr
+from ._params import real_numbers
 from ._persistence import VersionedPickleMixin
 from .generation import token_log_probs
 
@@ -362,20 +363,19 @@ class GeneratorMixture(
         return named
 
     def _fixed_weights(self, n):
-        try:
-            weights = np.asarray(self.weights, dtype=np.float64)
-        except (TypeError, ValueError):  # not numbers
-            weights = np.full(0, np.nan)
+        weights = real_numbers(self.weights)
         if (
-            weights.shape != (n,)
+            weights is None
+            or weights.shape != (n,)
             or not np.isfinite(weights).all()
             or (weights < 0).any()
-            or weights.sum() <= 0
+            or weights.max() == 0
         ):
             raise ValueError(
                 f"weights must be 'auto' or {n} non-negative numbers, not all "
                 f"zero, one per estimator; got {self.weights!r}."
             )
+        weights = weights / weights.max()  # a sum of huge weights would overflow
         return weights / weights.sum()
 
     def _auto_weights(self, components, sequences, rng, labels=None):

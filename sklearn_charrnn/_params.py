@@ -23,6 +23,20 @@ class NumberInterval(Interval):
         return super().__str__().replace(" in the range", " (not a bool) in the range")
 
 
+def real_numbers(values):
+    """``values`` as a float64 array if every one is a real number (not a
+    bool, not a string that spells one), else None."""
+    try:
+        items = np.asarray(values, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return None
+    if not all(
+        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in items
+    ):
+        return None
+    return np.asarray(values, dtype=np.float64)
+
+
 def positive_int():
     """An int >= 1, not a bool."""
     return NumberInterval(Integral, 1, None, closed="left")

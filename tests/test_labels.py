@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import re
 import warnings
 import zipfile
 
@@ -312,6 +313,9 @@ def test_classifier_checks_its_prior_and_labels_before_training(monkeypatch):
         _clf(class_prior={"low": 0.5, "high": 0.5}).fit(X, Y)
     with pytest.raises(ValueError, match="summing to 1"):
         _clf(class_prior=[0.2, 0.3]).fit(X, Y)
+    for not_numbers in (["0.5", "0.5"], [True, False]):
+        with pytest.raises(ValueError, match=shape + re.escape(str(not_numbers))):
+            _clf(class_prior=not_numbers).fit(X, Y)
     with pytest.raises(ValueError, match="at least 2 classes .* only one class: 'low'"):
         _clf().fit(X, ["low"] * len(X))
 

@@ -218,6 +218,8 @@ def test_grid_search_over_a_component_parameter(dinosaurs):
         ({"weights": [1.0]}, "one per estimator"),
         ({"weights": [-1.0, 2.0]}, "non-negative"),
         ({"weights": ["a", "b"]}, r"2 non-negative numbers.*got \['a', 'b'\]"),
+        ({"weights": ["1", "2"]}, r"2 non-negative numbers.*got \['1', '2'\]"),
+        ({"weights": [True, False]}, r"2 non-negative numbers.*got \[True, False\]"),
         (
             {"estimators": [("weights", KneserNeyGenerator())]},
             "conflict with constructor arguments: \\['weights'\\]",
@@ -241,6 +243,15 @@ def test_bad_parameters_name_the_problem(params, message):
                 **params,
             }
         ).fit(NAMES)
+
+
+def test_huge_fixed_weights_are_normalised_without_overflow():
+    mixture = GeneratorMixture(
+        [("a", KneserNeyGenerator()), ("b", KneserNeyGenerator(order=2))],
+        weights=[1e308, 3e307],
+    ).fit(NAMES)
+    np.testing.assert_allclose(mixture.weights_, [10 / 13, 3 / 13])
+    assert np.isfinite(mixture.score(NAMES))
 
 
 def test_a_validation_fraction_that_leaves_nothing_is_named():
