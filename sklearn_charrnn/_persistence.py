@@ -390,6 +390,7 @@ def _atomic_write(path, write):
     link cannot be kept by a rename: ``path`` becomes a file of its own.)
     """
     path = os.fspath(path)
+    _check_file_name(path)
     target = os.path.realpath(path)  # a symbolic link: write where it points
     folder = os.path.dirname(target)
     mode = _existing_mode(path)
@@ -423,6 +424,16 @@ def _atomic_write(path, write):
             pass
         raise
     _fsync_folder(folder)
+
+
+def _check_file_name(path):
+    """Refuse, as ``open(path, "wb")`` does, an empty path and one that ends
+    with a separator (the name of a folder, which ``realpath`` would drop)."""
+    text = os.fsdecode(path)
+    if not text:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
 
 
 def _existing_mode(path):

@@ -546,7 +546,7 @@ def check_output(path, source="-"):
     the names file (``-`` for standard input).
     """
     folder = os.path.dirname(os.path.realpath(path))  # a link: where it points
-    if os.path.isdir(path):
+    if os.path.isdir(path) or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
         raise UserError(f"cannot write {path}: is a directory, expected a file name")
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: no folder {folder}")

@@ -356,6 +356,15 @@ def test_save_to_a_folder_is_refused(model, tmp_path):
     with pytest.raises(IsADirectoryError) as info:
         model.save(tmp_path)
     assert info.value.filename == str(tmp_path)
+    # a name ending with a separator names a folder, as open() reads it:
+    # no file "new" is written in its stead
+    folder = os.path.join(str(tmp_path), "new") + os.sep
+    with pytest.raises(IsADirectoryError) as info:
+        model.save(folder)
+    assert info.value.filename == folder and os.listdir(tmp_path) == []
+    with pytest.raises(FileNotFoundError) as info:  # as open("") does
+        model.save("")
+    assert info.value.filename == ""
 
 
 def test_save_takes_a_flag_and_an_estimator_of_this_package(model, tmp_path):
