@@ -93,8 +93,8 @@ def _listed(X):
 
 def _one_d(X):
     """The str of a 1-D array or Series; else an error naming what is wrong."""
-    values = X.tolist() if hasattr(X, "tolist") else list(X)
-    if values and all(isinstance(v, str) for v in values):
+    values = _listed(X.tolist() if hasattr(X, "tolist") else X)
+    if all(isinstance(v, str) for v in values):
         return values
     if any(isinstance(v, (str, bytes)) for v in values):
         # names of which some are missing, or bytes: name the first

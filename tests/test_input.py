@@ -26,9 +26,20 @@ def fitted():
         return _small().fit(NAMES)
 
 
-def test_empty_list():
+@pytest.mark.parametrize(
+    "make", [list, lambda: np.array([], dtype=str), lambda: np.array([], dtype=object)]
+)
+def test_empty_list(make):
+    """An empty list, or an empty 1-D array or Series: said to be empty (not
+    "a 1-D array ... reshape your data")."""
     with pytest.raises(ValueError, match="X is empty.*0 samples"):
-        _small().fit([])
+        _small().fit(make())
+
+
+def test_empty_series():
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="X is empty.*0 samples"):
+        _small().fit(pd.Series([], dtype=object))
 
 
 def test_all_empty_strings():
