@@ -53,7 +53,7 @@ def vocabulary_section(estimator):
     }
 
 
-def token_type(tokens):
+def token_type(tokens, what="vocabulary tokens"):
     """The name of the one type of every token (``str``, ``int``, ...)."""
     for type_name, kind in TOKEN_TYPES.items():
         # bool is an int, so check exact types.
@@ -61,8 +61,8 @@ def token_type(tokens):
             return type_name
     types = sorted({type(token).__name__ for token in tokens})
     raise ValueError(
-        f"Cannot save: vocabulary tokens must all be str, int, float or bool; "
-        f"got {types}."
+        f"Cannot save: {what} must all be str, int, float or bool; got {types}. "
+        "pickle and joblib keep any."
     )
 
 
@@ -74,7 +74,7 @@ def labels_section(estimator):
         raise ValueError("Cannot save: class_count_ must hold a count per class.")
     return {
         "classes": classes,
-        "class_type": token_type(classes),
+        "class_type": token_type(classes, "labels (classes_) in a model file"),
         "class_count": counts.tolist(),
     }
 

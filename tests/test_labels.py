@@ -358,6 +358,20 @@ LABEL_FILE_EDITS = {
 }
 
 
+def test_labels_a_model_file_cannot_hold_are_named(tmp_path):
+    """Dates as labels fit and pickle, but a model file holds str, int,
+    float or bool labels: save says so, and writes nothing."""
+    dates = np.array(["2020-01-01", "2021-01-01"] * (len(X) // 2), dtype="M8[D]")
+    gen = KneserNeyGenerator().fit(X[: len(dates)], dates)
+    path = tmp_path / "dates.npz"
+    with pytest.raises(ValueError, match=r"labels \(classes_\) in a model file .*date"):
+        gen.save(path)
+    assert not path.exists()
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(gen)).classes_, gen.classes_
+    )
+
+
 @pytest.mark.parametrize("case", list(LABEL_FILE_EDITS))
 def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
     """Labels that contradict the embedding, or each other, do not load."""
