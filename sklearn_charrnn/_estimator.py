@@ -175,7 +175,8 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
 
     validation_scores_ : list of float or None
         Held-out score (mean log-likelihood per token) of every epoch, when
-        ``early_stopping`` is True.
+        ``early_stopping`` is True (of every epoch since it was set, for a
+        model fitted without it and continued with ``warm_start``).
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``; its weights are the ones kept.
@@ -432,7 +433,10 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         train_index, valid = self._split(lengths, early_stopping, gen)
         max_iter = 1 if incremental else self.max_iter
-        self._optimizer.learning_rate = self.learning_rate_init
+        if early_stopping and self.validation_scores_ is None:
+            # fitted without early stopping until now: its scores start here
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        self._apply_optimizer_settings()
         with limited_blas() as n_threads:
             train(
                 self,
@@ -483,6 +487,14 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         self.max_length_ = 0
         self.training_hashes_ = np.zeros(0, dtype=np.uint64)
         self._no_improvement_count = 0
+
+    def _apply_optimizer_settings(self):
+        """The optimizer's settings are the parameters' now, as ``set_params``
+        left them; its moments and step count carry on."""
+        optimizer = self._optimizer
+        optimizer.learning_rate = self.learning_rate_init
+        optimizer.beta_1, optimizer.beta_2 = self.beta_1, self.beta_2
+        optimizer.epsilon, optimizer.weight_decay = self.epsilon, self.weight_decay
 
     def _split(self, lengths, early_stopping, gen):
         """Indices of the training and validation sequences."""

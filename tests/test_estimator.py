@@ -447,6 +447,37 @@ def test_warm_start_continues_training():
     assert gen.loss_curve_[-1] < first_curve[-1]
 
 
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_optimizer_settings_set_after_fit_take_effect(how):
+    """set_params between fits changes AdamW's settings, as it changes the
+    learning rate; its moments and step count carry on."""
+    settings = dict(beta_1=0.5, beta_2=0.9, epsilon=1e-3, weight_decay=0.5)
+    results = []
+    for new in ({}, settings):
+        gen = _fit(_small(warm_start=True, weight_averaging=0.0), NAMES)
+        t = gen._optimizer.t
+        gen.set_params(**new)
+        gen.partial_fit(NAMES) if how == "partial_fit" else _fit(gen, NAMES)
+        optimizer = gen._optimizer
+        assert optimizer.t > t  # continued, not restarted
+        for name, value in {**settings, **new}.items():
+            expected = value if new else gen.get_params()[name]
+            assert getattr(optimizer, name) == expected
+        results.append(gen.weights_["W_h0"].copy())
+    assert not np.array_equal(*results)
+
+
+def test_warm_start_with_early_stopping_switched_on():
+    """A model fitted without early stopping, continued with it: its scores
+    start with the continuation (it raised after training an epoch)."""
+    gen = _fit(_small(), NAMES * 3)
+    assert gen.validation_scores_ is None
+    gen.set_params(early_stopping=True, warm_start=True)
+    _fit(gen, NAMES * 3)
+    assert gen.n_iter_ == 6 and len(gen.validation_scores_) == 3
+    assert gen.best_validation_score_ == max(gen.validation_scores_)
+
+
 def test_without_warm_start_fit_restarts():
     gen = _fit(_small(max_iter=3), NAMES)
     weights = {name: w.copy() for name, w in gen.weights_.items()}
