@@ -37,7 +37,8 @@ from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
 
 # exclude_training draws at most this many candidates per sequence asked for,
-# in at most this many rounds of at most this many sequences each.
+# in rounds of at most this many sequences each: as many rounds as it takes to
+# draw every sequence asked for once, and this many more.
 _NEW_DRAWS_PER_SAMPLE = 100
 _NEW_MAX_ROUNDS = 20
 _NEW_ROUND_SIZE = 8192
@@ -565,14 +566,16 @@ class GeneratorMixin:
         Each round draws, for every prefix still short, its missing count
         divided by the share of new sequences seen so far, within a budget of
         ``_NEW_DRAWS_PER_SAMPLE`` draws per sequence asked for (a greedy
-        search gives the same sequence every time, so it gets one try).
+        search gives the same sequence every time, so it gets one try), at
+        most ``_NEW_ROUND_SIZE`` in a round.
         """
         n_prefixes = len(prefixes)
         found = [[] for _ in range(n_prefixes)]
         n_drawn = np.zeros(n_prefixes, dtype=np.int64)
         n_new = np.zeros(n_prefixes, dtype=np.int64)
         budget = n_each if sampling["greedy"] else _NEW_DRAWS_PER_SAMPLE * n_each
-        for _ in range(_NEW_MAX_ROUNDS):
+        full_rounds = -(-n_prefixes * n_each // _NEW_ROUND_SIZE)  # to draw each once
+        for _ in range(full_rounds + _NEW_MAX_ROUNDS):
             missing = n_each - np.array([len(f) for f in found])  # (P,)
             share_new = (n_new + 1) / (n_drawn + 1)
             n_draw = np.ceil(1.2 * missing / share_new).astype(np.int64)

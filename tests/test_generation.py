@@ -543,6 +543,22 @@ def test_exclude_training_returns_only_new_names(parrot):
         assert all(c.startswith(prefix) and c not in MEMORISED for c in group)
 
 
+def test_exclude_training_draws_as_many_rounds_as_a_large_call_needs(
+    parrot, monkeypatch
+):
+    """Rounds of at most _NEW_ROUND_SIZE draws: a call for more sequences
+    than the rounds' old fixed count could draw gets them all."""
+    from sklearn_charrnn import _generator
+
+    monkeypatch.setattr(_generator, "_NEW_ROUND_SIZE", 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "found only" warning
+        names = parrot.sample(
+            500, temperature=2.0, exclude_training=True, random_state=0
+        )
+    assert len(names) == 500 and not set(names) & set(MEMORISED)
+
+
 def test_exclude_training_most_likely(parrot):
     best = [name for name, _ in parrot.complete("", n_samples=5, most_likely=True)]
     assert set(best) == set(MEMORISED)  # what it would give without the option
