@@ -1,7 +1,6 @@
 """CharRNNGenerator: the scikit-learn face of the character RNN."""
 
 import math
-import os
 from numbers import Real
 
 import numpy as np
@@ -12,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from . import _charrnn_file, _persistence, _sequences
 from ._generator import GeneratorMixin
 from ._labels import check_labelled
-from ._params import NumberInterval, check_epsilon, positive_int
+from ._params import NumberInterval, check_epsilon, physical_memory, positive_int
 from ._training import train
 from .nn.cells import CELLS
 from .nn.network import (
@@ -30,14 +29,6 @@ from .nn.parallel import Threads, limited_blas
 # large. A pass keeps every step's gates: at most about _SCORE_BYTES of them.
 _SCORE_BATCH = 512
 _SCORE_BYTES = 8 << 20
-
-
-def _physical_memory():
-    """Bytes of memory of this machine, or None where it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 class CharRNNGenerator(GeneratorMixin, BaseEstimator):
@@ -537,7 +528,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         )
         n_weights = sum(math.prod(shape) for shape in shapes.values())
         needed = 4 * 8 * n_weights
-        available = _physical_memory()
+        available = physical_memory()
         if available is not None and needed > available:
             raise ValueError(
                 f"hidden_size={self.hidden_size} with n_layers={self.n_layers} "

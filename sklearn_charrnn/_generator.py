@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
 from ._labels import check_every_class_kept, check_labelled, fit_labels
-from ._params import NumberInterval
+from ._params import NumberInterval, physical_memory
 from ._sequences import STRING
 from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
@@ -43,8 +43,11 @@ _NEW_DRAWS_PER_SAMPLE = 100
 _NEW_MAX_ROUNDS = 20
 _NEW_ROUND_SIZE = 8192
 # Largest max_length and number of sequences a call may ask for: the output
-# array holds one row of max_length integers per sequence.
+# array holds one row of max_length 8-byte integers per sequence, and may
+# take at most this many of them, nor more than this share of the machine's
+# memory.
 _MAX_CELLS = 1 << 31
+_MAX_MEMORY_SHARE = 0.5
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
@@ -106,6 +109,27 @@ _CONSTRAINTS = {  # as the hyperparameters: no count or rate is a bool
 }
 
 
+def _check_memory(n_sequences, max_length):
+    """Refuse a call whose output array alone could not fit in memory."""
+    cells = n_sequences * (max_length + 1)
+    available = physical_memory()
+    limit = _MAX_CELLS
+    if available is not None:
+        limit = min(limit, int(available * _MAX_MEMORY_SHARE) // 8)
+    if cells > limit:
+        needed = f"{8 * cells / 2**30:,.1f} GiB"
+        where = (
+            ""
+            if available is None
+            else f" (this machine has {available / 2**30:,.1f} GiB)"
+        )
+        raise ValueError(
+            f"{n_sequences} sequences of up to max_length={max_length} tokens "
+            f"need {needed} for their tokens alone{where}: ask for fewer or "
+            "shorter sequences, in several calls."
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class GenerationOptions:
     """The arguments of ``sample`` and ``complete``, validated once.
@@ -126,7 +150,9 @@ class GenerationOptions:
     random_state: object = None
 
     @classmethod
-    def validated(cls, caller, default_max_length, longest_prefix=0, **options):
+    def validated(
+        cls, caller, default_max_length, longest_prefix=0, n_prefixes=1, **options
+    ):
         """Check every option, set ``max_length``'s default, return the options.
 
         Parameters
@@ -139,6 +165,8 @@ class GenerationOptions:
         longest_prefix : int, default=0
             Length of the longest prefix: an explicit ``max_length`` must
             hold it.
+        n_prefixes : int, default=1
+            Number of prefixes, each completed ``n_samples`` times.
         **options
             The method's arguments.
         """
@@ -161,13 +189,7 @@ class GenerationOptions:
                 f"holds {longest_prefix} tokens: pass max_length >= "
                 f"{longest_prefix}, or None for the default."
             )
-        n_samples = options.get("n_samples", 1)
-        if n_samples * max_length > _MAX_CELLS:
-            raise ValueError(
-                f"n_samples={n_samples} sequences of up to max_length="
-                f"{max_length} tokens need more than {_MAX_CELLS} cells of "
-                "memory: ask for fewer or shorter sequences, in several calls."
-            )
+        _check_memory(n_prefixes * options.get("n_samples", 1), max_length)
         options["max_length"] = max_length
         if options.get("most_likely"):
             sampling = {
@@ -389,6 +411,7 @@ class GeneratorMixin:
             f"{type(self).__name__}.complete",
             self._default_max_length(),
             max((len(p) for p in encoded), default=0),
+            len(encoded),
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,

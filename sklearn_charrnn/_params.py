@@ -1,6 +1,7 @@
 """Parameter checks shared by the estimator and the model file loader."""
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +22,14 @@ class NumberInterval(Interval):
 
     def __str__(self):
         return super().__str__().replace(" in the range", " (not a bool) in the range")
+
+
+def physical_memory():
+    """Bytes of memory of this machine, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def real_numbers(values):

@@ -413,15 +413,36 @@ def test_a_network_too_big_for_memory_is_refused_before_allocating(hidden_size):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"n_samples": 10**10}, {"n_samples": 5, "max_length": 10**13}]
+    "call",
+    [
+        lambda model: model.sample(10**10),
+        lambda model: model.sample(5, max_length=10**13),
+        # what counts is every prefix's completions together
+        lambda model: model.complete(["a"] * 10**5, n_samples=10**5),
+    ],
 )
-def test_absurd_generation_sizes_are_refused_before_allocating(kwargs):
+def test_absurd_generation_sizes_are_refused_before_allocating(call):
     model = CharRNNGenerator(hidden_size=4, max_iter=1, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(["ab", "cd", "abc"])
-    with pytest.raises(ValueError, match="cells of memory"):
-        model.sample(**kwargs)
+    with pytest.raises(ValueError, match=r"need .* GiB for their tokens alone"):
+        call(model)
+
+
+def test_generation_sizes_are_bounded_by_the_machines_memory(monkeypatch):
+    """A call whose output would take more than half the memory is refused
+    (the fixed bound alone let 16 GiB through)."""
+    from sklearn_charrnn import _generator
+
+    model = CharRNNGenerator(hidden_size=4, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["ab", "cd", "abc"])
+    monkeypatch.setattr(_generator, "physical_memory", lambda: 2**20)  # 1 MiB
+    with pytest.raises(ValueError, match=r"this machine has 0.0 GiB"):
+        model.sample(10**5, max_length=10)
+    assert len(model.sample(100, max_length=10)) == 100
 
 
 def test_sampling_memory_grows_linearly_with_the_vocabulary():
