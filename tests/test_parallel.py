@@ -1,5 +1,7 @@
 """Work split in parts and run on threads: same results, whatever the threads."""
 
+import os
+import threading
 import warnings
 
 import numpy as np
@@ -164,6 +166,37 @@ def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():
         assert n_threads >= 1
         assert set(blas_threads()) <= {1}
     assert blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_inside_a_call_gets_its_blas_threads_back():
+    """A process forked while another thread is inside a call: the child
+    runs BLAS on the threads it had before the call, not on one for good."""
+    before = parallel._blas_threads()
+    if max(before, default=1) == 1:
+        pytest.skip("BLAS runs on one thread here anyway")
+    inside, leave = threading.Event(), threading.Event()
+
+    def call():
+        with parallel.limited_blas():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    inside.wait(10)
+    try:
+        with warnings.catch_warnings():  # Python 3.12+: forking with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: exit 0 when its BLAS threads are back
+            os._exit(0 if parallel._blas_threads() == before else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        leave.set()
+        thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parallel._blas_threads() == before
 
 
 def test_fit_with_a_last_batch_too_small_to_split(dinosaurs):

@@ -55,8 +55,12 @@ _LIMIT = {"lock": threading.Lock(), "calls": 0, "limiter": None, "before": None}
 
 
 def _forget_limit():
-    """In a forked child no call is inside, and the lock is free."""
+    """In a forked child no call is inside, and the lock is free: the BLAS
+    limit of a call the parent was inside is taken back."""
+    limiter = _LIMIT["limiter"]
     _LIMIT.update(lock=threading.Lock(), calls=0, limiter=None, before=None)
+    if limiter is not None:
+        limiter.restore_original_limits()
 
 
 if hasattr(os, "register_at_fork"):
