@@ -466,8 +466,15 @@ def beam_search(
             break
         extended[:, 0] = -np.inf
         flat = extended.ravel()  # (A * V,)
-        best = np.argsort(-flat, kind="stable")[:k]
-        best = best[np.isfinite(flat[best])]
+        order = np.argsort(-flat, kind="stable")
+        order = order[np.isfinite(flat[order])]
+        if excluded is not None and length + 1 >= last_length:
+            # the extensions can only end: one that is excluded is dead
+            best = _first_not_excluded(
+                order, beams, extended.shape[1], k, excluded, tag
+            )
+        else:
+            best = order[:k]
         if len(finished) == k:
             best = best[flat[best] > finished[-1][0]]
         parent, token = np.divmod(best, extended.shape[1])
@@ -478,6 +485,20 @@ def beam_search(
         length += 1
     sequences = [sequence for _, sequence in finished]
     return sequences, np.array([log_prob for log_prob, _ in finished])
+
+
+def _first_not_excluded(order, beams, n_tokens, k, excluded, tag):
+    """The first ``k`` extensions in ``order`` (flat indices of (beam, token)
+    pairs) that are not in ``excluded``."""
+    kept = []
+    for index in order:
+        parent, token = divmod(int(index), n_tokens)
+        hashed = sequence_hash(np.append(beams[parent], token), tag)
+        if not contains(excluded, [hashed])[0]:
+            kept.append(index)
+            if len(kept) == k:
+                break
+    return np.array(kept, dtype=np.intp)
 
 
 def _finish(finished, end_scores, beams, k, excluded, tag=None):

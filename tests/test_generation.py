@@ -384,6 +384,31 @@ def test_beam_search_skips_excluded_sequences(tiny_network):
     np.testing.assert_allclose(log_probs, truth[order[3:11]], rtol=1e-12)
 
 
+def test_beam_search_spends_no_slot_on_an_excluded_sequence_that_must_end(
+    tiny_network,
+):
+    """At max_length a kept sequence can only end: an excluded one would take
+    a slot and end nowhere (here the only slot, and nothing was returned)."""
+    steps = RecurrentSteps(tiny_network, "gru", 1)
+    state = steps.advance(steps.advance(steps.start(1), np.array([1])), np.array([2]))
+    next_log_probs = steps.log_probs(state)[0]
+    assert next_log_probs[1] > next_log_probs[2]  # [1, 2, 1] ranks first
+    excluded = np.array([sequence_hash([1, 2, 1])], dtype=np.uint64)
+    sequences, log_probs = beam_search(
+        steps,
+        np.array([1, 2]),
+        1,
+        max_length=3,
+        min_length=3,
+        banned=(3,),
+        excluded=excluded,
+    )
+    assert [list(s) for s in sequences] == [[1, 2, 2]]
+    np.testing.assert_allclose(
+        log_probs, _all_log_likelihoods(tiny_network, "gru", [[1, 2, 2]]), rtol=1e-12
+    )
+
+
 @pytest.mark.parametrize("prefix", ["", "a", "tyr"])
 def test_most_likely_log_likelihoods_are_score_samples(model, prefix):
     pairs = model.complete(prefix, n_samples=5, most_likely=True)
