@@ -37,8 +37,8 @@ from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
 
 # exclude_training draws at most this many candidates per sequence asked for,
-# in rounds of at most this many sequences each: as many rounds as it takes to
-# draw every sequence asked for once, and this many more.
+# in rounds of at most this many sequences each: as many rounds as that budget
+# fills, and this many more (a round may draw less than its size).
 _NEW_DRAWS_PER_SAMPLE = 100
 _NEW_MAX_ROUNDS = 20
 _NEW_ROUND_SIZE = 8192
@@ -77,8 +77,8 @@ def _is_1d_array(x):
 def drop_empty(sequences, kind):
     """Skip the empty strings of X, with a warning; all empty is an error.
 
-    Returns the sequences kept and which were kept (a boolean mask, None
-    when every one is: token sequences are never dropped).
+    Returns the sequences kept and which were kept: a boolean mask for
+    strings, None for token sequences (never dropped).
     """
     if kind != STRING:
         return sequences, None
@@ -114,19 +114,16 @@ def _check_memory(n_sequences, max_length):
     cells = n_sequences * (max_length + 1)
     available = physical_memory()
     limit = _MAX_CELLS
+    why = f"at most {8 * _MAX_CELLS / 2**30:,.0f} GiB"
     if available is not None:
         limit = min(limit, int(available * _MAX_MEMORY_SHARE) // 8)
+        why = f"half this machine's {available / 2**30:,.1f} GiB, and {why}"
     if cells > limit:
-        needed = f"{8 * cells / 2**30:,.1f} GiB"
-        where = (
-            ""
-            if available is None
-            else f" (this machine has {available / 2**30:,.1f} GiB)"
-        )
         raise ValueError(
             f"{n_sequences} sequences of up to max_length={max_length} tokens "
-            f"need {needed} for their tokens alone{where}: ask for fewer or "
-            "shorter sequences, in several calls."
+            f"need {8 * cells / 2**30:,.1f} GiB for their tokens alone, more "
+            f"than the {8 * limit / 2**30:,.1f} GiB a call may take ({why}): "
+            "ask for fewer or shorter sequences, in several calls."
         )
 
 
@@ -597,7 +594,7 @@ class GeneratorMixin:
         n_drawn = np.zeros(n_prefixes, dtype=np.int64)
         n_new = np.zeros(n_prefixes, dtype=np.int64)
         budget = n_each if sampling["greedy"] else _NEW_DRAWS_PER_SAMPLE * n_each
-        full_rounds = -(-n_prefixes * n_each // _NEW_ROUND_SIZE)  # to draw each once
+        full_rounds = -(-n_prefixes * budget // _NEW_ROUND_SIZE)  # the budget's
         for _ in range(full_rounds + _NEW_MAX_ROUNDS):
             missing = n_each - np.array([len(f) for f in found])  # (P,)
             share_new = (n_new + 1) / (n_drawn + 1)
