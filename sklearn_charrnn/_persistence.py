@@ -427,13 +427,21 @@ def _atomic_write(path, write):
 
 
 def _check_file_name(path):
-    """Refuse, as ``open(path, "wb")`` does, an empty path and one that ends
-    with a separator (the name of a folder, which ``realpath`` would drop)."""
+    """Refuse, as ``open(path, "wb")`` does, an empty path and the name of
+    a folder (``models/`` or ``models/.``, which ``realpath`` would make
+    ``models``)."""
     text = os.fsdecode(path)
     if not text:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+    if names_a_folder(text):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+
+
+def names_a_folder(path):
+    """Whether ``path`` (a str) can only name a folder: it ends with a
+    separator, or with ``.`` or ``..`` (``models/.``)."""
+    seps = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    return path.endswith(seps) or os.path.basename(path) in (".", "..")
 
 
 def _existing_mode(path):

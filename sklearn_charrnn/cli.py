@@ -542,11 +542,16 @@ def check_output(path, source="-"):
     A file is created beside it and removed: that is what saving does, so
     a folder, a missing or read-only folder, a read-only file or a
     read-only file system all fail here. An existing file is replaced only
-    if it is a model file (a zip archive), and never when it is ``source``,
-    the names file (``-`` for standard input).
+    if it is empty or a model file (a zip archive that holds a model's
+    metadata), and never when it is ``source``, the names file (``-`` for
+    standard input).
     """
+    from ._persistence import names_a_folder
+
+    if not path:
+        raise UserError("cannot write '': expected a file name")
     folder = os.path.dirname(os.path.realpath(path))  # a link: where it points
-    if os.path.isdir(path) or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
+    if os.path.isdir(path) or names_a_folder(path):
         raise UserError(f"cannot write {path}: is a directory, expected a file name")
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: no folder {folder}")

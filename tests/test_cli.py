@@ -518,9 +518,14 @@ def test_an_unwritable_output_fails_before_training(capsys, tmp_path, monkeypatc
     monkeypatch.setattr(cli, "read_names", never)
     message = _user_error(capsys, "fit", "names.txt", "-o", str(tmp_path))
     assert "is a directory" in message
-    folder = os.path.join(str(tmp_path), "models") + os.sep
-    message = _user_error(capsys, "fit", "names.txt", "-o", folder)
-    assert "is a directory" in message and not os.path.exists(folder.rstrip(os.sep))
+    for folder in ("models" + os.sep, os.path.join("models", ".")):
+        folder = os.path.join(str(tmp_path), folder)
+        message = _user_error(capsys, "fit", "names.txt", "-o", folder)
+        assert "is a directory" in message
+        assert not os.path.exists(os.path.join(str(tmp_path), "models"))
+    assert "cannot write '': expected a file name" in _user_error(
+        capsys, "fit", "names.txt", "-o", ""
+    )
     real_open = os.open
 
     def denied(path, flags, mode=0o777):

@@ -358,10 +358,11 @@ def test_save_to_a_folder_is_refused(model, tmp_path):
     assert info.value.filename == str(tmp_path)
     # a name ending with a separator names a folder, as open() reads it:
     # no file "new" is written in its stead
-    folder = os.path.join(str(tmp_path), "new") + os.sep
-    with pytest.raises(IsADirectoryError) as info:
-        model.save(folder)
-    assert info.value.filename == folder and os.listdir(tmp_path) == []
+    for folder in ("new" + os.sep, os.path.join("new", "."), os.path.join("new", "..")):
+        folder = os.path.join(str(tmp_path), folder)
+        with pytest.raises(IsADirectoryError) as info:
+            model.save(folder)
+        assert info.value.filename == folder and os.listdir(tmp_path) == []
     with pytest.raises(FileNotFoundError) as info:  # as open("") does
         model.save("")
     assert info.value.filename == ""
