@@ -168,6 +168,16 @@ def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():
     assert blas_threads() == before
 
 
+def _exit_child(check):
+    """End a forked child, never letting it return into the test run: exit
+    0 when ``check()`` is true, else 1."""
+    try:
+        code = 0 if check() else 1
+    except BaseException:
+        code = 2
+    os._exit(code)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_child_forked_inside_a_call_gets_its_blas_threads_back():
     """A process forked while another thread is inside a call: the child
@@ -190,11 +200,42 @@ def test_a_child_forked_inside_a_call_gets_its_blas_threads_back():
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
         if pid == 0:  # the child: exit 0 when its BLAS threads are back
-            os._exit(0 if parallel._blas_threads() == before else 1)
+            _exit_child(lambda: parallel._blas_threads() == before)
         _, status = os.waitpid(pid, 0)
     finally:
         leave.set()
         thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parallel._blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_by_a_thread_inside_a_call_keeps_its_limit():
+    """Forked from inside a call: the child is inside it too, BLAS on one
+    thread, and leaving it puts the threads back (the count stays sane)."""
+    before = parallel._blas_threads()
+    context = parallel.limited_blas()
+    context.__enter__()
+    try:
+        with warnings.catch_warnings():  # Python 3.12+: forking with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except BaseException:
+        context.__exit__(None, None, None)
+        raise
+    if pid == 0:
+
+        def child():
+            inside = set(parallel._blas_threads()) <= {1}
+            context.__exit__(None, None, None)
+            with parallel.limited_blas():
+                again = set(parallel._blas_threads()) <= {1}
+            calls = parallel._LIMIT["calls"]
+            return inside and again and parallel._blas_threads() == before and not calls
+
+        _exit_child(child)
+    context.__exit__(None, None, None)
+    _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert parallel._blas_threads() == before
 

@@ -54,13 +54,21 @@ def available_cores():
 _LIMIT = {"lock": threading.Lock(), "calls": 0, "limiter": None, "before": None}
 
 
+# How many calls inside limited_blas the current thread is in.
+_DEPTH = threading.local()
+
+
 def _forget_limit():
-    """In a forked child no call is inside, and the lock is free: the BLAS
-    limit of a call the parent was inside is taken back."""
+    """In a forked child only the thread that forked goes on, with a fresh
+    lock. The calls it is inside keep the limit; if it is inside none, the
+    limit of calls of the parent's other threads is taken back."""
+    depth = getattr(_DEPTH, "calls", 0)
     limiter = _LIMIT["limiter"]
-    _LIMIT.update(lock=threading.Lock(), calls=0, limiter=None, before=None)
-    if limiter is not None:
-        limiter.restore_original_limits()
+    _LIMIT.update(lock=threading.Lock(), calls=depth)
+    if depth == 0:
+        _LIMIT.update(limiter=None, before=None)
+        if limiter is not None:
+            limiter.restore_original_limits()
 
 
 if hasattr(os, "register_at_fork"):
@@ -99,9 +107,11 @@ def limited_blas():
             controller = _get_threadpool_controller()
             _LIMIT["limiter"] = controller.limit(limits=1, user_api="blas")
         _LIMIT["calls"] += 1
+    _DEPTH.calls = getattr(_DEPTH, "calls", 0) + 1
     try:
         yield n_threads
     finally:
+        _DEPTH.calls -= 1
         with _LIMIT["lock"]:
             _LIMIT["calls"] -= 1
             if _LIMIT["calls"] == 0:
