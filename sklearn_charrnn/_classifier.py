@@ -222,8 +222,8 @@ weight_averaging, random_state, verbose, dtype
         if prior is None or prior.shape != (n_classes,):
             raise ValueError(
                 f"class_prior must hold one probability per class, in the order "
-                f"of classes_: expected an array of shape ({n_classes},), got "
-                f"{short_repr(self.class_prior)}."
+                f"of classes_: expected an array of shape ({n_classes},) of int "
+                f"or float, got {short_repr(self.class_prior)}."
             )
         if not (np.all(prior >= 0) and np.isclose(prior.sum(), 1.0)):
             raise ValueError(

@@ -372,8 +372,8 @@ class GeneratorMixture(
             or weights.max() == 0
         ):
             raise ValueError(
-                f"weights must be 'auto' or {n} non-negative numbers, not all "
-                f"zero, one per estimator; got {self.weights!r}."
+                f"weights must be 'auto' or {n} non-negative numbers (int or "
+                f"float), not all zero, one per estimator; got {self.weights!r}."
             )
         weights = weights / weights.max()  # a sum of huge weights would overflow
         return weights / weights.sum()

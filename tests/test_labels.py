@@ -306,7 +306,7 @@ def test_classifier_checks_its_prior_and_labels_before_training(monkeypatch):
         raise AssertionError("trained before checking class_prior")
 
     monkeypatch.setattr(CharRNNGenerator, "fit", never)
-    shape = r"expected an array of shape \(2,\), got "
+    shape = r"expected an array of shape \(2,\) of int or float, got "
     with pytest.raises(ValueError, match=shape + r"\[0.2, 0.3, 0.5\]"):
         _clf(class_prior=[0.2, 0.3, 0.5]).fit(X, Y)
     with pytest.raises(ValueError, match=shape + r"\{'low': 0.5, 'high': 0.5\}"):

@@ -217,9 +217,18 @@ def test_grid_search_over_a_component_parameter(dinosaurs):
         ),
         ({"weights": [1.0]}, "one per estimator"),
         ({"weights": [-1.0, 2.0]}, "non-negative"),
-        ({"weights": ["a", "b"]}, r"2 non-negative numbers.*got \['a', 'b'\]"),
-        ({"weights": ["1", "2"]}, r"2 non-negative numbers.*got \['1', '2'\]"),
-        ({"weights": [True, False]}, r"2 non-negative numbers.*got \[True, False\]"),
+        (
+            {"weights": ["a", "b"]},
+            r"2 non-negative numbers \(int or float\).*got \['a', 'b'\]",
+        ),
+        (
+            {"weights": ["1", "2"]},
+            r"2 non-negative numbers \(int or float\).*got \['1', '2'\]",
+        ),
+        (
+            {"weights": [True, False]},
+            r"2 non-negative numbers \(int or float\).*got \[True, False\]",
+        ),
         (
             {"estimators": [("weights", KneserNeyGenerator())]},
             "conflict with constructor arguments: \\['weights'\\]",
