@@ -235,7 +235,7 @@ weight_averaging, random_state, verbose, dtype
     def _joint_log_likelihood(self, X):
         """``log p(c) + log p(x | c)`` of every sequence and class."""
         check_is_fitted(self)
-        codes, lengths = self.generator_._validate(X)
+        codes, lengths = self.generator_._validate(X, caller=self)
         return (
             self.generator_._class_log_likelihoods(codes, lengths)
             + self.class_log_prior_

@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from . import _sequences, generation
-from ._labels import check_every_class_kept, check_labelled, fit_labels
+from ._labels import check_every_class_kept, check_labelled, fit_labels, short_repr
 from ._params import NumberInterval, physical_memory
 from ._sequences import STRING
 from .generation import beam_search, contains, label_tag, sequence_hash
@@ -690,10 +690,14 @@ class GeneratorMixin:
             "vocabulary was fixed by the first fit; the model cannot learn it."
         )
 
-    def _validate(self, X):
-        """Check X against the fitted model and encode it: codes and lengths."""
+    def _validate(self, X, caller=None):
+        """Check X against the fitted model and encode it: codes and lengths.
+
+        ``caller``, an estimator that holds this one (a classifier), is the
+        one whose columns X is checked against and whom messages name.
+        """
         check_is_fitted(self)
-        sequences, kind = _sequences.check_sequences(self, X, reset=False)
+        sequences, kind = _sequences.check_sequences(caller or self, X, reset=False)
         self._check_input_kind(kind)
         return _sequences.encode(sequences, kind, self._tokens())
 
@@ -720,18 +724,32 @@ class GeneratorMixin:
             raise TypeError(
                 f"prefix must be a str or a list of str; got {type(prefix).__name__}."
             )
-        if isinstance(prefix, (list, tuple)) and all(
-            isinstance(p, (list, tuple)) for p in prefix
-        ):
-            return False
         if isinstance(prefix, (list, tuple)):
-            return True
+            nested = [isinstance(p, (list, tuple)) or _is_1d_array(p) for p in prefix]
+            if all(nested):
+                return False
+            if not any(nested):
+                return True
+            i = nested.index(True)
+            raise TypeError(
+                f"prefix mixes tokens and lists of tokens (item {i} is a "
+                f"{type(prefix[i]).__name__}): pass one list of tokens, or a "
+                "list of such lists."
+            )
         raise TypeError(
             "prefix must be a list of tokens or a list of such lists; "
             f"got {type(prefix).__name__}."
         )
 
     def _encode_prefix(self, prefix):
+        for token in prefix:
+            try:
+                hash(token)
+            except TypeError:
+                raise TypeError(
+                    f"prefix {short_repr(prefix)} holds a {type(token).__name__}: "
+                    "a token is a str, int, float or bool."
+                ) from None
         unknown = [token for token in prefix if token not in self.vocabulary_]
         if unknown:
             raise ValueError(

@@ -522,6 +522,13 @@ def test_token_model_completes_token_lists():
     drawn = model.complete([[1], [2, 3]], n_samples=2, random_state=0)
     assert all(seq[0] == 1 for seq in drawn[0])
     assert all(seq[:2] == [2, 3] for seq in drawn[1])
+    # rows of an array are prefixes too; mixed or unhashable items are named
+    from_rows = model.complete(list(np.array([[1], [2]])), random_state=0)
+    assert [seq[0] for seq in from_rows] == [1, 2]
+    with pytest.raises(TypeError, match=r"mixes tokens and lists of tokens \(item 0"):
+        model.complete([[1, 2], 3])
+    with pytest.raises(TypeError, match="holds a dict: a token is a str, int"):
+        model.complete([1, {2: 3}])
 
 
 # ---------------------------------------------------- exclude_training

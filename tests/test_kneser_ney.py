@@ -321,6 +321,7 @@ def test_token_arrays():
         ({"order": 100_000}, r"'order' parameter .* in the range \[2, 64\]"),
         ({"discount": 0}, "'discount' parameter"),
         ({"discount": 1.5}, "'discount' parameter"),
+        ({"discount": True}, r"'discount' parameter .* \(not a bool\)"),
     ],
 )
 def test_bad_parameters(params, message):

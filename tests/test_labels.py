@@ -320,6 +320,16 @@ def test_classifier_checks_its_prior_and_labels_before_training(monkeypatch):
         _clf().fit(X, ["low"] * len(X))
 
 
+def test_classifier_names_itself_when_checking_columns():
+    """Fitted on a DataFrame of tokens, then given an array: the warning
+    names the classifier the user called, not the model inside it."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": list("abcabcabcabc"), "b": list("bcabcabcabca")})
+    classifier = _quiet(_clf(max_iter=1).fit, frame, [0, 1] * 6)
+    with pytest.warns(UserWarning, match="but CharRNNClassifier was fitted with"):
+        classifier.predict(frame.to_numpy())
+
+
 def test_classifier_in_pipeline_search_and_cross_validation():
     lower = FunctionTransformer(lambda names: [n.lower() for n in names])
     pipe = make_pipeline(lower, _clf())

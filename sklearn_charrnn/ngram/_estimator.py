@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _ngram_file, _persistence, _sequences
 from .._generator import GeneratorMixin
 from .._labels import check_labelled
+from .._params import NumberInterval
 from .._persistence import VersionedPickleMixin
 from . import kneser_ney
 
@@ -208,7 +209,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
             Interval(Integral, 2, MAX_ORDER, closed="both"),
             StrOptions({"auto"}),
         ],
-        "discount": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "discount": [NumberInterval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
         "random_state": ["random_state"],
     }
 
