@@ -45,6 +45,12 @@ def check_sequences(estimator, X, *, reset):
             check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
+        _check_no_missing_cell(X)
+    elif hasattr(X, "isna") and getattr(X, "ndim", None) == 2:  # a DataFrame
+        missing = np.argwhere(X.isna().to_numpy())
+        if len(missing):  # pd.NA would fail scikit-learn's own check obscurely
+            row, col = missing[0]
+            raise _missing_cell(X.iat[row, col], row, col)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
     if ndim == 1:
         return _one_d(X), STRING
@@ -107,15 +113,25 @@ def _one_d(X):
     )
 
 
+def _check_no_missing_cell(rows):
+    """Name the first missing value (None, NaN, pd.NA, NaT) of rows of tokens:
+    NumPy would turn a NaN among str into the token 'nan'."""
+    for row, cells in enumerate(rows):
+        for col, value in enumerate(cells):
+            if is_missing(value):
+                raise _missing_cell(value, row, col)
+
+
+def _missing_cell(value, row, col):
+    return ValueError(
+        f"X contains {value!r} at row {row}, column {col}: missing values are "
+        "not allowed, every cell must be a token (str or number)."
+    )
+
+
 def _two_d_of_objects(X):
     """A 2-D array of str or objects: tokens, or one string per row."""
-    missing = np.array([v is None for v in X.ravel()]).reshape(X.shape)
-    if missing.any():
-        row, col = np.argwhere(missing)[0]
-        raise ValueError(
-            f"X contains None at row {row}, column {col}: every cell must "
-            "be a token (str or number)."
-        )
+    _check_no_missing_cell(X)
     if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
         raise TypeError(
             "X contains bytes: decode them to str first, "

@@ -138,6 +138,21 @@ def test_none_in_object_array():
         _small().fit(X)
 
 
+def test_missing_tokens_are_named_wherever_they_are():
+    """A NaN among str rows would become the token 'nan' (NumPy makes the
+    rows str); pd.NA failed inside scikit-learn's own check."""
+    with pytest.raises(ValueError, match="nan at row 1, column 0: missing values"):
+        KneserNeyGenerator().fit([["a", "b"], [float("nan"), "a"]])
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="<NA> at row 0, column 1: missing values"):
+        KneserNeyGenerator().fit([["a", pd.NA], ["b", "a"]])
+    frame = pd.DataFrame(
+        {"a": ["x", "q", "w"], "b": pd.array(["y", pd.NA, "z"], dtype="string")}
+    )
+    with pytest.raises(ValueError, match="<NA> at row 1, column 1: missing values"):
+        KneserNeyGenerator().fit(frame)
+
+
 @pytest.mark.parametrize("temperature", [0, -1.0])
 def test_temperature_must_be_positive(fitted, temperature):
     # The message names the parameter, the allowed range and the bad value.
