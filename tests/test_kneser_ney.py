@@ -329,6 +329,15 @@ def test_bad_parameters(params, message):
         KneserNeyGenerator(**params).fit(["ab", "ba"])
 
 
+def test_tables_larger_than_memory_are_refused_before_allocating(monkeypatch):
+    """A dense row per context: a vocabulary of thousands of tokens would
+    need more memory than there is (NumPy's own MemoryError before)."""
+    monkeypatch.setattr(kneser_ney, "physical_memory", lambda: 2**20)  # 1 MiB
+    X = np.arange(600).reshape(-1, 3)  # 600 distinct tokens
+    with pytest.raises(ValueError, match=r"contexts x 602 tokens, .* use CharRNN"):
+        KneserNeyGenerator(order=2).fit(X)
+
+
 def test_not_fitted():
     with pytest.raises(NotFittedError):
         KneserNeyGenerator().score(["ab"])

@@ -39,6 +39,8 @@ so scoring and sampling are table look-ups.
 
 import numpy as np
 
+from .._params import physical_memory
+
 # Discounts are kept at least this large, so that every seen context leaves
 # some probability to the lower orders and, through them, to every token.
 MIN_DISCOUNT = 0.05
@@ -332,6 +334,22 @@ def compile_automaton(ngrams, counts, n_tokens, discounts):
     return log_probs, transitions, start
 
 
+def check_table_size(n_contexts, n_tokens):
+    """Refuse, before allocating, tables of more than half the machine's
+    memory: one row of every next token's probability (8 bytes) and node
+    (4 bytes) per context."""
+    needed = 12 * n_contexts * n_tokens
+    available = physical_memory()
+    if available is not None and needed > available // 2:
+        raise ValueError(
+            f"The n-gram's tables would hold {n_contexts:,} contexts x "
+            f"{n_tokens:,} tokens, {needed / 2**30:,.1f} GiB, more than half "
+            f"this machine's {available / 2**30:,.1f} GiB. A Kneser-Ney n-gram "
+            "keeps a dense row per context, which suits an alphabet of "
+            "characters; for so many distinct tokens use CharRNNGenerator."
+        )
+
+
 def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
     """The automaton's next-token probabilities, over a given lowest order.
 
@@ -363,6 +381,7 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
     levels = [_context_rows(ngrams, ids, j) for j in range(N)]
     contexts = [context_ids for context_ids, _ in levels]
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in contexts])])
+    check_table_size(int(offsets[-1]), V)
     probs = np.empty((offsets[-1], V))  # (S, V)
     transitions = np.zeros((offsets[-1], V), dtype=np.int32)  # (S, V)
     node_contexts = np.full((offsets[-1], N - 1), -1, dtype=np.intp)  # (S, N - 1)
