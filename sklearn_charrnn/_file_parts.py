@@ -58,6 +58,14 @@ def token_type(tokens, what="vocabulary tokens"):
     for type_name, kind in TOKEN_TYPES.items():
         # bool is an int, so check exact types.
         if all(type(token) is kind for token in tokens):
+            wide = [
+                t for t in tokens if kind is int and not _INT64.min <= t <= _INT64.max
+            ]
+            if wide:
+                raise ValueError(
+                    f"Cannot save: {what} that are ints must fit in 64 bits; got "
+                    f"{wide[0]}. pickle and joblib keep any."
+                )
             return type_name
     types = sorted({type(token).__name__ for token in tokens})
     raise ValueError(

@@ -368,6 +368,17 @@ LABEL_FILE_EDITS = {
 }
 
 
+def test_tokens_a_model_file_cannot_hold_are_named(tmp_path):
+    """uint64 tokens of 2**63 or more fit, but a model file holds 64-bit
+    signed ints: save says so (it blamed fit), and writes nothing."""
+    X = np.array([[2**64 - 1, 2**63, 1], [1, 2, 2**63]] * 3, dtype=np.uint64)
+    gen = KneserNeyGenerator(order=2).fit(X)
+    path = tmp_path / "wide.npz"
+    with pytest.raises(ValueError, match="ints must fit in 64 bits; got 92233"):
+        gen.save(path)
+    assert not path.exists()
+
+
 def test_labels_a_model_file_cannot_hold_are_named(tmp_path):
     """Dates as labels fit and pickle, but a model file holds str, int,
     float or bool labels: save says so, and writes nothing."""
