@@ -761,12 +761,17 @@ def _label(args, model):
             f"{args.model} was trained with labels {listed(classes)}: pass "
             "--label with one of them"
         )
-    matches = [c for c in classes.tolist() if str(c) == args.label]
-    if not matches:
+    by_text = _labels_by_text(classes)
+    if args.label not in by_text:
         raise UserError(
             f"--label {args.label!r} is not a label of {args.model} {listed(classes)}"
         )
-    return {"y": matches[0]}
+    return {"y": by_text[args.label]}
+
+
+def _labels_by_text(classes):
+    """A model's labels keyed by their text, as the command line reads them."""
+    return {str(c): c for c in classes.tolist()}
 
 
 def _score_labels(args, model, labels):
@@ -780,7 +785,7 @@ def _score_labels(args, model, labels):
     classes = getattr(model, "classes_", None)
     if classes is None:
         raise UserError(f"{args.model} was trained without labels: drop --label-column")
-    by_text = {str(c): c for c in classes.tolist()}
+    by_text = _labels_by_text(classes)
     unknown = [label for label in labels if label not in by_text]
     if unknown:
         shown = "standard input" if args.names == "-" else args.names
