@@ -12,7 +12,11 @@ from sklearn_charrnn import CharRNNGenerator
 from sklearn_charrnn._sequences import pad_batch
 from sklearn_charrnn._training import batch_loss_and_gradients
 from sklearn_charrnn.nn import parallel
-from sklearn_charrnn.nn.network import init_weights, loss_and_gradients
+from sklearn_charrnn.nn.network import (
+    RecurrentSteps,
+    init_weights,
+    loss_and_gradients,
+)
 from sklearn_charrnn.nn.parallel import Threads, n_parts
 from sklearn_charrnn.nn.workspace import Workspace
 
@@ -153,6 +157,51 @@ def test_split_rows_keeps_a_small_batch_whole():
     assert [len(p) for p in parallel.split_rows(index[:31], 2)] == [31]
     assert [len(p) for p in parallel.split_rows(index[:1], 2)] == [1]
     assert [len(p) for p in parallel.split_rows(index, 1)] == [40]
+
+
+def test_row_blocks_cover_the_rows_in_order(monkeypatch):
+    monkeypatch.setattr(parallel, "_STEP_CELLS", 100)
+    blocks = parallel.row_blocks(23, 20)  # 5 rows a block
+    assert [(b.start, b.stop) for b in blocks] == [
+        (0, 5),
+        (5, 10),
+        (10, 15),
+        (15, 20),
+        (20, 23),
+    ]
+    assert parallel.row_blocks(0, 20) == [slice(0, 0)]
+    assert parallel.row_blocks(3, 1000) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_steps_in_blocks_are_the_plain_step(monkeypatch, cell, dtype):
+    # advance in blocks of 3 rows against advance_rows, all rows at once
+    rng = np.random.default_rng(0)
+    weights = init_weights(
+        rng, cell=cell, n_layers=2, hidden_size=5, n_tokens=7, dtype=np.dtype(dtype)
+    )
+    steps = RecurrentSteps(weights, cell, 2)
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    monkeypatch.setattr(parallel, "_STEP_CELLS", 3 * gates * 5)
+    # four sequences in four different states, continued by 11 rows
+    start = steps.advance_rows(None, np.array([1, 2, 3, 4]), np.arange(4))
+    tokens = rng.integers(0, 7, size=11)
+    parents = rng.permutation(np.arange(11) % 4)
+    blocked = steps.advance(start, tokens, parents)
+    assert len(parallel.row_blocks(11, gates * 5)) == 4
+    plain = steps.advance_rows(start, tokens, parents)
+    tol = (
+        {"rtol": 1e-5, "atol": 1e-6}
+        if dtype == np.float32
+        else {"rtol": 1e-12, "atol": 1e-14}
+    )
+    for layer, plain_layer in zip(blocked.layers, plain.layers, strict=True):
+        for s, p in zip(layer, plain_layer, strict=True):
+            assert s.shape == (11, 5) and s.dtype == dtype
+            np.testing.assert_allclose(s, p, **tol)
+    np.testing.assert_allclose(blocked.top, plain.top, **tol)
+    np.testing.assert_allclose(steps.log_probs(blocked), steps.log_probs(plain), **tol)
 
 
 def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():

@@ -36,6 +36,7 @@ import numpy as np
 
 from . import cells
 from .cells import CELLS, gate_view
+from .parallel import row_blocks
 from .workspace import empty
 
 # Standard deviation of the first layer's per-token input rows.
@@ -407,7 +408,9 @@ class RecurrentSteps:
 
     ``advance`` gathers the rows it continues, then computes their recurrent
     product ``h @ W_h``: a row it leaves out (a sequence that ended) costs
-    no product, and there is no product to gather.
+    no product, and there is no product to gather. It runs in blocks of rows
+    (:func:`.parallel.row_blocks`), each through :meth:`advance_rows`, the
+    plain step.
 
     Parameters
     ----------
@@ -431,9 +434,25 @@ class RecurrentSteps:
 
         ``state=None`` is the zero state of every sequence.
         """
-        cell = CELLS[self.cell]
         n = tokens.shape[0]
         rows = np.arange(n) if parents is None else parents
+        row_cells = self.weights["W_h0"].shape[1]  # G * H
+        layers = None
+        for block in row_blocks(n, row_cells):
+            part = self.advance_rows(state, tokens[block], rows[block])
+            if layers is None:  # (n, H) arrays like the block's
+                layers = [
+                    tuple(np.empty((n, *s.shape[1:]), s.dtype) for s in layer)
+                    for layer in part.layers
+                ]
+            for whole, layer in zip(layers, part.layers, strict=True):
+                for w, s in zip(whole, layer, strict=True):
+                    w[block] = s
+        return RecurrentState(layers, layers[-1][0])
+
+    def advance_rows(self, state, tokens, rows):
+        """:meth:`advance` of every row at once; ``rows`` are the parents."""
+        cell = CELLS[self.cell]
         x = tokens[None, :]  # (1, n)
         layers = []
         for layer in range(self.n_layers):

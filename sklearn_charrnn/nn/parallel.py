@@ -1,5 +1,10 @@
 """Threads: one BLAS thread, and work cut in parts that run side by side.
 
+This module is where the package's speed tuning lives: how a training batch
+is cut in parts (:func:`n_parts`), how a generation step is cut in blocks of
+rows (:func:`row_blocks`), and the BLAS limit. Each constant cites the
+benchmark that chose it.
+
 BLAS runs on one thread inside the package: its products here are small,
 and a multi-threaded BLAS may round a sum differently with another thread
 count. The limit goes through scikit-learn's one shared threadpoolctl
@@ -38,6 +43,16 @@ import numpy as np
 # depend on the thread count.
 _PART_WORK = 2_500_000
 _MIN_ROWS = 16
+
+# A generation step (the step interface's advance) runs in blocks of rows,
+# each block's products and gates about this many numbers: the temporaries
+# of a step then stay a few hundred kilobytes, which the C allocator reuses
+# from block to block and the caches hold, where a step of thousands of rows
+# at once faulted fresh memory in at every step. `python
+# benchmarks/step_blocks.py` (sample(10_000), 2 threads, both kernels): blocks
+# of 100,000 sample 1.2-1.4x faster than whole steps (tanh RNN 200, LSTM
+# 200 and 512), 50,000 gain less, 200,000 loses on the tanh RNN.
+_STEP_CELLS = 100_000
 
 
 def available_cores():
@@ -171,6 +186,27 @@ def n_parts(n_rows, row_work):
     """
     by_work = n_rows * row_work // _PART_WORK
     return int(max(1, min(by_work, n_rows // _MIN_ROWS)))
+
+
+def row_blocks(n_rows, row_cells):
+    """The blocks of rows a generation step of ``n_rows`` runs in, in order.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows (sequences) the step advances.
+    row_cells : int
+        Numbers one row's step computes at once (gates x hidden size).
+
+    Returns
+    -------
+    blocks : list of slice
+        Contiguous, covering ``range(n_rows)``; one empty slice for no rows.
+    """
+    size = max(1, _STEP_CELLS // row_cells)
+    return [slice(a, min(a + size, n_rows)) for a in range(0, n_rows, size)] or [
+        slice(0, 0)
+    ]
 
 
 def split_rows(index, n):
