@@ -436,9 +436,11 @@ class RecurrentSteps:
         """
         n = tokens.shape[0]
         rows = np.arange(n) if parents is None else parents
-        row_cells = self.weights["W_h0"].shape[1]  # G * H
+        blocks = row_blocks(n, self.weights["W_h0"].shape[1])  # G * H numbers a row
+        if len(blocks) == 1:
+            return self.advance_rows(state, tokens, rows)
         layers = None
-        for block in row_blocks(n, row_cells):
+        for block in blocks:
             part = self.advance_rows(state, tokens[block], rows[block])
             if layers is None:  # (n, H) arrays like the block's
                 layers = [
