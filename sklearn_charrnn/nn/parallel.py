@@ -45,13 +45,15 @@ _PART_WORK = 2_500_000
 _MIN_ROWS = 16
 
 # A generation step (the step interface's advance) runs in blocks of rows,
-# each block's products and gates about this many numbers: the temporaries
-# of a step then stay a few hundred kilobytes, which the C allocator reuses
+# each block's products and gates about this many numbers: a step's
+# temporaries then stay a few hundred kilobytes, which the C allocator reuses
 # from block to block and the caches hold, where a step of thousands of rows
 # at once faulted fresh memory in at every step. `python
-# benchmarks/step_blocks.py` (sample(10_000), 2 threads, both kernels): blocks
-# of 100,000 sample 1.2-1.4x faster than whole steps (tanh RNN 200, LSTM
-# 200 and 512), 50,000 gain less, 200,000 loses on the tanh RNN.
+# benchmarks/step_blocks.py` (sample(10_000), 2 threads, three runs, both
+# kernels): blocks of 100,000 sample 1.1-1.5x as fast as whole steps for a
+# tanh RNN of 200 units and 1.1-1.4x for LSTMs of 200 and 512 units; 50,000
+# gain less on the LSTMs, 200,000 and 400,000 about as much but fault more
+# on the tanh RNN.
 _STEP_CELLS = 100_000
 
 
