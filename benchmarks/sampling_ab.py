@@ -57,13 +57,13 @@ def package_at(rev, folder):
     return importlib.import_module("charrnn_at_rev")
 
 
-def fitted(cell, hidden_size, names):
-    """A model of ``names`` to sample from (3 epochs, no dropout)."""
+def fitted(cell, hidden_size, names, max_iter=3):
+    """A model of ``names`` to sample from (``max_iter`` epochs, no dropout)."""
     model = CharRNNGenerator(
         cell=cell,
         hidden_size=hidden_size,
         dropout=0.0,
-        max_iter=3,
+        max_iter=max_iter,
         early_stopping=False,
         random_state=0,
     )
@@ -133,7 +133,12 @@ def measure(args):
                         "yes" if same else "no",
                     )
                 )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print_columns(rows)
+
+
+def print_columns(rows):
+    """Print rows of strings (the first a header) in aligned columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
             "  ".join(

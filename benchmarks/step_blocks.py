@@ -21,16 +21,15 @@ import argparse
 import resource
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_line  # noqa: E402
+from sampling_ab import fitted, print_columns  # noqa: E402
 from speed import MAX_LENGTH, find_names, read_names, run_every_kernel  # noqa: E402
 
-from sklearn_charrnn import CharRNNGenerator  # noqa: E402
 from sklearn_charrnn.nn import parallel  # noqa: E402
 
 N_SAMPLES = 10_000
@@ -45,21 +44,6 @@ SETTINGS = {
     "200,000": 200_000,
     "400,000": 400_000,
 }
-
-
-def fitted(cell, hidden_size, max_iter, names):
-    """A model of ``names`` to sample from (no dropout)."""
-    model = CharRNNGenerator(
-        cell=cell,
-        hidden_size=hidden_size,
-        dropout=0.0,
-        max_iter=max_iter,
-        early_stopping=False,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(names)
 
 
 def one_call(model, cells):
@@ -98,7 +82,7 @@ def measure(args):
     header = ("model", "block", "names/s", "/ whole", "faults/call")
     rows = [header]
     for cell, hidden_size, max_iter in MODELS:
-        model = fitted(cell, hidden_size, max_iter, names)
+        model = fitted(cell, hidden_size, names, max_iter)
         results = compare(model, args.rounds)
         whole = results["whole"][:, 0]
         for name, values in results.items():
@@ -113,13 +97,7 @@ def measure(args):
                     f"{np.median(values[:, 1]):,.0f}",
                 )
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        print(
-            "  ".join(
-                cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-            )
-        )
+    print_columns(rows)
 
 
 def main():
