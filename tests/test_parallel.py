@@ -12,6 +12,7 @@ from sklearn_charrnn import CharRNNGenerator
 from sklearn_charrnn._sequences import pad_batch
 from sklearn_charrnn._training import batch_loss_and_gradients
 from sklearn_charrnn.nn import parallel
+from sklearn_charrnn.nn.cells import CELLS
 from sklearn_charrnn.nn.network import (
     RecurrentSteps,
     init_weights,
@@ -91,7 +92,7 @@ def test_threads_change_nothing():
 
 def test_n_parts_follows_the_work_of_a_batch():
     def parts(cell, hidden, rows):
-        gates = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+        gates = CELLS[cell].n_gates
         return n_parts(rows, gates * hidden**2)
 
     assert parts("rnn", 200, 32) == 1
@@ -179,15 +180,15 @@ def test_steps_in_blocks_are_the_plain_step(monkeypatch, cell, dtype):
     # advance in blocks of 3 rows against advance_rows, all rows at once
     rng = np.random.default_rng(0)
     weights = init_weights(
-        rng, cell=cell, n_layers=2, hidden_size=5, n_tokens=7, dtype=np.dtype(dtype)
+        rng, cell=cell, n_layers=2, hidden_size=5, n_tokens=13, dtype=np.dtype(dtype)
     )
     steps = RecurrentSteps(weights, cell, 2)
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    gates = CELLS[cell].n_gates
     monkeypatch.setattr(parallel, "_STEP_CELLS", 3 * gates * 5)
-    # four sequences in four different states, continued by 11 rows
-    start = steps.advance_rows(None, np.array([1, 2, 3, 4]), np.arange(4))
-    tokens = rng.integers(0, 7, size=11)
-    parents = rng.permutation(np.arange(11) % 4)
+    # 11 sequences in 11 different states, continued in another order
+    start = steps.advance_rows(None, np.arange(1, 12), np.arange(11))
+    tokens = rng.integers(0, 13, size=11)
+    parents = rng.permutation(11)
     blocked = steps.advance(start, tokens, parents)
     assert len(parallel.row_blocks(11, gates * 5)) == 4
     plain = steps.advance_rows(start, tokens, parents)

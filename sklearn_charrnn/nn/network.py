@@ -436,17 +436,17 @@ class RecurrentSteps:
         """
         n = tokens.shape[0]
         rows = np.arange(n) if parents is None else parents
-        blocks = row_blocks(n, self.weights["W_h0"].shape[1])  # G * H numbers a row
+        H, GH = self.weights["W_h0"].shape
+        blocks = row_blocks(n, GH)  # G * H numbers a row
         if len(blocks) == 1:
             return self.advance_rows(state, tokens, rows)
-        layers = None
+        cell, dtype = CELLS[self.cell], self.weights["W_h0"].dtype
+        layers = [  # (n, H) each
+            tuple(np.empty((n, H), dtype) for _ in range(cell.n_states))
+            for _ in range(self.n_layers)
+        ]
         for block in blocks:
             part = self.advance_rows(state, tokens[block], rows[block])
-            if layers is None:  # (n, H) arrays like the block's
-                layers = [
-                    tuple(np.empty((n, *s.shape[1:]), s.dtype) for s in layer)
-                    for layer in part.layers
-                ]
             for whole, layer in zip(layers, part.layers, strict=True):
                 for w, s in zip(whole, layer, strict=True):
                     w[block] = s
