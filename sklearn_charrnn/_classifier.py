@@ -2,14 +2,14 @@
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._labels import fit_labels, short_repr
 from ._mixture import GeneratorMixture
-from ._params import real_numbers
+from ._params import check_epsilon, real_numbers
 from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
 
@@ -153,6 +153,12 @@ weight_averaging, random_state, verbose, dtype
         self.mix_ngram = mix_ngram
         self.class_prior = class_prior
 
+    def _validate_params(self):
+        """The constraints above, then epsilon against beta_2 and dtype, as
+        :class:`CharRNNGenerator` checks them."""
+        super()._validate_params()
+        check_epsilon(self.epsilon, self.beta_2, self.dtype)
+
     def _generator(self):
         """An unfitted generator with this classifier's parameters."""
         params = self.get_params(deep=False)
@@ -199,7 +205,9 @@ weight_averaging, random_state, verbose, dtype
                 f"to tell apart, but y holds only one class: {classes.tolist()[0]!r}."
             )
         prior = self._checked_prior(len(classes))  # before training, not after
-        generator = clone(self._generator()).fit(X, y)
+        # a new generator holding this classifier's parameters themselves: a
+        # RandomState instance is drawn from, as CharRNNGenerator draws from it
+        generator = self._generator().fit(X, y)
         self.generator_ = generator
         self.classes_ = generator.classes_
         self.n_iter_ = self._network().n_iter_
@@ -284,7 +292,7 @@ weight_averaging, random_state, verbose, dtype
         """
         return np.exp(self.predict_log_proba(X))
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Accuracy: the share of sequences whose label is predicted right.
 
         Parameters
@@ -292,13 +300,15 @@ weight_averaging, random_state, verbose, dtype
         X : iterable of str, or array-like of shape (n_samples, n_tokens)
         y : array-like of shape (n_samples,)
             The true labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of every sequence.
 
         Returns
         -------
         score : float
             :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
         """
-        return super().score(X, y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

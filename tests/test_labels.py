@@ -344,6 +344,48 @@ def test_classifier_in_pipeline_search_and_cross_validation():
     assert scores.mean() > 0.7
 
 
+def test_classifier_refuses_an_epsilon_its_network_refuses(monkeypatch):
+    def never(self, *args, **kwargs):
+        raise AssertionError("trained before checking epsilon")
+
+    monkeypatch.setattr(CharRNNGenerator, "fit", never)
+    for mix_ngram in (True, False):
+        with pytest.raises(ValueError, match="'epsilon' parameter is too small"):
+            _clf(epsilon=1e-40, dtype="float32", mix_ngram=mix_ngram).fit(X, Y)
+
+
+def test_classifier_score_takes_sample_weight(classifier):
+    predicted = classifier.predict(X)
+    y = list(Y)
+    y[0] = "high"  # one wrong on purpose
+    assert predicted[0] == "low"
+    weights = np.ones(len(X))
+    assert classifier.score(X, y) == pytest.approx(19 / 20)
+    weights[0] = 19.0  # the wrong one now weighs half
+    assert classifier.score(X, y, sample_weight=weights) == pytest.approx(0.5)
+
+
+def test_classifier_draws_from_a_random_state_it_is_given():
+    """A RandomState instance is used, and advanced, as CharRNNGenerator
+    uses it: two fits with the same instance differ, the instance moves."""
+    rs = np.random.RandomState(0)
+    before = rs.get_state()[1].copy()
+    first = _quiet(_clf(max_iter=2, random_state=rs, mix_ngram=False).fit, X, Y)
+    assert not np.array_equal(rs.get_state()[1], before)
+    second = _quiet(_clf(max_iter=2, random_state=rs, mix_ngram=False).fit, X, Y)
+    assert not np.array_equal(
+        first.generator_.weights_["W_h0"], second.generator_.weights_["W_h0"]
+    )
+    again = _quiet(
+        _clf(max_iter=2, random_state=np.random.RandomState(0), mix_ngram=False).fit,
+        X,
+        Y,
+    )
+    np.testing.assert_array_equal(
+        first.generator_.weights_["W_h0"], again.generator_.weights_["W_h0"]
+    )
+
+
 LABEL_FILE_EDITS = {
     "a third class without its row of E": (
         lambda v: (v["classes"].append("mid"), v["class_count"].append(1.0)),
