@@ -121,7 +121,8 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
         A leading UTF-8 byte-order mark is dropped.
     keep_tabs : bool, default=False
         Strip white space but tabs from either end of a line (a
-        tab-separated file's empty first or last cell stays).
+        tab-separated file's empty first or last cell stays), and keep blank
+        lines, as ``""``, so that the lines keep their numbers.
 
     Returns
     -------
@@ -137,14 +138,14 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
     shown = "standard input" if path == "-" else path
     text = _decoded(_read_bytes(path, shown), encoding, shown)
     if keep_tabs:  # a tab at either end still parts an empty first or last cell
-        names = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
-        names = [name for name in names if name.strip()]
+        lines = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
+        lines = [line if line.strip() else "" for line in lines]
     else:
-        names = [line.strip() for line in text.splitlines()]
-        names = [name for name in names if name]
+        lines = [line.strip() for line in text.splitlines()]
+    names = [line for line in lines if line]
     if not names:
         raise UserError(f"{shown} holds no names: expected one name per line")
-    return names
+    return lines if keep_tabs else names
 
 
 def _read_bytes(path, shown):
@@ -306,7 +307,8 @@ def split_labels(lines, column, shown):
     Parameters
     ----------
     lines : list of str
-        The lines of a tab-separated file (:func:`read_names`).
+        The lines of a tab-separated file, blank ones as ``""``
+        (:func:`read_names`); blank lines are skipped.
     column : int
         The label's column, counted from 1; the name is column 1.
     shown : str
@@ -318,6 +320,8 @@ def split_labels(lines, column, shown):
     """
     names, labels = [], []
     for number, line in enumerate(lines, start=1):
+        if not line:
+            continue
         cells = line.split("\t")
         if len(cells) < column:
             raise UserError(
@@ -1121,7 +1125,9 @@ def main(argv=None):
         try:
             return args.func(args)
         except (UserError, ValueError) as error:
-            message = for_the_shell(str(error), args.flags)
+            message = str(error)
+            if not isinstance(error, UserError):  # the estimators' words
+                message = for_the_shell(message, args.flags)
             print(f"charrnn: error: {message}", file=sys.stderr)
             return 1
         except MemoryError:
@@ -1169,8 +1175,10 @@ def for_the_shell(message, flags):
         return f"{flags[name]} {value.strip(chr(39) + chr(34))}"
 
     value = r"'[^']*'|\"[^\"]*\"|[\w+-]+(?:\.[\w+-]+)*"
+    # not a part of a path: models/dropout/m.npz, greedy.npz
     return re.sub(
-        rf"(?<![\w-])'?(?P<name>{names})(?!\w)'?(?:=(?P<value>{value}))?",
+        rf"(?<![\w./\\-])'?(?P<name>{names})(?![\w/\\]|\.\w)'?"
+        rf"(?:=(?P<value>{value}))?",
         flag,
         message,
     )

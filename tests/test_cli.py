@@ -867,6 +867,48 @@ def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
         cli.main(["fit", labelled_file, "--label-column", "1", "-o", path])
 
 
+def test_label_errors_count_blank_lines(capsys, tmp_path):
+    gappy = tmp_path / "gap.tsv"
+    gappy.write_text("anna\tF\n\n\nbob\tM\n\ncarl\n\t\nemma\t\n", "utf-8")
+    path = str(tmp_path / "g.npz")
+    code, _, err = _run(
+        capsys, "fit", str(gappy), "--label-column", "2", "-o", path, "--model", "ngram"
+    )
+    assert code == 1 and "line 6 ('carl') has 1 tab-separated column" in err[-1]
+    gappy.write_text("anna\tF\n\n\t\nemma\t\n", "utf-8")
+    code, _, err = _run(
+        capsys, "fit", str(gappy), "--label-column", "2", "-o", path, "--model", "ngram"
+    )
+    assert code == 1 and "line 4 ('emma\\t') has an empty label" in err[-1]
+
+
+def test_paths_in_errors_are_not_read_as_parameters(capsys, tmp_path):
+    """Error messages name flags for parameters, but a path that holds a
+    parameter's name stays as the user typed it."""
+    for command in (["sample", "greedy.npz"], ["sample", "greedy"]):
+        message = _user_error(capsys, *command)
+        assert message == f"charrnn: error: {command[1]}: no such model file"
+    folder = os.path.join(str(tmp_path), "dropout", "cell.txt")
+    message = _user_error(capsys, "fit", folder, "-o", str(tmp_path / "m.npz"))
+    assert message == f"charrnn: error: {folder}: no such file"
+    message = _user_error(
+        capsys, "fit", "names.txt", "-o", os.path.join(str(tmp_path), "tol", "m.npz")
+    )
+    assert os.path.join(str(tmp_path), "tol", "m.npz") in message
+    assert "--tol" not in message
+    # the estimators' messages, which are rewritten, may hold paths too
+    flags = {"dropout": "--dropout", "greedy": "--greedy"}
+    assert (
+        cli.for_the_shell(
+            "Cannot save models/dropout/m.npz or greedy.npz: set dropout=0.5 "
+            "or 'greedy'.",
+            flags,
+        )
+        == "Cannot save models/dropout/m.npz or greedy.npz: set --dropout 0.5 "
+        "or --greedy."
+    )
+
+
 def test_label_and_seed_errors_speak_of_flags(capsys, labelled_file, tmp_path):
     labelled = str(tmp_path / "labelled.npz")
     plain = str(tmp_path / "plain.npz")
