@@ -523,6 +523,12 @@ def demo(args):
     from .ngram import KneserNeyGenerator
 
     names = load_dinosaurs()
+    unseen = sorted(set(args.prefix) - set("".join(names)))
+    if unseen:  # complete would refuse it, after training
+        raise UserError(
+            f"--prefix {args.prefix!r} holds {unseen[0]!r}, which no dinosaur "
+            "name holds (they are lowercase)"
+        )
     rnn = CharRNNGenerator(random_state=args.seed, max_iter=args.max_iter)
     model = GeneratorMixture(
         [("rnn", rnn), ("ngram", KneserNeyGenerator())], random_state=args.seed

@@ -867,6 +867,15 @@ def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
         cli.main(["fit", labelled_file, "--label-column", "1", "-o", path])
 
 
+def test_demo_checks_its_prefix_before_training(capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("trained before checking --prefix")
+
+    monkeypatch.setattr(cli, "_fit", never)
+    message = _user_error(capsys, "demo", "--prefix", "Tyra")
+    assert "--prefix 'Tyra' holds 'T', which no dinosaur name holds" in message
+
+
 def test_label_errors_count_blank_lines(capsys, tmp_path):
     gappy = tmp_path / "gap.tsv"
     gappy.write_text("anna\tF\n\n\nbob\tM\n\ncarl\n\t\nemma\t\n", "utf-8")
