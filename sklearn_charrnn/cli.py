@@ -152,6 +152,8 @@ def _read_bytes(path, shown):
     """The bytes of a names file (``-``: standard input), if not too many."""
     try:
         if path == "-":
+            if sys.stdin is None:  # started with standard input closed
+                raise UserError("standard input is closed: expected names on it")
             data = sys.stdin.buffer.read(MAX_NAMES_BYTES + 1)
         else:
             with open(path, "rb") as file:
@@ -1151,6 +1153,12 @@ def main(argv=None):
             # the reader (``| head``) left: stop quietly, as Python's docs advise
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except OSError as error:  # files are checked: standard output failed
+            print(
+                f"charrnn: error: cannot write the output: {error.strerror or error}",
+                file=sys.stderr,
+            )
             return 1
 
 

@@ -867,6 +867,32 @@ def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
         cli.main(["fit", labelled_file, "--label-column", "1", "-o", path])
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_closed_or_full_standard_stream_is_one_line(model_file, tmp_path):
+    command = [sys.executable, "-m", "sklearn_charrnn.cli"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*command, "sample", model_file, "-n", "2"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "charrnn: error: cannot write the output: No space left on device\n"
+    )
+    done = subprocess.run(
+        [*command, "fit", "-", "-o", str(tmp_path / "m.npz"), "--model", "ngram"],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 1
+    assert "standard input is closed" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_demo_checks_its_prefix_before_training(capsys, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("trained before checking --prefix")
