@@ -506,8 +506,9 @@ def _details(model):
         )
         return "; ".join([*parts, f"weights {weights}"])
     text = plural(model.n_iter_, "epoch")
-    if model.best_validation_score_ is not None:
-        text += f", held-out score {model.best_validation_score_:.3f} nats/token"
+    score = model.best_validation_score_
+    if score is not None and math.isfinite(score):  # -inf: no epoch ended
+        text += f", held-out score {score:.3f} nats/token"
     return text
 
 
@@ -633,7 +634,10 @@ def fit(args):
     if params.get("clip_norm") == "none":
         params["clip_norm"] = None
     model = make_model(kind, params, args.seed)
-    elapsed, interrupted = _fit(model, names, args.quiet, labels)
+    try:
+        elapsed, interrupted = _fit(model, names, args.quiet, labels)
+    except ValueError as error:  # a model that failed to fit is not saved
+        raise ValueError(f"{error} Nothing was saved to {args.output}.") from None
     try:
         save_model(model, args.output, include_optimizer=not args.no_optimizer_state)
     except OSError as error:

@@ -893,6 +893,32 @@ def test_a_closed_or_full_standard_stream_is_one_line(model_file, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_fit_stopped_before_its_first_epoch_shows_no_score():
+    from types import SimpleNamespace
+
+    stopped = SimpleNamespace(n_iter_=0, best_validation_score_=-np.inf)
+    assert cli._details(stopped) == "0 epochs"
+    done = SimpleNamespace(n_iter_=2, best_validation_score_=-1.5)
+    assert cli._details(done) == "2 epochs, held-out score -1.500 nats/token"
+
+
+def test_a_fit_that_diverges_says_nothing_was_saved(capsys, names_file, tmp_path):
+    path = str(tmp_path / "m.npz")
+    message = _user_error(
+        capsys,
+        "fit",
+        names_file,
+        "-o",
+        path,
+        *FIT_FLAGS,
+        "--learning-rate-init",
+        "1e300",
+    )
+    assert "Training diverged" in message and "--learning-rate-init" in message
+    assert message.endswith(f"Nothing was saved to {path}.")
+    assert not os.path.exists(path)
+
+
 def test_demo_checks_its_prefix_before_training(capsys, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("trained before checking --prefix")
