@@ -7,8 +7,10 @@ sections and arrays an estimator hands it. A CharRNNGenerator hands it
   weights (which must agree with the parameters);
 - ``vocabulary``: the input kind and the sorted tokens, with their type;
   for a model fitted with labels, also ``classes`` (the sorted labels),
-  their ``class_type`` and ``class_count`` (training sequences per label),
-  and then the weights hold the label embedding ``E``, one row per class;
+  their ``class_type``, ``class_count`` (training sequences per label) and
+  ``class_dtype`` (the dtype of ``classes_``; files written before it was
+  kept load without it), and then the weights hold the label embedding
+  ``E``, one row per class;
 - ``fitted``: ``n_iter_``, ``t_``, the loss and validation curves,
   ``max_length_`` and, after a 2-D fit, ``n_features_in_`` and
   ``feature_names_in_``;
@@ -36,6 +38,7 @@ from ._file_parts import (
     COLUMNS,
     MAX_SEQUENCE_LENGTH,
     check_labelled_vocabulary,
+    classes_array,
     columns,
     json_value,
     labels_section,
@@ -401,7 +404,7 @@ def build(estimator_class, contents):
     estimator.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
     estimator.input_kind_ = state["vocabulary"]["input_kind"]
     if "classes" in state["vocabulary"]:
-        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.classes_ = classes_array(state["vocabulary"])
         estimator.class_count_ = np.asarray(
             state["vocabulary"]["class_count"], dtype=float
         )

@@ -10,6 +10,7 @@ estimators' own modules (``_charrnn_file``, ``_ngram_file``,
 """
 
 import math
+import re
 
 import numpy as np
 
@@ -33,8 +34,13 @@ MAX_SEQUENCE_LENGTH = 2**24
 TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 COLUMNS = ("n_features_in_", "feature_names_in_")
 HASHES = "fitted/training_hashes_"
-# The vocabulary's keys for a model fitted with labels (all or none).
+# The vocabulary's keys for a model fitted with labels (all or none), and
+# the dtype of classes_, which files written before it was kept leave out.
 LABEL_KEYS = ("classes", "class_type", "class_count")
+CLASS_DTYPE = "class_dtype"
+# The dtypes classes_ may have in a file (NumPy's dtype.str): bool, ints,
+# floats, str, object.
+_CLASS_DTYPES = re.compile(r"[|<>]?(b1|[iu][1248]|f[248]|U[0-9]{1,6}|O)")
 _INT64 = np.iinfo(np.int64)
 
 
@@ -84,7 +90,20 @@ def labels_section(estimator):
         "classes": classes,
         "class_type": token_type(classes, "labels (classes_) in a model file"),
         "class_count": counts.tolist(),
+        CLASS_DTYPE: _class_dtype(estimator.classes_, classes),
     }
+
+
+def _class_dtype(classes_, classes):
+    """The dtype of ``classes_`` as a file keeps it (NumPy's ``dtype.str``);
+    str of the width its labels need (a wider one holds nothing more)."""
+    dtype = np.asarray(classes_).dtype
+    return (np.asarray(classes).dtype if dtype.kind == "U" else dtype).str
+
+
+def classes_array(vocabulary):
+    """``classes_`` of a checked vocabulary, in the dtype it was saved with."""
+    return np.asarray(vocabulary["classes"], dtype=vocabulary.get(CLASS_DTYPE))
 
 
 def json_value(value, what):
@@ -160,7 +179,8 @@ def check_labelled_vocabulary(vocabulary):
     """
     if not isinstance(vocabulary, dict):
         return check_vocabulary(vocabulary)  # says what it expected
-    labels = {key: vocabulary[key] for key in LABEL_KEYS if key in vocabulary}
+    keys = (*LABEL_KEYS, CLASS_DTYPE)
+    labels = {key: vocabulary[key] for key in keys if key in vocabulary}
     rest = {key: value for key, value in vocabulary.items() if key not in labels}
     result = check_vocabulary(rest)
     if labels:
@@ -188,7 +208,32 @@ def _check_labels(labels):
         _check_label(label, f"vocabulary.classes[{i}]", type_name)
     if any(a >= b for a, b in zip(classes[:-1], classes[1:], strict=True)):
         raise ModelFileError("vocabulary.classes must be distinct and sorted")
-    return {"classes": classes, "class_count": _check_counts(labels, len(classes))}
+    checked = {"classes": classes, "class_count": _check_counts(labels, len(classes))}
+    if CLASS_DTYPE in labels:
+        checked[CLASS_DTYPE] = _check_class_dtype(labels[CLASS_DTYPE], classes)
+    return checked
+
+
+def _check_class_dtype(dtype, classes):
+    """``class_dtype``: a dtype of the allowed kinds that holds every class
+    as it is (no int out of range, no str cut short)."""
+    dtype = check_str(dtype, "vocabulary.class_dtype")
+    if not _CLASS_DTYPES.fullmatch(dtype):
+        fail("vocabulary.class_dtype", "a dtype of bool, int, float or str", dtype)
+    needed = np.asarray(classes).dtype
+    if "U" in dtype and np.dtype(dtype).itemsize != needed.itemsize:
+        fail("vocabulary.class_dtype", f"{needed.str}, the str its classes need", dtype)
+    try:
+        held = np.asarray(classes, dtype=dtype).tolist()
+    except (OverflowError, ValueError):
+        held = None
+    if held != classes or any(
+        type(a) is not type(b) for a, b in zip(held, classes, strict=True)
+    ):
+        raise ModelFileError(
+            f"vocabulary.class_dtype {dtype!r} does not hold the classes as they are"
+        )
+    return dtype
 
 
 def _check_counts(labels, n_classes):

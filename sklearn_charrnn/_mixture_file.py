@@ -14,8 +14,8 @@ and ``random_state``; its sections are
 - ``vocabulary``, ``fitted`` (``max_length_``, ``em_curve_`` and, after a
   2-D fit, the columns) and ``fitted_arrays`` (the length of
   ``training_hashes_``), as in every generator's file; a mixture fitted
-  with labels also keeps ``classes``, ``class_type`` and ``class_count``
-  in ``vocabulary``, and its components were fitted with them;
+  with labels also keeps ``classes``, ``class_type``, ``class_count`` and
+  ``class_dtype`` in ``vocabulary``, and its components were fitted with them;
 
 and the arrays ``mixture/weights_``, ``fitted/training_hashes_``, and every
 array of component ``i`` under ``components/i/`` (a RandomState parameter
@@ -392,7 +392,7 @@ def build(estimator_class, contents):
         setattr(estimator, name, value)
     estimator.training_hashes_ = arrays[_file_parts.HASHES]
     if "classes" in state["vocabulary"]:
-        estimator.classes_ = np.asarray(state["vocabulary"]["classes"])
+        estimator.classes_ = _file_parts.classes_array(state["vocabulary"])
         estimator.class_count_ = np.asarray(
             state["vocabulary"]["class_count"], dtype=float
         )

@@ -4,8 +4,8 @@ The container (:mod:`._persistence`) stores the parameters and any JSON
 sections and arrays an estimator hands it. A KneserNeyGenerator hands it
 
 - ``vocabulary``: the input kind and the sorted tokens, with their type;
-  for a model fitted with labels, also ``classes``, ``class_type`` and
-  ``class_count``, as in :mod:`._charrnn_file`;
+  for a model fitted with labels, also ``classes``, ``class_type``,
+  ``class_count`` and ``class_dtype``, as in :mod:`._charrnn_file`;
 - ``model``: ``order_``, ``order_scores_`` (a list of ``[order, score]``
   pairs, or null), ``start_node_`` and the sizes of the tables (number of
   distinct n-grams and of automaton nodes);
@@ -353,7 +353,7 @@ def build(estimator_class, contents):
     estimator.training_hashes_ = arrays[_file_parts.HASHES]
     vocabulary = state["vocabulary"]
     if "classes" in vocabulary:
-        estimator.classes_ = np.asarray(vocabulary["classes"])
+        estimator.classes_ = _file_parts.classes_array(vocabulary)
         estimator.class_count_ = np.asarray(vocabulary["class_count"], dtype=float)
         for name in _CLASS_ARRAYS:
             setattr(estimator, name, arrays[f"model/{name}"])

@@ -216,7 +216,7 @@ def test_save_refuses_what_would_not_load(clf_file, tmp_path):
 def unlabel(metadata):
     """Remove a network generator's labels."""
     vocabulary = metadata["generator"]["sections"]["vocabulary"]
-    for key in ("classes", "class_type", "class_count"):
+    for key in ("classes", "class_type", "class_count", "class_dtype"):
         del vocabulary[key]
     # the label embedding's optimizer flag goes with the labels
     del metadata["generator"]["sections"]["optimizer"]["decay"]["E"]
@@ -225,7 +225,7 @@ def unlabel(metadata):
 def unlabel_mixture(metadata):
     """Remove a mixture generator's labels (not its components')."""
     vocabulary = metadata["generator"]["sections"]["vocabulary"]
-    for key in ("classes", "class_type", "class_count"):
+    for key in ("classes", "class_type", "class_count", "class_dtype"):
         del vocabulary[key]
 
 

@@ -407,7 +407,68 @@ LABEL_FILE_EDITS = {
         lambda v: v.pop("class_count"),
         r"lacks keys \['class_count'\]",
     ),
+    "a dtype that cannot hold the classes": (
+        lambda v: v.update(class_dtype="|u1"),
+        r"class_dtype '\|u1' does not hold the classes as they are",
+    ),
+    "a str dtype that cuts the classes short": (
+        lambda v: v.update(class_dtype="<U2"),
+        r"class_dtype must be <U4, the str its classes need",
+    ),
+    "a str dtype far too wide": (
+        lambda v: v.update(class_dtype="<U999999"),
+        r"class_dtype must be <U4, the str its classes need",
+    ),
+    "a dtype of another kind": (
+        lambda v: v.update(class_dtype="<M8[D]"),
+        r"vocabulary.class_dtype must be a dtype of bool, int, float or str",
+    ),
+    "a dtype that is not a str": (
+        lambda v: v.update(class_dtype=8),
+        r"vocabulary.class_dtype must be a str",
+    ),
 }
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(Y, dtype=object),
+        np.array([7] * 10 + [200] * 10, dtype=np.uint8),
+        np.array(Y, dtype="<U8"),
+        np.array([1.0] * 10 + [2.0] * 10, dtype=np.float32),
+    ],
+    ids=["object", "uint8", "str wider than the labels", "float32"],
+)
+def test_model_files_keep_the_dtype_of_classes(tmp_path, labels):
+    for model in (
+        KneserNeyGenerator(order=2),
+        _gen(max_iter=1),
+        _clf(max_iter=1, mix_ngram=False),
+        _clf(max_iter=1),
+    ):
+        _quiet(model.fit, X, labels)
+        path = tmp_path / "m.npz"
+        model.save(path)
+        back = type(model).load(path)
+        assert model.classes_.dtype == labels.dtype
+        if labels.dtype.kind == "U":  # str of the width the labels need
+            assert back.classes_.dtype == np.asarray(labels.tolist()).dtype
+        else:
+            assert back.classes_.dtype == labels.dtype
+        np.testing.assert_array_equal(back.classes_, model.classes_)
+        if hasattr(back, "predict"):
+            assert back.predict(X).dtype == back.classes_.dtype
+
+
+def test_a_model_file_without_the_dtype_of_classes_loads(conditional, tmp_path):
+    """Files written before class_dtype was kept load as they did."""
+    path = _edited_file(
+        conditional, tmp_path, lambda vocabulary: vocabulary.pop("class_dtype")
+    )
+    back = CharRNNGenerator.load(path)
+    np.testing.assert_array_equal(back.classes_, conditional.classes_)
+    assert back.classes_.dtype == np.asarray(conditional.classes_.tolist()).dtype
 
 
 def test_tokens_a_model_file_cannot_hold_are_named(tmp_path):
@@ -439,8 +500,16 @@ def test_labels_a_model_file_cannot_hold_are_named(tmp_path):
 def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
     """Labels that contradict the embedding, or each other, do not load."""
     edit, message = LABEL_FILE_EDITS[case]
+    path = _edited_file(conditional, tmp_path, edit)
+    with pytest.raises(ModelFileError, match=message):
+        CharRNNGenerator.load(path)
+
+
+def _edited_file(model, tmp_path, edit):
+    """Save ``model``, then rewrite its file with ``edit`` applied to the
+    metadata's vocabulary; the rewritten file's path."""
     path = tmp_path / "labels.npz"
-    conditional.save(path)
+    model.save(path)
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
@@ -453,5 +522,4 @@ def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
     with zipfile.ZipFile(tmp_path / "edited.npz", "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    with pytest.raises(ModelFileError, match=message):
-        CharRNNGenerator.load(tmp_path / "edited.npz")
+    return tmp_path / "edited.npz"
