@@ -1107,17 +1107,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"charrnn: warning: {message}", file=sys.stderr)
 
 
-def main(argv=None):
-    """Run the command line; with no command, run the demo.
+def _arguments(argv):
+    """The parsed arguments; options without a command go to the demo.
 
-    Returns
-    -------
-    code : int
-        0 on success, 1 for a user error (``charrnn: error: ...``).
-        Usage errors exit with 2 from argparse.
+    Usage errors exit with 2 from argparse.
     """
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
     if (
         argv
         and argv[0].startswith("-")
@@ -1131,6 +1126,19 @@ def main(argv=None):
         # the usage of the command they were given to, not the top level's
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _check_combinations(args)
+    return args
+
+
+def main(argv=None):
+    """Run the command line; with no command, run the demo.
+
+    Returns
+    -------
+    code : int
+        0 on success, 1 for a user error (``charrnn: error: ...``).
+        Usage errors exit with 2 from argparse.
+    """
+    args = _arguments(sys.argv[1:] if argv is None else list(argv))
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
