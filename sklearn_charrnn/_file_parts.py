@@ -210,21 +210,31 @@ def _check_labels(labels):
         raise ModelFileError("vocabulary.classes must be distinct and sorted")
     checked = {"classes": classes, "class_count": _check_counts(labels, len(classes))}
     if CLASS_DTYPE in labels:
-        checked[CLASS_DTYPE] = _check_class_dtype(labels[CLASS_DTYPE], classes)
+        checked[CLASS_DTYPE] = _check_class_dtype(
+            labels[CLASS_DTYPE], classes, type_name
+        )
     return checked
 
 
-def _check_class_dtype(dtype, classes):
+def _check_class_dtype(dtype, classes, type_name):
     """``class_dtype``: a dtype of the allowed kinds that holds every class
-    as it is (no int out of range, no str cut short)."""
+    as it is (no int out of range, no str cut short or widened)."""
     dtype = check_str(dtype, "vocabulary.class_dtype")
     if not _CLASS_DTYPES.fullmatch(dtype):
         fail("vocabulary.class_dtype", "a dtype of bool, int, float or str", dtype)
-    needed = np.asarray(classes).dtype
-    if "U" in dtype and np.dtype(dtype).itemsize != needed.itemsize:
-        fail("vocabulary.class_dtype", f"{needed.str}, the str its classes need", dtype)
+    if "U" in dtype:  # only str classes, and no wider than they need
+        if type_name != "str":
+            fail("vocabulary.class_dtype", f"a dtype of {type_name} classes", dtype)
+        needed = np.asarray(classes).dtype
+        if np.dtype(dtype).itemsize != needed.itemsize:
+            fail(
+                "vocabulary.class_dtype",
+                f"{needed.str}, the str its classes need",
+                dtype,
+            )
     try:
-        held = np.asarray(classes, dtype=dtype).tolist()
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            held = np.asarray(classes, dtype=dtype).tolist()
     except (OverflowError, ValueError):
         held = None
     if held != classes or any(

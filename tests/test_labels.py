@@ -427,6 +427,14 @@ LABEL_FILE_EDITS = {
         lambda v: v.update(class_dtype=8),
         r"vocabulary.class_dtype must be a str",
     ),
+    "a str dtype for int classes": (
+        lambda v: v.update(classes=[1, 2], class_type="int", class_dtype="<U1"),
+        r"vocabulary.class_dtype must be a dtype of int classes",
+    ),
+    "a float dtype too narrow for the classes": (
+        lambda v: v.update(classes=[1.0, 1e10], class_type="float", class_dtype="<f2"),
+        r"class_dtype '<f2' does not hold the classes as they are",
+    ),
 }
 
 
@@ -501,8 +509,10 @@ def test_model_file_labels_are_checked_on_load(conditional, tmp_path, case):
     """Labels that contradict the embedding, or each other, do not load."""
     edit, message = LABEL_FILE_EDITS[case]
     path = _edited_file(conditional, tmp_path, edit)
-    with pytest.raises(ModelFileError, match=message):
-        CharRNNGenerator.load(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ModelFileError, never a warning
+        with pytest.raises(ModelFileError, match=message):
+            CharRNNGenerator.load(path)
 
 
 def _edited_file(model, tmp_path, edit):
