@@ -106,6 +106,8 @@ class UserError(Exception):
 
 # white space but tabs at either end of a line
 _EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")
+# the ends of a line: \n, \r\n or \r, as Python's text files read them
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 # the first bytes of a zip archive, as every model file is
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -137,11 +139,14 @@ def read_names(path, encoding="utf-8", keep_tabs=False):
     """
     shown = "standard input" if path == "-" else path
     text = _decoded(_read_bytes(path, shown), encoding, shown)
+    # the file's own lines, as an editor counts them (str.splitlines also
+    # breaks at form feeds, U+2028 and other separators inside a line)
+    lines = _NEWLINE.split(text)
     if keep_tabs:  # a tab at either end still parts an empty first or last cell
-        lines = [_EDGE_SPACE.sub("", line) for line in text.splitlines()]
+        lines = [_EDGE_SPACE.sub("", line) for line in lines]
         lines = [line if line.strip() else "" for line in lines]
     else:
-        lines = [line.strip() for line in text.splitlines()]
+        lines = [line.strip() for line in lines]
     names = [line for line in lines if line]
     if not names:
         raise UserError(f"{shown} holds no names: expected one name per line")
@@ -637,7 +642,8 @@ def fit(args):
     try:
         elapsed, interrupted = _fit(model, names, args.quiet, labels)
     except ValueError as error:  # a model that failed to fit is not saved
-        raise ValueError(f"{error} Nothing was saved to {args.output}.") from None
+        message = for_the_shell(str(error), args.flags)  # not the path after it
+        raise UserError(f"{message} Nothing was saved to {args.output}.") from None
     try:
         save_model(model, args.output, include_optimizer=not args.no_optimizer_state)
     except OSError as error:

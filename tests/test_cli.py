@@ -902,21 +902,16 @@ def test_a_fit_stopped_before_its_first_epoch_shows_no_score():
     assert cli._details(done) == "2 epochs, held-out score -1.500 nats/token"
 
 
-def test_a_fit_that_diverges_says_nothing_was_saved(capsys, names_file, tmp_path):
-    path = str(tmp_path / "m.npz")
-    message = _user_error(
-        capsys,
-        "fit",
-        names_file,
-        "-o",
-        path,
-        *FIT_FLAGS,
-        "--learning-rate-init",
-        "1e300",
-    )
-    assert "Training diverged" in message and "--learning-rate-init" in message
-    assert message.endswith(f"Nothing was saved to {path}.")
-    assert not os.path.exists(path)
+def test_a_fit_that_diverges_says_nothing_was_saved(
+    capsys, names_file, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    flags = [*FIT_FLAGS, "--learning-rate-init", "1e300"]
+    for path in ("m.npz", "dropout-0.3.npz", "tol"):  # as typed, never a flag
+        message = _user_error(capsys, "fit", names_file, "-o", path, *flags)
+        assert "Training diverged" in message and "--learning-rate-init" in message
+        assert message.endswith(f"Nothing was saved to {path}.")
+        assert not os.path.exists(path)
 
 
 def test_demo_checks_its_prefix_before_training(capsys, monkeypatch):
@@ -941,6 +936,28 @@ def test_label_errors_count_blank_lines(capsys, tmp_path):
         capsys, "fit", str(gappy), "--label-column", "2", "-o", path, "--model", "ngram"
     )
     assert code == 1 and "line 4 ('emma\\t') has an empty label" in err[-1]
+
+
+def test_lines_are_the_files_own(capsys, tmp_path):
+    """A form feed, NEL or U+2028 inside a line does not end it: line
+    numbers are an editor's, and a name holding one stays one name."""
+    tsv = tmp_path / "odd.tsv"
+    tsv.write_text("anna\tF\nbo\u2028b\tM\n\x85\ncarl\n", "utf-8")
+    message = _user_error(
+        capsys,
+        "fit",
+        str(tsv),
+        "--label-column",
+        "2",
+        "-o",
+        str(tmp_path / "m.npz"),
+        "--model",
+        "ngram",
+    )
+    assert "line 4 ('carl') has 1 tab-separated column" in message
+    names = tmp_path / "names.txt"
+    names.write_text("anna\r\nbo\x0cb\rcarl\n\n", "utf-8")
+    assert cli.read_names(str(names)) == ["anna", "bo\x0cb", "carl"]
 
 
 def test_paths_in_errors_are_not_read_as_parameters(capsys, tmp_path):
