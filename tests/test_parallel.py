@@ -205,6 +205,31 @@ def test_steps_in_blocks_are_the_plain_step(monkeypatch, cell, dtype):
     np.testing.assert_allclose(steps.log_probs(blocked), steps.log_probs(plain), **tol)
 
 
+def test_steps_build_the_token_table_once(monkeypatch):
+    """W_x0 + b0 for every token is built when the steps are made, not at
+    every step or block: with 3,000 tokens that table cost more than the
+    step."""
+    from sklearn_charrnn.nn import network
+
+    weights = init_weights(
+        np.random.default_rng(0),
+        cell="gru",
+        n_layers=1,
+        hidden_size=4,
+        n_tokens=50,
+        dtype=np.dtype(np.float64),
+    )
+    steps = RecurrentSteps(weights, "gru", 1)
+    built = []
+    monkeypatch.setattr(
+        network, "token_table", lambda *args: built.append(args) or None
+    )
+    monkeypatch.setattr(parallel, "_STEP_CELLS", 2 * 3 * 4)  # blocks of 2 rows
+    state = steps.start(5)
+    steps.advance(state, np.arange(1, 6), np.arange(5))
+    assert built == []
+
+
 def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():
     from threadpoolctl import threadpool_info
 

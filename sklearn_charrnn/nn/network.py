@@ -148,18 +148,24 @@ def log_softmax(logits, axis=-1):
     return shifted
 
 
-def _project_inputs(weights, layer, x, n_gates, work=None, labels=None):
+def token_table(weights, n_gates):
+    """The first layer's input projection of every token, ``W_x0 + b0``
+    gate first: ``(G, V, H)``."""
+    return np.ascontiguousarray(gate_view(weights["W_x0"] + weights["b0"], n_gates))
+
+
+def _project_inputs(weights, layer, x, n_gates, work=None, labels=None, table=None):
     """``x @ W_x + b`` for one layer, gate first: shape ``(G, T, B, H)``.
 
     For the first layer ``x`` holds tokens and the product is a row gather
-    from ``W_x + b``, plus each column's label row ``E[labels]`` when
-    ``labels`` is given.
+    from ``table`` (:func:`token_table`, computed when None), plus each
+    column's label row ``E[labels]`` when ``labels`` is given.
     """
     W_x, b = weights[f"W_x{layer}"], weights[f"b{layer}"]
     G = n_gates
     H = W_x.shape[1] // G
     if layer == 0:
-        table = np.ascontiguousarray(gate_view(W_x + b, G))  # (G, V, H)
+        table = token_table(weights, G) if table is None else table  # (G, V, H)
         T, B = x.shape
         xw = empty(work, "xw", (G, T, B, H), W_x.dtype)
         # x holds tokens of the vocabulary: mode="clip" clips nothing, and
@@ -424,6 +430,8 @@ class RecurrentSteps:
     def __init__(self, weights, cell, n_layers):
         self.weights, self.cell, self.n_layers = weights, cell, n_layers
         self.n_tokens = weights["W_y"].shape[1]
+        # once, not at every step or block: (G, V, H) for V tokens
+        self._tokens = token_table(weights, CELLS[cell].n_gates)
 
     def start(self, n):
         """State of ``n`` sequences that have read the start token."""
@@ -459,7 +467,9 @@ class RecurrentSteps:
         layers = []
         for layer in range(self.n_layers):
             W_h = self.weights[f"W_h{layer}"]
-            xw = _project_inputs(self.weights, layer, x, cell.n_gates)[:, 0]
+            xw = _project_inputs(
+                self.weights, layer, x, cell.n_gates, table=self._tokens
+            )[:, 0]
             if state is None:  # the zero state: a zero product
                 before = tuple(
                     np.zeros(xw.shape[1:], xw.dtype) for _ in range(cell.n_states)
