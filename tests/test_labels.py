@@ -1,15 +1,13 @@
 """Conditional CharRNNGenerator (fit(X, y)) and CharRNNClassifier."""
 
-import io
-import json
 import os
 import pickle
 import re
 import warnings
-import zipfile
 
 import numpy as np
 import pytest
+from _tamper import edit_metadata, members_of, write_members
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -520,16 +518,5 @@ def _edited_file(model, tmp_path, edit):
     metadata's vocabulary; the rewritten file's path."""
     path = tmp_path / "labels.npz"
     model.save(path)
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    raw = np.load(io.BytesIO(members["metadata.npy"]), allow_pickle=False)
-    metadata = json.loads(raw.tobytes())
-    edit(metadata["vocabulary"])
-    buffer = io.BytesIO()
-    text = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    np.lib.format.write_array(buffer, text, allow_pickle=False)
-    members["metadata.npy"] = buffer.getvalue()
-    with zipfile.ZipFile(tmp_path / "edited.npz", "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return tmp_path / "edited.npz"
+    tamper = edit_metadata(lambda metadata: edit(metadata["vocabulary"]))
+    return write_members(tmp_path / "edited.npz", tamper(members_of(path)))
