@@ -1149,6 +1149,9 @@ def main(argv=None):
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
         try:
+            if sys.stdout is None and args.func in (sample, complete, score):
+                # started with standard output closed: print would drop it all
+                raise UserError("standard output is closed: nowhere to write to")
             return args.func(args)
         except (UserError, ValueError) as error:
             message = str(error)
