@@ -356,7 +356,9 @@ class GeneratorMixin:
             search, so deterministic), most probable first, each as a
             ``(completion, log_likelihood)`` pair. The log-likelihood is the
             whole sequence's, prefix and end token included: what
-            :meth:`score_samples` gives for it. Sampling arguments
+            :meth:`score_samples` gives for it, up to rounding (the same
+            token probabilities, computed a step at a time; about 1e-7 apart
+            in float32). Sampling arguments
             (``temperature``, ``top_k``, ``top_p``, ``greedy``,
             ``random_state``) do not apply.
         temperature, top_k, top_p, greedy : see :meth:`sample`
@@ -652,10 +654,17 @@ class GeneratorMixin:
         message = (
             f"Found only {len(results[i])} of {n_each} {what}sequences{where} {how}"
         )
-        if options.exclude_training and (options.greedy or n_drawn is None):
-            message += (  # one sequence per prefix, or the best ones: no draws
+        if options.exclude_training and n_drawn is None:
+            message += (  # the search's own limit, not the model's
+                ": the sequences it kept were in the training data, and it may "
+                "have passed new ones by. Raise n_samples (a wider search) or "
+                "max_length, or draw (without most_likely) to reach further "
+                "from it."
+            )
+        elif options.exclude_training and options.greedy:
+            message += (  # one sequence per prefix: no draws
                 ": the others were in the training data. Raise max_length, or "
-                "draw (without greedy or most_likely) to reach further from it."
+                "draw (without greedy) to reach further from it."
             )
         elif options.exclude_training:
             message += (

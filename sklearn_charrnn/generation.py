@@ -411,7 +411,8 @@ def beam_search(
     stops as soon as no kept sequence can beat the ``k``-th finished one.
     Like every beam search it can miss a sequence whose start ranked below
     the ``k``-th at some step; it is exact for ``k`` at least the number of
-    candidates.
+    candidates, the ``excluded`` ones among them (they take places until
+    they end).
 
     Parameters
     ----------

@@ -602,6 +602,27 @@ def test_exclude_training_most_likely(parrot):
     )
 
 
+def test_beam_search_short_of_new_sequences_says_it_may_have_passed_some():
+    from sklearn_charrnn import KneserNeyGenerator
+
+    # every a/b string of 1 to 3 letters but "bbb", those without a "b" in
+    # their first two letters four times: up to 3 letters the new ones are ""
+    # and "bbb", and training sequences fill a beam of 2
+    X = ["".join(p) for n in (1, 2, 3) for p in itertools.product("ab", repeat=n)]
+    X = [x for x in X if x != "bbb"]
+    gen = KneserNeyGenerator(order=3).fit(X + [x for x in X if "b" not in x[:2]] * 3)
+    kwargs = dict(most_likely=True, max_length=3, exclude_training=True)
+    with pytest.warns(UserWarning, match="Found only 1 of 2 new") as record:
+        assert [name for name, _ in gen.complete("", n_samples=2, **kwargs)] == [""]
+    message = str(record[0].message)
+    assert "the others were in the training data" not in message
+    assert "may have passed new ones by" in message and "Raise n_samples" in message
+    # as wide as every candidate, the 14 excluded ones included: exact
+    with pytest.warns(UserWarning, match="Found only 2 of 15 new"):
+        found = gen.complete("", n_samples=15, **kwargs)
+    assert [name for name, _ in found] == ["", "bbb"]
+
+
 def test_exclude_training_warns_when_it_runs_out(parrot):
     assert parrot.sample(1, greedy=True)[0] in MEMORISED
     with pytest.warns(
@@ -609,7 +630,7 @@ def test_exclude_training_warns_when_it_runs_out(parrot):
     ) as record:
         assert parrot.sample(5, greedy=True, exclude_training=True) == []
     # no advice that greedy ignores
-    assert "draw (without greedy or most_likely)" in str(record[0].message)
+    assert "draw (without greedy)" in str(record[0].message)
     assert "temperature" not in str(record[0].message)
     # a cold model nearly always repeats itself: bounded draws, then a warning
     with pytest.warns(UserWarning, match="new sequences in") as record:

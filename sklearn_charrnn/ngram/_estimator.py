@@ -173,7 +173,8 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     modified Kneser-Ney model of its own counts (its own discounts), over
     the shared vocabulary, from the bigram level up; below that it does not
     fall to the uniform distribution but to the model of all labels in the
-    same context: for a context ``h`` the label saw,
+    same context: for a context ``h`` the label saw (a history it never saw
+    is read, as in any Kneser-Ney model, in its longest suffix the label saw),
     ``p(w | h, c) = a_c(w | h) + g_c(h) p_all(w | h)``, where ``a_c`` is the
     label's discounted counts down its chain of contexts and ``g_c(h)`` the
     probability they leave. A label with a few dozen names then borrows the
