@@ -34,6 +34,7 @@ package version; :func:`unpickle_state` warns with
 :class:`InconsistentVersionWarning` when the versions differ.
 """
 
+import contextlib
 import errno
 import io
 import json
@@ -55,6 +56,7 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted
 
 from . import _version
+from ._signals import held_interrupts
 
 FORMAT_NAME = "sklearn-charrnn model"
 FORMAT_VERSION = 1
@@ -399,8 +401,35 @@ def _atomic_write(path, write):
     # the target's name, shortened so that the temporary name stays legal
     name = os.path.basename(target)[:64]
     temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    # 0o666 lets the umask decide a new file's permissions, as open() does;
-    # over an existing file, start private and take its mode below.
+    file = None
+    try:
+        # the temporary file and the object that closes it come together: a
+        # Ctrl-C is held back until both exist, then raised inside this try
+        with held_interrupts():
+            file = _create(temporary, mode, path)
+        with file:
+            if mode is not None:
+                os.fchmod(file.fileno(), mode)
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if file is not None:  # it was made: close it and take it away
+            file.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def _create(temporary, mode, path):
+    """A new file opened for writing; ``path`` named if permission is refused.
+
+    0o666 lets the umask decide a new file's permissions, as open() does;
+    over an existing file (``mode`` not None) it starts private and takes
+    that file's mode once open.
+    """
     try:
         fd = os.open(
             temporary,
@@ -409,21 +438,7 @@ def _atomic_write(path, write):
         )
     except PermissionError:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path) from None
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
+    return os.fdopen(fd, "wb")
 
 
 def _check_file_name(path):

@@ -6,9 +6,6 @@ updating its fitted attributes; :class:`Monitor` decides when to stop, as
 scikit-learn's ``MLPClassifier`` does.
 """
 
-import contextlib
-import signal
-import threading
 import time
 from functools import partial
 
@@ -17,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _sequences
 from ._generator import warn
+from ._signals import held_interrupts
 from .nn.cells import CELLS
 from .nn.network import loss_and_gradients
 from .nn.optim import WeightAverage
@@ -180,7 +178,7 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
             threads=context["threads"],
             labels=None if labels is None else [labels[part] for part in rows],
         )
-        with _whole():
+        with held_interrupts():
             # clipped inside the step; a non-finite norm updates nothing
             norm = est._optimizer.step(
                 est.weights_, grads, context["works"][0], max_norm=est.clip_norm
@@ -195,25 +193,6 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
     if not all(np.isfinite(w).all() for w in est.weights_.values()):
         _diverged(est, snapshot)
     return total_loss / total_tokens
-
-
-@contextlib.contextmanager
-def _whole():
-    """Hold Ctrl-C until the block has run, so that a step is never half done.
-
-    Only the main thread receives signals; elsewhere the block just runs.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and callable(previous):
-            previous(*received[0])
 
 
 def _context(est, batch_size, gen, n_threads):
@@ -294,15 +273,18 @@ def train(
                 start = time.perf_counter()
                 loss = _epoch(est, data, train, batch_size, gen, snapshot, context)
                 snapshot = _Snapshot(est)
-                est.n_iter_ += 1
-                est.loss_curve_.append(loss)
                 score, kept = None, None
                 if valid is not None:
                     kept = _averaged_or_current(est, context["average"])
                     score = est._mean_log_likelihood(
                         codes, lengths, valid, kept, n_threads, labels
                     )
-                with _whole():  # every score recorded is one the monitor saw
+                # an epoch's records all at once, and every score recorded is
+                # one the monitor saw; an epoch interrupted before them has
+                # none (it keeps its whole steps, as a part of an epoch does)
+                with held_interrupts():
+                    est.n_iter_ += 1
+                    est.loss_curve_.append(loss)
                     if valid is not None:
                         est.validation_scores_.append(score)
                     stop = monitor.update(loss, score, kept)

@@ -3,6 +3,10 @@
 Each behaviour tested here is listed in docs/robustness.rst.
 """
 
+import os
+import signal
+import subprocess
+import sys
 import unicodedata
 import warnings
 
@@ -207,17 +211,40 @@ def remember_scored_weights(monkeypatch, interrupt_after=None):
 
 
 def test_interrupt_while_validating_keeps_the_best_epoch(dinosaurs, monkeypatch):
-    """Ctrl-C while the second epoch is scored: that epoch has no score, and
-    early stopping keeps the first epoch's weights, its best."""
+    """Ctrl-C while the second epoch is scored: that epoch is not counted
+    (an epoch's records come all at once: loss, score, count), and early
+    stopping keeps the first epoch's weights, its best."""
     X = dinosaurs[:200]
     model = CharRNNGenerator(**{**SMALL, "max_iter": 5, "early_stopping": True})
     weights = remember_scored_weights(monkeypatch, interrupt_after=1)
     with pytest.warns(UserWarning, match="interrupted"):
         model.fit(X)
-    assert model.n_iter_ == 2 and len(model.validation_scores_) == 1
+    assert model.n_iter_ == len(model.loss_curve_) == len(model.validation_scores_)
+    assert model.n_iter_ == 1
     assert model.best_validation_score_ == model.validation_scores_[0]
     for name, w in weights[0].items():
         np.testing.assert_array_equal(model.weights_[name], w)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_held_back_reaches_the_default_action():
+    """SIGINT at its default action (a process started so): a Ctrl-C held
+    back during a step ends the process once the step is done, instead of
+    being dropped."""
+    code = (
+        "import signal\n"
+        "from sklearn_charrnn._signals import held_interrupts\n"
+        "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+        "with held_interrupts():\n"
+        "    signal.raise_signal(signal.SIGINT)\n"
+        "    print('step done', flush=True)\n"
+        "print('went on', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout == "step done\n"
+    assert done.returncode == -signal.SIGINT
 
 
 # ------------------------------------------------------ unusual strings

@@ -412,6 +412,34 @@ def test_save_errors_name_the_path_not_the_temporary_file(model, tmp_path):
     assert type(model).load(long_name).get_params() == model.get_params()
 
 
+def test_ctrl_c_as_the_temporary_file_is_made_leaves_nothing(
+    model, tmp_path, monkeypatch
+):
+    """Ctrl-C just after the temporary file is made: the save stops, the
+    previous file is as it was, and neither the temporary file nor its
+    descriptor is left behind."""
+    import _thread
+
+    path = tmp_path / "m.npz"
+    model.save(path)
+    before = path.read_bytes()
+    real_open, opened = os.open, []
+
+    def open_then_ctrl_c(*args, **kwargs):
+        opened.append(real_open(*args, **kwargs))
+        _thread.interrupt_main()  # as if SIGINT came now
+        return opened[-1]
+
+    monkeypatch.setattr(os, "open", open_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    monkeypatch.undo()
+    assert len(opened) == 1 and path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    with pytest.raises(OSError):  # closed
+        os.fstat(opened[0])
+
+
 # ------------------------------------------------- another estimator
 
 

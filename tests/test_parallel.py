@@ -243,6 +243,60 @@ def test_limited_blas_runs_blas_on_one_thread_and_puts_it_back():
     assert blas_threads() == before
 
 
+def test_limited_blas_limits_blas_from_any_thread():
+    """threadpoolctl (3.8 on) lets one thread at a time change OpenBLAS's
+    threads, the first until it lets go: a call from a thread other than the
+    first caller's must run BLAS on one thread all the same (else its
+    products run on several, and its bits can change)."""
+    before = parallel._blas_threads()
+    if max(before, default=1) == 1:
+        pytest.skip("BLAS runs on one thread here anyway")
+    with parallel.limited_blas():  # this thread calls first
+        pass
+    seen = {}
+
+    def call():
+        with parallel.limited_blas():
+            seen["inside"] = parallel._blas_threads()
+        seen["after"] = parallel._blas_threads()
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join()
+    assert set(seen["inside"]) == {1} and seen["after"] == before
+    with parallel.limited_blas():  # and this thread again, after the other
+        assert set(parallel._blas_threads()) == {1}
+    assert parallel._blas_threads() == before
+
+
+@pytest.mark.parametrize("change", ["limit", "restore"])
+def test_ctrl_c_while_the_limit_changes_leaves_count_and_limit_whole(
+    monkeypatch, change
+):
+    """Ctrl-C as the first call in sets the limit, or the last out restores
+    it: the KeyboardInterrupt comes, and the count and BLAS's threads are
+    as before the call (a loop of short calls stopped with Ctrl-C left BLAS
+    on one thread for good, or the count above zero with the limit gone)."""
+    import _thread
+
+    before = parallel._blas_threads()
+    real = parallel._as_blas_owner
+
+    def ctrl_c_during(action):
+        result = real(action)
+        restoring = getattr(action, "__name__", "") == "restore_original_limits"
+        if restoring == (change == "restore"):
+            _thread.interrupt_main()  # as if SIGINT came now
+        return result
+
+    monkeypatch.setattr(parallel, "_as_blas_owner", ctrl_c_during)
+    with pytest.raises(KeyboardInterrupt):
+        with parallel.limited_blas():
+            pass
+    assert parallel._LIMIT["calls"] == 0 and parallel._LIMIT["limiter"] is None
+    assert parallel._blas_threads() == before
+
+
 def _exit_child(check):
     """End a forked child, never letting it return into the test run: exit
     0 when ``check()`` is true, else 1."""

@@ -28,6 +28,9 @@ except ImportError:  # pragma: no cover
     from threadpoolctl import ThreadpoolController as _get_threadpool_controller
 
 import numpy as np
+import threadpoolctl
+
+from .._signals import held_interrupts
 
 # A training batch is cut in one part per this many multiply-adds of one
 # step's recurrent products (rows x gates x hidden size squared), each part
@@ -75,6 +78,25 @@ _LIMIT = {"lock": threading.Lock(), "calls": 0, "limiter": None, "before": None}
 _DEPTH = threading.local()
 
 
+def _as_blas_owner(change):
+    """Make ``change`` to OpenBLAS's thread count, whatever the thread.
+
+    threadpoolctl (3.8 on) lets one thread at a time change OpenBLAS's
+    process-wide thread count, the first to change it until it lets go, and
+    silently drops the others' changes. Here the limit is set by the first
+    call to enter and restored by the last to leave, from whichever threads
+    they run in (under ``_LIMIT``'s lock): each takes hold for its change and
+    lets go after it.
+    """
+    let_go = getattr(threadpoolctl, "OpenBLASController", None)
+    let_go = getattr(let_go, "clear_controlling_thread", lambda force: None)
+    let_go(force=True)
+    try:
+        return change()
+    finally:
+        let_go(force=True)
+
+
 def _forget_limit():
     """In a forked child only the thread that forked goes on, with a fresh
     lock. The calls it is inside keep the limit; if it is inside none, the
@@ -85,7 +107,7 @@ def _forget_limit():
     if depth == 0:
         _LIMIT.update(limiter=None, before=None)
         if limiter is not None:
-            limiter.restore_original_limits()
+            _as_blas_owner(limiter.restore_original_limits)
 
 
 if hasattr(os, "register_at_fork"):
@@ -118,22 +140,46 @@ def limited_blas():
     of the process that run at the same time.
     """
     n_threads = thread_budget()
-    with _LIMIT["lock"]:
-        if _LIMIT["calls"] == 0:
-            _LIMIT["before"] = _blas_threads()
-            controller = _get_threadpool_controller()
-            _LIMIT["limiter"] = controller.limit(limits=1, user_api="blas")
-        _LIMIT["calls"] += 1
-    _DEPTH.calls = getattr(_DEPTH, "calls", 0) + 1
+    entered = False
     try:
+        # the count and the limit change together: a Ctrl-C is held back
+        # until both have, then raised here, inside the try
+        with held_interrupts(), _LIMIT["lock"]:
+            if _LIMIT["calls"] == 0:
+                _LIMIT["before"] = _blas_threads()
+                controller = _get_threadpool_controller()
+                _LIMIT["limiter"] = _as_blas_owner(
+                    lambda: controller.limit(limits=1, user_api="blas")
+                )
+            _LIMIT["calls"] += 1
+            _DEPTH.calls = getattr(_DEPTH, "calls", 0) + 1
+            entered = True
         yield n_threads
     finally:
-        _DEPTH.calls -= 1
-        with _LIMIT["lock"]:
-            _LIMIT["calls"] -= 1
-            if _LIMIT["calls"] == 0:
-                _LIMIT["limiter"].restore_original_limits()
-                _LIMIT["limiter"] = _LIMIT["before"] = None
+        if entered:
+            _leave()
+
+
+def _leave():
+    """Count one call out of ``limited_blas``; the last out restores the limit.
+
+    A Ctrl-C that comes before the count has changed (before the handler
+    that holds it back is in place) is raised after it has.
+    """
+    interrupted, done = None, False
+    while not done:
+        try:
+            with held_interrupts(), _LIMIT["lock"]:
+                _DEPTH.calls -= 1
+                _LIMIT["calls"] -= 1
+                if _LIMIT["calls"] == 0:
+                    _as_blas_owner(_LIMIT["limiter"].restore_original_limits)
+                    _LIMIT["limiter"] = _LIMIT["before"] = None
+                done = True
+        except KeyboardInterrupt as error:
+            interrupted = interrupted or error
+    if interrupted is not None:
+        raise interrupted
 
 
 class Threads:
