@@ -400,33 +400,39 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
 
     def _fit(self, X, y, incremental):
         rng = check_random_state(self.random_state)
-        resume = (incremental or self.warm_start) and hasattr(self, "weights_")
-        if not resume:
-            # Stale from an earlier fit: a 2-D X sets them again just below
-            # (a one-column DataFrame of str included), a list of str has none.
-            stale = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
-            for attr in stale:
-                if hasattr(self, attr):
-                    delattr(self, attr)
-        sequences, kind, labels = self._training_data(X, y, resume)
-        if resume:
-            self._check_input_kind(kind)
-            self._check_architecture()
-        else:
-            self._initialize(sequences, kind, rng)
-        codes, lengths = self._encode(sequences, kind)
-        if resume:
-            self._check_known(codes, lengths, sequences)
-        self._add_training_hashes(codes, lengths, labels)
+        with self._as_before_if_refused():  # checks first, then training
+            resume = (incremental or self.warm_start) and hasattr(self, "weights_")
+            if not resume:
+                # Stale from an earlier fit: a 2-D X sets them again just below
+                # (a one-column DataFrame of str included), a list of str has none.
+                stale = (
+                    "n_features_in_",
+                    "feature_names_in_",
+                    "classes_",
+                    "class_count_",
+                )
+                for attr in stale:
+                    if hasattr(self, attr):
+                        delattr(self, attr)
+            sequences, kind, labels = self._training_data(X, y, resume)
+            if resume:
+                self._check_input_kind(kind)
+                self._check_architecture()
+            else:
+                self._initialize(sequences, kind, rng)
+            codes, lengths = self._encode(sequences, kind)
+            if resume:
+                self._check_known(codes, lengths, sequences)
+            self._add_training_hashes(codes, lengths, labels)
 
-        seed = rng.randint(np.iinfo(np.int32).max)
-        gen = np.random.default_rng(seed)
-        early_stopping = self.early_stopping and not incremental
-        train_index, valid = self._split(lengths, early_stopping, gen)
-        max_iter = 1 if incremental else self.max_iter
-        if early_stopping and self.validation_scores_ is None:
-            # fitted without early stopping until now: its scores start here
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            seed = rng.randint(np.iinfo(np.int32).max)
+            gen = np.random.default_rng(seed)
+            early_stopping = self.early_stopping and not incremental
+            train_index, valid = self._split(lengths, early_stopping, gen)
+            max_iter = 1 if incremental else self.max_iter
+            if early_stopping and self.validation_scores_ is None:
+                # fitted without early stopping until now: its scores start here
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
         self._apply_optimizer_settings()
         with limited_blas() as n_threads:
             train(

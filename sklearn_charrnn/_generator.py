@@ -15,6 +15,7 @@ and run one generation per distinct label, each with its own random stream
 drawn in order from the call's, and put the results back in order.
 """
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -346,8 +347,9 @@ class GeneratorMixin:
         Parameters
         ----------
         prefix : str or list of str
-            The start of the sequence (a list of tokens for a model fitted on
-            token arrays). A list of prefixes gives one result per prefix.
+            The start of the sequence (a list or 1-D array of tokens for a
+            model fitted on token arrays). A list of prefixes (for tokens, a
+            list of such lists, or a 2-D array) gives one result per prefix.
         n_samples : int, default=None
             Number of completions per prefix. None gives one completion (a
             str); an int gives a list of that many.
@@ -508,6 +510,22 @@ class GeneratorMixin:
         flat = _sequences.decode_padded(padded, lengths, kind, tokens)
         decoded = [flat[i : i + n_each] for i in range(0, len(batch), n_each)]
         return decoded, np.full(len(prefixes), n_each)
+
+    @contextlib.contextmanager
+    def _as_before_if_refused(self):
+        """Put every attribute back if the block raises.
+
+        A fit or ``partial_fit`` refused (bad sequences, labels or
+        parameters) then leaves the model as it was, not half refitted:
+        checks, counts and fitted attributes change together or not at all.
+        """
+        before = dict(vars(self))  # attributes are replaced, never changed in place
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
 
     def _training_data(self, X, y, resume):
         """The checked, non-empty training sequences, their kind, their labels.
@@ -733,6 +751,8 @@ class GeneratorMixin:
             raise TypeError(
                 f"prefix must be a str or a list of str; got {type(prefix).__name__}."
             )
+        if isinstance(prefix, np.ndarray) and prefix.ndim in (1, 2):
+            return prefix.ndim == 1  # a row of tokens (X[0, :3]), or rows
         if isinstance(prefix, (list, tuple)):
             nested = [isinstance(p, (list, tuple)) or _is_1d_array(p) for p in prefix]
             if all(nested):
@@ -746,8 +766,8 @@ class GeneratorMixin:
                 "list of such lists."
             )
         raise TypeError(
-            "prefix must be a list of tokens or a list of such lists; "
-            f"got {type(prefix).__name__}."
+            "prefix must be a list (or 1-D array) of tokens, or a list (or 2-D "
+            f"array) of such rows; got {type(prefix).__name__}."
         )
 
     def _encode_prefix(self, prefix):

@@ -302,6 +302,10 @@ class GeneratorMixture(
             The fitted estimator.
         """
         self._validate_params()
+        with self._as_before_if_refused():  # a refused fit changes nothing
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         named = self._named_estimators()
         rng = check_random_state(self.random_state)
         stale = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
@@ -319,7 +323,9 @@ class GeneratorMixture(
         self.training_hashes_ = np.zeros(0, dtype=np.uint64)
         self._add_training_hashes(codes, lengths, labels)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(named))
-        components = [_seeded(e, s) for (_, e), s in zip(named, seeds, strict=True)]
+        components = [
+            (name, _seeded(e, s)) for (name, e), s in zip(named, seeds, strict=True)
+        ]
         y_fit = None if labels is None else self.classes_[labels]
         if isinstance(self.weights, str):
             self.weights_, self.em_curve_ = self._auto_weights(
@@ -328,7 +334,7 @@ class GeneratorMixture(
         else:
             self.weights_, self.em_curve_ = self._fixed_weights(len(named)), None
         fit_args = () if y_fit is None else (y_fit,)
-        self.estimators_ = [clone(e).fit(sequences, *fit_args) for e in components]
+        self.estimators_ = _fit_clones(components, sequences, fit_args)
         self.named_estimators_ = Bunch(
             **{name: e for (name, _), e in zip(named, self.estimators_, strict=True)}
         )
@@ -407,7 +413,7 @@ class GeneratorMixture(
             ]
             if not groups:  # every held-out label is missing from the rest
                 return np.full(k, 1.0 / k), None
-        fitted = [clone(e).fit(_rows(sequences, train), *fit_args) for e in components]
+        fitted = _fit_clones(components, _rows(sequences, train), fit_args)
         log_probs = np.column_stack(
             [
                 np.concatenate(
@@ -605,6 +611,26 @@ def _seeded(estimator, seed):
     if "random_state" in estimator.get_params() and estimator.random_state is None:
         estimator.set_params(random_state=int(seed))
     return estimator
+
+
+def _fit_clones(components, X, fit_args):
+    """A clone of every ``(name, estimator)`` fitted on ``X``.
+
+    A component's ValueError says which component it is, and how its
+    parameters are set through the mixture (``name__parameter``).
+    """
+    fitted = []
+    for name, estimator in components:
+        try:
+            fitted.append(clone(estimator).fit(X, *fit_args))
+        except ValueError as error:
+            error.args = (
+                f"Estimator {name!r} of the mixture (set its parameters as "
+                f"{name}__<parameter>): {error}",
+                *error.args[1:],
+            )
+            raise
+    return fitted
 
 
 def _rows(sequences, index):

@@ -1192,6 +1192,13 @@ def for_the_shell(message, flags):
     --no-early-stopping`` and a bare ``learning_rate_init`` becomes
     ``--learning-rate-init``.
     """
+    # the flags set a mixture's rnn: no rnn__ prefix on the command line
+    message = re.sub(
+        r"Estimator '(\w+)' of the mixture \(set its parameters as "
+        r"\w+__<parameter>\): ",
+        r"the mixture's \1: ",
+        message,
+    )
     if not flags:
         return message
     # a flag's default is the flag left out, not None

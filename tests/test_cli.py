@@ -1057,3 +1057,16 @@ def test_label_as_text_matches_int_labels(capsys, tmp_path):
     assert code == 0 and out == [
         f"{n}\t{s:.4f}" for n, s in zip(["anna", "carl"], scores, strict=True)
     ]
+
+
+def test_a_mixture_components_error_names_the_rnn_and_its_flag(capsys, tmp_path):
+    """One name: the mixture's rnn cannot hold any out for early stopping.
+    The message says which component, with the flag that sets it (not the
+    Python API's rnn__ prefix)."""
+    names = tmp_path / "one.txt"
+    names.write_text("ab\n")
+    message = _user_error(capsys, "fit", str(names), "-o", str(tmp_path / "m.npz"))
+    assert message.startswith(
+        "charrnn: error: the mixture's rnn: --early-stopping needs at least 2"
+    )
+    assert "rnn__" not in message and "--no-early-stopping" in message

@@ -525,6 +525,16 @@ def test_token_model_completes_token_lists():
     # rows of an array are prefixes too; mixed or unhashable items are named
     from_rows = model.complete(list(np.array([[1], [2]])), random_state=0)
     assert [seq[0] for seq in from_rows] == [1, 2]
+    # and arrays themselves: a 1-D array is one prefix (X[0, :2]), a 2-D
+    # array one prefix per row, as their lists are
+    assert model.complete(X[0, :2], random_state=0) == model.complete(
+        X[0, :2].tolist(), random_state=0
+    )
+    assert model.complete(X[:3, :2], random_state=0) == model.complete(
+        X[:3, :2].tolist(), random_state=0
+    )
+    with pytest.raises(TypeError, match=r"or a list \(or 2-D array\) of such rows"):
+        model.complete(X[:2, :2, None])
     with pytest.raises(TypeError, match=r"mixes tokens and lists of tokens \(item 0"):
         model.complete([[1, 2], 3])
     with pytest.raises(TypeError, match="holds a dict: a token is a str, int"):

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_charrnn._training as training_module
@@ -245,6 +246,69 @@ def test_ctrl_c_held_back_reaches_the_default_action():
     )
     assert done.stdout == "step done\n"
     assert done.returncode == -signal.SIGINT
+
+
+# ------------------------------------------------------- refused fits
+
+
+def _generators():
+    from sklearn_charrnn import GeneratorMixture, KneserNeyGenerator
+
+    rnn = CharRNNGenerator(**SMALL)
+    mixture = GeneratorMixture([("rnn", clone(rnn)), ("ngram", KneserNeyGenerator())])
+    return {"rnn": rnn, "ngram": KneserNeyGenerator(), "mixture": mixture}
+
+
+def _state(model):
+    """What a model would answer: its labels, counts, scores and samples."""
+    return (
+        list(getattr(model, "classes_", [])),
+        list(getattr(model, "class_count_", [])),
+        getattr(model, "n_features_in_", None),
+        model.score_samples(["anna", "bob"], y=["x", "y"]).tolist(),
+        model.sample(3, y="x", random_state=0),
+    )
+
+
+@pytest.mark.parametrize("kind", ["rnn", "ngram", "mixture"])
+def test_a_refused_fit_leaves_the_fitted_model_as_it_was(kind):
+    """A fit refused for its data (a missing label, an empty name list) on
+    a fitted model: the model answers as before, not half refitted (it had
+    lost its labels but kept its labelled network)."""
+    X, y = ["anna", "bob", "ada", "boris"] * 5, ["x", "y", "x", "y"] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = _generators()[kind].fit(X, y)
+    before = _state(model)
+    with pytest.raises(ValueError, match="label"):
+        model.fit(["ok", "no"], ["a", None])
+    with pytest.raises(ValueError):
+        model.fit([], [])
+    assert _state(model) == before
+
+
+@pytest.mark.parametrize("kind", ["rnn", "ngram"])
+def test_a_refused_partial_fit_changes_no_count(kind):
+    """partial_fit refused for a character it has not seen: the label counts
+    (which weigh the labels when scoring without y) are as before."""
+    X, y = ["anna", "bob", "ada", "boris"] * 5, ["x", "y", "x", "y"] * 5
+    model = _generators()[kind].partial_fit(X, y)
+    before = _state(model)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="was not seen"):
+            model.partial_fit(["qqq"] * 20, ["x"] * 20)
+    assert _state(model) == before
+    np.testing.assert_array_equal(model.class_count_, [10, 10])
+
+
+def test_a_components_error_names_it_in_the_mixture():
+    from sklearn_charrnn import GeneratorMixture
+
+    with pytest.raises(ValueError, match="early_stopping needs at least 2") as info:
+        GeneratorMixture().fit(["ab"])
+    assert str(info.value).startswith(
+        "Estimator 'rnn' of the mixture (set its parameters as rnn__<parameter>)"
+    )
 
 
 # ------------------------------------------------------ unusual strings

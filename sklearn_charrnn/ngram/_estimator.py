@@ -293,33 +293,36 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         return self._fit(X, y, incremental=True)
 
     def _fit(self, X, y, incremental):
-        resume = incremental and hasattr(self, "ngrams_")
-        if not resume:
-            stale = ("n_features_in_", "feature_names_in_", *LABELLED)
-            for attr in stale:
-                if hasattr(self, attr):
-                    delattr(self, attr)
-        sequences, kind, labels = self._training_data(X, y, resume)
-        if resume:
-            self._check_input_kind(kind)
-        else:
-            tokens = _sequences.build_vocabulary(sequences, kind)
-            self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
-            self.input_kind_ = kind
-        codes, lengths = _sequences.encode(sequences, kind, self._tokens())
-        if resume:
-            self._check_known(codes, lengths, sequences)
-        else:
-            self.order_, self.order_scores_ = self._choose_order(codes, lengths, labels)
-            self.max_length_ = 0
-            self.training_hashes_ = np.zeros(0, dtype=np.uint64)
-        windows = kneser_ney.ngram_windows(codes, lengths, self.order_)
-        if labels is None:
-            self._add_counts(windows, resume)
-        else:
-            self._add_class_counts(windows, np.repeat(labels, lengths + 1), resume)
-        self.max_length_ = max(self.max_length_, int(lengths.max()))
-        self._add_training_hashes(codes, lengths, labels)
+        with self._as_before_if_refused():  # counted whole, or not at all
+            resume = incremental and hasattr(self, "ngrams_")
+            if not resume:
+                stale = ("n_features_in_", "feature_names_in_", *LABELLED)
+                for attr in stale:
+                    if hasattr(self, attr):
+                        delattr(self, attr)
+            sequences, kind, labels = self._training_data(X, y, resume)
+            if resume:
+                self._check_input_kind(kind)
+            else:
+                tokens = _sequences.build_vocabulary(sequences, kind)
+                self.vocabulary_ = {token: i + 1 for i, token in enumerate(tokens)}
+                self.input_kind_ = kind
+            codes, lengths = _sequences.encode(sequences, kind, self._tokens())
+            if resume:
+                self._check_known(codes, lengths, sequences)
+            else:
+                self.order_, self.order_scores_ = self._choose_order(
+                    codes, lengths, labels
+                )
+                self.max_length_ = 0
+                self.training_hashes_ = np.zeros(0, dtype=np.uint64)
+            windows = kneser_ney.ngram_windows(codes, lengths, self.order_)
+            if labels is None:
+                self._add_counts(windows, resume)
+            else:
+                self._add_class_counts(windows, np.repeat(labels, lengths + 1), resume)
+            self.max_length_ = max(self.max_length_, int(lengths.max()))
+            self._add_training_hashes(codes, lengths, labels)
         return self
 
     def _add_counts(self, windows, resume):
