@@ -221,8 +221,8 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
     --------
     >>> from sklearn_charrnn import CharRNNGenerator
     >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-    >>> gen = CharRNNGenerator(hidden_size=16, max_iter=500, early_stopping=False,
-    ...                        random_state=0).fit(names)
+    >>> gen = CharRNNGenerator(hidden_size=16, max_iter=1000, tol=1e-3, dropout=0.0,
+    ...                        early_stopping=False, random_state=0).fit(names)
     >>> gen.score_samples(["anna", "zed"]).shape
     (2,)
     >>> len(gen.sample(3))
@@ -693,8 +693,8 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(names)
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0).fit(names)
         >>> log_likelihood = gen.score_samples(["anna", "xyz"])
         >>> log_likelihood.shape, bool((log_likelihood < 0).all())
         ((2,), True)
@@ -728,8 +728,8 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(names)
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0).fit(names)
         >>> n_tokens = len("anna") + 1 + len("bob") + 1
         >>> total = gen.score_samples(["anna", "bob"]).sum()
         >>> bool(abs(gen.score(["anna", "bob"]) - total / n_tokens) < 1e-9)
@@ -776,8 +776,9 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> import os, tempfile
         >>> from sklearn_charrnn import CharRNNGenerator
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(["anna", "bob", "carla"])
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0)
+        >>> gen = gen.fit(["anna", "bob", "carla"])
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     gen.save(os.path.join(folder, "names.npz"))
         ...     print(os.listdir(folder))
@@ -815,8 +816,9 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         --------
         >>> import os, tempfile
         >>> from sklearn_charrnn import CharRNNGenerator
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(["anna", "bob", "carla"])
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0)
+        >>> gen = gen.fit(["anna", "bob", "carla"])
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     gen.save(os.path.join(folder, "names.npz"))
         ...     loaded = CharRNNGenerator.load(os.path.join(folder, "names.npz"))

@@ -229,7 +229,7 @@ class GeneratorMixin:
         """Generate new sequences, all advancing together as one batch.
 
         Every sequence starts from the start token and draws one token at a
-        time from the network's next-token distribution, reshaped by
+        time from the model's next-token distribution, reshaped by
         ``temperature``, ``top_k`` and ``top_p``, until it draws the end token.
 
         Parameters
@@ -280,10 +280,13 @@ class GeneratorMixin:
 
         Examples
         --------
+        With a :class:`CharRNNGenerator`; every generator of the package
+        takes the same arguments.
+
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(names)
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0).fit(names)
         >>> samples = gen.sample(4, temperature=0.8, max_length=12)
         >>> len(samples), all(len(s) <= 12 for s in samples)
         (4, True)
@@ -339,7 +342,7 @@ class GeneratorMixin:
     ):
         """Complete a prefix: sequences that start with it.
 
-        The prefix is fed to the network one token at a time, then tokens are
+        The model reads the prefix one token at a time, then tokens are
         drawn until the end token, as in :meth:`sample`; or, with
         ``most_likely=True``, the most probable completions are found by beam
         search.
@@ -392,10 +395,13 @@ class GeneratorMixin:
 
         Examples
         --------
+        With a :class:`CharRNNGenerator`; every generator of the package
+        takes the same arguments.
+
         >>> from sklearn_charrnn import CharRNNGenerator
         >>> names = ["anna", "bob", "carla", "dave", "emma", "anya", "bella"]
-        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=500, early_stopping=False,
-        ...                        random_state=0).fit(names)
+        >>> gen = CharRNNGenerator(hidden_size=8, max_iter=1000, tol=1e-3, dropout=0.0,
+        ...                        early_stopping=False, random_state=0).fit(names)
         >>> gen.complete("be").startswith("be")
         True
         >>> [c.startswith("da") for c in gen.complete("da", n_samples=3)]

@@ -1070,8 +1070,9 @@ def build_parser():
     p_fit.add_argument(
         "--no-optimizer-state",
         action="store_true",
-        help="save the rnn without AdamW's moments: a file about a third the "
-        "size; a later warm start or partial_fit begins with fresh moments",
+        help="save the rnn without AdamW's moments: its part of the file about "
+        "a third the size (the n-gram's tables, in a mixture, stay); a later "
+        "warm start or partial_fit begins with fresh moments",
     )
     _add_hyperparameters(p_fit)
     fit_flags = {**_hyperparameter_flags(), "random_state": "--seed"}

@@ -219,7 +219,7 @@ def test_first_model_in_ten_lines_runs():
 
 def test_user_guide_doctests_pass():
     with warnings.catch_warnings():
-        # The guide's tiny model trains for three epochs on purpose.
+        # The guide's tiny models are small and quick on purpose.
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = doctest.testfile(
             str(DOCS / "user_guide.rst"),
