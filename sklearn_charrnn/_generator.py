@@ -34,6 +34,7 @@ from . import _sequences, generation
 from ._labels import check_every_class_kept, check_labelled, fit_labels, short_repr
 from ._params import NumberInterval, physical_memory
 from ._sequences import STRING
+from ._signals import held_interrupts
 from .generation import beam_search, contains, label_tag, sequence_hash
 from .nn.parallel import Threads, limited_blas
 
@@ -529,8 +530,11 @@ class GeneratorMixin:
         try:
             yield
         except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
+            with held_interrupts():
+                state = vars(self)
+                state.update(before)  # first: never left with no attributes
+                for added in set(state) - set(before):
+                    del state[added]
             raise
 
     def _training_data(self, X, y, resume):

@@ -616,19 +616,21 @@ def _seeded(estimator, seed):
 def _fit_clones(components, X, fit_args):
     """A clone of every ``(name, estimator)`` fitted on ``X``.
 
-    A component's ValueError says which component it is, and how its
-    parameters are set through the mixture (``name__parameter``).
+    A component's ValueError says which component it is, how its
+    parameters are set through the mixture (``name__parameter``), and that
+    the mixture keeps nothing of the fit (it is put back as it was).
     """
     fitted = []
     for name, estimator in components:
         try:
             fitted.append(clone(estimator).fit(X, *fit_args))
         except ValueError as error:
-            error.args = (
-                f"Estimator {name!r} of the mixture (set its parameters as "
-                f"{name}__<parameter>): {error}",
-                *error.args[1:],
-            )
+            if len(error.args) == 1 and isinstance(error.args[0], str):
+                error.args = (
+                    f"Estimator {name!r} of the mixture (set its parameters as "
+                    f"{name}__<parameter>): {error} (The mixture is as it was "
+                    "before this fit.)",
+                )
             raise
     return fitted
 

@@ -14,9 +14,13 @@ def held_interrupts():
     Ctrl-C received meanwhile reaches the handler there was before, once the
     block is done: Python's raises KeyboardInterrupt, and the default action
     (``SIG_DFL``) ends the process, as it would have. Only the main thread
-    receives signals; elsewhere the block just runs.
+    receives signals; elsewhere, and where the handler was not set from
+    Python (an embedding program's), the block just runs.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is None  # not set from Python
+    ):
         yield
         return
     received = []

@@ -1150,7 +1150,7 @@ def main(argv=None):
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
         try:
-            if sys.stdout is None and args.func in (sample, complete, score):
+            if sys.stdout is None and args.func in (demo, sample, complete, score):
                 # started with standard output closed: print would drop it all
                 raise UserError("standard output is closed: nowhere to write to")
             return args.func(args)
@@ -1196,9 +1196,10 @@ def for_the_shell(message, flags):
     # the flags set a mixture's rnn: no rnn__ prefix on the command line
     message = re.sub(
         r"Estimator '(\w+)' of the mixture \(set its parameters as "
-        r"\w+__<parameter>\): ",
-        r"the mixture's \1: ",
+        r"\w+__<parameter>\): (.*) \(The mixture is as it was before this fit\.\)",
+        r"the mixture's \1: \2",
         message,
+        flags=re.DOTALL,
     )
     if not flags:
         return message

@@ -892,17 +892,19 @@ def test_a_closed_or_full_standard_stream_is_one_line(model_file, tmp_path):
     assert "standard input is closed" in done.stderr
     assert "Traceback" not in done.stderr
     # standard output closed: the names would go nowhere, and exit 0 said
-    # they had gone
-    done = subprocess.run(
-        [*command, "sample", model_file, "-n", "2"],
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: os.close(1),
-    )
-    assert done.returncode == 1
-    assert done.stderr == (
-        "charrnn: error: standard output is closed: nowhere to write to\n"
-    )
+    # they had gone (the demo says so before it trains)
+    for argv in (["sample", model_file, "-n", "2"], ["demo"]):
+        done = subprocess.run(
+            [*command, *argv],
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: os.close(1),
+            timeout=120,
+        )
+        assert done.returncode == 1
+        assert done.stderr == (
+            "charrnn: error: standard output is closed: nowhere to write to\n"
+        )
 
 
 def test_a_fit_stopped_before_its_first_epoch_shows_no_score():

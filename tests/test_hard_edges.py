@@ -248,6 +248,22 @@ def test_ctrl_c_held_back_reaches_the_default_action():
     assert done.returncode == -signal.SIGINT
 
 
+def test_held_interrupts_leaves_alone_a_handler_python_did_not_set(monkeypatch):
+    """An embedding program that handles SIGINT itself: Python reports no
+    handler (None), which cannot be put back; the block just runs."""
+    from sklearn_charrnn import _signals
+
+    def refuse(*args):
+        raise AssertionError("SIGINT's handler was changed")
+
+    monkeypatch.setattr(_signals.signal, "getsignal", lambda signum: None)
+    monkeypatch.setattr(_signals.signal, "signal", refuse)
+    ran = []
+    with _signals.held_interrupts():
+        ran.append(True)
+    assert ran == [True]
+
+
 # ------------------------------------------------------- refused fits
 
 
@@ -309,6 +325,7 @@ def test_a_components_error_names_it_in_the_mixture():
     assert str(info.value).startswith(
         "Estimator 'rnn' of the mixture (set its parameters as rnn__<parameter>)"
     )
+    assert str(info.value).endswith("(The mixture is as it was before this fit.)")
 
 
 # ------------------------------------------------------ unusual strings

@@ -138,12 +138,18 @@ def limited_blas():
 
     The limit is process-wide (threadpoolctl's): it also holds for threads
     of the process that run at the same time.
+
+    The count of calls and the limit change together, a Ctrl-C held back
+    meanwhile and raised after. Python can still raise one before the
+    handler that holds it back is in place: going in, nothing has changed
+    yet; going out, the change is tried again, then the Ctrl-C is raised.
+    What is left is Python's own window as a ``with`` enters or leaves: a
+    Ctrl-C there leaves the count up, BLAS on one thread, until the call's
+    frames are freed (with the traceback that holds them).
     """
     n_threads = thread_budget()
     entered = False
     try:
-        # the count and the limit change together: a Ctrl-C is held back
-        # until both have, then raised here, inside the try
         with held_interrupts(), _LIMIT["lock"]:
             if _LIMIT["calls"] == 0:
                 _LIMIT["before"] = _blas_threads()
@@ -156,30 +162,22 @@ def limited_blas():
             entered = True
         yield n_threads
     finally:
-        if entered:
-            _leave()
-
-
-def _leave():
-    """Count one call out of ``limited_blas``; the last out restores the limit.
-
-    A Ctrl-C that comes before the count has changed (before the handler
-    that holds it back is in place) is raised after it has.
-    """
-    interrupted, done = None, False
-    while not done:
-        try:
-            with held_interrupts(), _LIMIT["lock"]:
-                _DEPTH.calls -= 1
-                _LIMIT["calls"] -= 1
-                if _LIMIT["calls"] == 0:
-                    _as_blas_owner(_LIMIT["limiter"].restore_original_limits)
-                    _LIMIT["limiter"] = _LIMIT["before"] = None
-                done = True
-        except KeyboardInterrupt as error:
-            interrupted = interrupted or error
-    if interrupted is not None:
-        raise interrupted
+        # inline, not a function: Python checks for Ctrl-C as one starts
+        interrupted = None
+        while entered:
+            try:
+                with held_interrupts(), _LIMIT["lock"]:
+                    entered = False  # once, even if restoring fails
+                    _DEPTH.calls -= 1
+                    _LIMIT["calls"] -= 1
+                    if _LIMIT["calls"] == 0:
+                        limiter = _LIMIT["limiter"]
+                        _LIMIT["limiter"] = _LIMIT["before"] = None
+                        _as_blas_owner(limiter.restore_original_limits)
+            except KeyboardInterrupt as error:
+                interrupted = interrupted or error
+        if interrupted is not None:
+            raise interrupted
 
 
 class Threads:
