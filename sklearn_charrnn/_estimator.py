@@ -403,17 +403,7 @@ class CharRNNGenerator(GeneratorMixin, BaseEstimator):
         with self._as_before_if_refused():  # checks first, then training
             resume = (incremental or self.warm_start) and hasattr(self, "weights_")
             if not resume:
-                # Stale from an earlier fit: a 2-D X sets them again just below
-                # (a one-column DataFrame of str included), a list of str has none.
-                stale = (
-                    "n_features_in_",
-                    "feature_names_in_",
-                    "classes_",
-                    "class_count_",
-                )
-                for attr in stale:
-                    if hasattr(self, attr):
-                        delattr(self, attr)
+                self._forget_input()
             sequences, kind, labels = self._training_data(X, y, resume)
             if resume:
                 self._check_input_kind(kind)

@@ -537,6 +537,18 @@ class GeneratorMixin:
                     del state[added]
             raise
 
+    def _forget_input(self, *others):
+        """Delete what an earlier fit learnt of its input, and ``others``.
+
+        A 2-D X sets ``n_features_in_`` and ``feature_names_in_`` again (a
+        one-column DataFrame of str included); a list of str has none. Labels
+        (``classes_``, ``class_count_``) come from the new ``y`` or not at all.
+        """
+        names = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
+        for name in (*names, *others):
+            if hasattr(self, name):
+                delattr(self, name)
+
     def _training_data(self, X, y, resume):
         """The checked, non-empty training sequences, their kind, their labels.
 

@@ -308,10 +308,7 @@ class GeneratorMixture(
     def _fit(self, X, y):
         named = self._named_estimators()
         rng = check_random_state(self.random_state)
-        stale = ("n_features_in_", "feature_names_in_", "classes_", "class_count_")
-        for attr in stale:
-            if hasattr(self, attr):
-                delattr(self, attr)
+        self._forget_input()
         if y is not None:
             _check_take_labels(named)
         sequences, kind, labels = self._training_data(X, y, resume=False)

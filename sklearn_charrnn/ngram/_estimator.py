@@ -296,10 +296,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         with self._as_before_if_refused():  # counted whole, or not at all
             resume = incremental and hasattr(self, "ngrams_")
             if not resume:
-                stale = ("n_features_in_", "feature_names_in_", *LABELLED)
-                for attr in stale:
-                    if hasattr(self, attr):
-                        delattr(self, attr)
+                self._forget_input(*LABELLED)
             sequences, kind, labels = self._training_data(X, y, resume)
             if resume:
                 self._check_input_kind(kind)
