@@ -52,11 +52,18 @@ from threadpoolctl import threadpool_limits
 
 import sklearn_charrnn
 from sklearn_charrnn import CharRNNGenerator, _sequences
+from sklearn_charrnn._signals import held_interrupts
 from sklearn_charrnn._training import batch_loss_and_gradients
 from sklearn_charrnn.nn.cells import CELLS
 from sklearn_charrnn.nn.network import init_weights, is_decayed
 from sklearn_charrnn.nn.optim import AdamW
-from sklearn_charrnn.nn.parallel import Threads, available_cores, n_parts, split_rows
+from sklearn_charrnn.nn.parallel import (
+    Threads,
+    available_cores,
+    limited_blas,
+    n_parts,
+    split_rows,
+)
 from sklearn_charrnn.nn.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
@@ -161,10 +168,11 @@ class PackageTrainer:
             works=self.works,
             threads=self.threads,
         )
-        self.optimizer.step(self.weights, grads, self.works[0], max_norm=CLIP_NORM)
+        with held_interrupts():  # as fit holds Ctrl-C back for the step
+            self.optimizer.step(self.weights, grads, self.works[0], max_norm=CLIP_NORM)
 
     def run(self, batches):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limited_blas():  # as fit enters it, once per call
             for index in batches:
                 self.step(index)
 
@@ -181,7 +189,7 @@ class TutorialTrainer:
 
     def run(self, names):
         # one BLAS thread, like the package: its products are too small to share
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limited_blas():
             tutorial.train(
                 self.weights, self.optimizer, [self.sequences[i] for i in names]
             )
@@ -247,7 +255,7 @@ class ProductsOnly:
         dlogits @ self.W_y.T
 
     def run(self, batches):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limited_blas():  # as fit enters it, once per call
             for index in batches:
                 self.step(index)
 
@@ -301,7 +309,11 @@ def measure_training(names, vocabulary, rounds, quick):
         entry["products"].run(batches[:2])
         if cell == "rnn":
             count = tutorial_names[hidden] // (4 if quick else 1)
-            names_index = np.concatenate(batches)[:count]
+            # drawn from the batches' names: the first batches are bucketed
+            # by length, and one update per name is cheaper on short ones
+            names_index = np.random.default_rng(0).choice(
+                np.concatenate(batches), count, replace=False
+            )
             entry["tutorial"] = (
                 TutorialTrainer(hidden, n_tokens, sequences),
                 names_index,
@@ -344,6 +356,9 @@ def measure_training(names, vocabulary, rounds, quick):
         "batches": n_batches,
         "tokens": batch_tokens,
         "padding": 1 - batch_tokens / padded,
+        # rows of the recurrent products (none at the first step, whose
+        # state is zero) and of the output products, batches whole
+        "rows": (padded - sum(len(b) for b in batches), padded),
     }
     return results, info
 
@@ -445,7 +460,7 @@ def measure_sampling(names, rounds, quick):
 
     def tutorial_sampler():
         rng = np.random.default_rng(1)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limited_blas():
             return [
                 tutorial.sample(weights, rng, MAX_LENGTH) for _ in range(n_tutorial)
             ]
@@ -461,6 +476,8 @@ def measure_sampling(names, rounds, quick):
             jobs.append(
                 (f"torch{threads}", lambda n=threads: torch_sampler(n), n_samples)
             )
+    for _, job, _ in jobs:  # warm up, every sampler alike
+        job()
     samples, lengths = {}, {}
     for round_ in range(rounds):
         seconds = sampling_products(model, package)
@@ -485,17 +502,21 @@ def matmul_peak(n=4096, threads=None):
     return 2 * n**3 / best / 1e9
 
 
-def flops_per_token(cell, hidden_size, n_tokens):
-    """Multiply-adds x 2 per real token, forward and backward.
+def flops_per_token(cell, hidden_size, n_tokens, info):
+    """Multiply-adds x 2 of the products computed, per real token.
 
     Forward: the recurrent product ``H x G*H`` and the output product
     ``H x V``; backward: twice each (gradient of the input and of the
-    weights). The input projection is a row gather, not a product: not
-    counted.
+    weights). The recurrent products run on the rows of every step but the
+    first (the zero state is not multiplied), the output products on every
+    row, padding included (``info["rows"]``, from the batches whole). The
+    input projection is a row gather, not a product: not counted.
     """
     G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
     H = hidden_size
-    return 2 * 3 * (H * G * H + H * n_tokens)
+    recurrent_rows, output_rows = info["rows"]
+    flops = 2 * 3 * (H * G * H * recurrent_rows + H * n_tokens * output_rows)
+    return flops / info["tokens"]
 
 
 def measure_memory(names_file, quick):
@@ -692,7 +713,8 @@ def measure(args):
     )
     rows[-1] = rows[-1][:5] + ("", "", "")
     for cell in ("rnn", "lstm"):
-        flops = train[cell, 512, "package"] * flops_per_token(cell, 512, n_tokens)
+        per_token = flops_per_token(cell, 512, n_tokens, info)
+        flops = train[cell, 512, "package"] * per_token
         row(f"train {cell} H=512, GFLOP/s", f"{flops / 1e9:.1f}")
         row(
             "  of 1-thread matmul peak",

@@ -103,7 +103,8 @@ def sample(model, n_samples, max_length, generator):
             state = tuple(s[:, keep] for s in state)
         else:
             state = state[:, keep]
-    return [out[i, : lengths[i]].tolist() for i in range(n_samples)]
+    # one conversion to lists, then slices: not a tensor slice per name
+    return [row[:n] for row, n in zip(out.tolist(), lengths.tolist(), strict=True)]
 
 
 def load_package_weights(model, weights):
