@@ -8,13 +8,17 @@ name in two ways:
 
 - by **sampling** (the default): the prefix is read, then characters are
   drawn until the end token, so every call can give a different name;
-- with ``most_likely=True``, by **beam search**: the ``n_samples`` most
-  probable completions, most probable first, each with its log-likelihood.
-  No randomness is involved.
+- with ``most_likely=True``, by **beam search**: at every step it keeps the
+  ``n_samples`` most probable starts, and returns the ``n_samples`` most
+  probable completions it finds, most probable first, each with its
+  log-likelihood. No randomness is involved. Like any beam search it is
+  approximate: a completion whose start ranked low on the way is missed,
+  and a wider beam (a larger ``n_samples``) finds it.
 
 The log-likelihood returned by beam search is that of the whole name, prefix
 and end token included: the number
-:meth:`~sklearn_charrnn.CharRNNGenerator.score_samples` gives for it.
+:meth:`~sklearn_charrnn.CharRNNGenerator.score_samples` gives for it (up to
+rounding).
 """
 
 # %%
@@ -53,10 +57,18 @@ best = [completions[0] for completions in beams]
 print(np.allclose([ll for _, ll in best], gen.score_samples([n for n, _ in best])))
 
 # %%
+# A beam of 5 is not the 5 best: a wider beam finds completions that the
+# narrow one passed by (here the first five of a beam of 50, for 'stego').
+wide = gen.complete("stego", n_samples=50, most_likely=True)[:5]
+for name, log_likelihood in wide:
+    print(f"    {name:<20} {log_likelihood:8.3f}")
+
+# %%
 # Sampled completions, for comparison
 # -----------------------------------
 # Sampling explores: its completions are more varied and, on average, less
-# probable than the beam's.
+# probable than the beam's (some may beat the narrow beam's last ones, as
+# above).
 sampled = gen.complete(prefixes, n_samples=20, random_state=0)
 for prefix, completions in zip(prefixes, sampled, strict=True):
     print(f"{prefix!r}: {', '.join(completions[:6])}")
@@ -84,7 +96,7 @@ for i, (beam, samples) in enumerate(zip(beams, sampled, strict=True)):
 ax.set_xticks(range(len(prefixes)), [repr(p) for p in prefixes])
 ax.set_xlabel("prefix")
 ax.set_ylabel("log-likelihood of the name (nats)")
-ax.set_title("Beam search finds the most probable completions")
+ax.set_title("Beam search (a beam of 5) finds likely completions")
 ax.legend()
 fig.tight_layout()
 plt.show()

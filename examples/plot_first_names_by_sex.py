@@ -58,7 +58,11 @@ for sex in gen.classes_:
 # How a name leans
 # ----------------
 # ``log p(name | F)`` and ``log p(name | M)`` with the label frequencies give
-# ``p(F | name)``. The last two are not in the lists.
+# ``p(F | name)``. The last two are not in the lists. The label frequencies
+# count names on each list (78% are on the girls' list), not people, and a
+# name listed under both sexes was kept under one only (above): for such
+# names (``morgan``, ``jordan``, ``robin``), ``p(F | name)`` mostly gives
+# back that choice, not the census's share of girls and boys.
 names = [
     "mary",
     "john",

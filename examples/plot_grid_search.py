@@ -11,7 +11,8 @@ scored on the names it did not see.
 
 To keep the example fast, every fit uses the plain ``"rnn"`` cell and a fixed
 budget of 6 epochs (``early_stopping=False``); a real search would use the
-cell and epoch budget of the final model.
+cell and epoch budget of the final model. This example also needs pandas
+for its table (``pip install pandas``).
 """
 
 # %%

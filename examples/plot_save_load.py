@@ -52,9 +52,10 @@ print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB")
 loaded = CharRNNGenerator.load(path)
 
 # %%
-# The loaded model is a fitted estimator like any other; in a notebook (and
-# here) it shows its parameters and fitted attributes, and its "?" opens its
-# page of the API reference.
+# The loaded model is a fitted estimator like any other. In a notebook (and
+# here) it shows its parameters and fitted attributes; in these built pages
+# its "?" opens its page of the API reference. A script prints it with
+# ``print(loaded)``.
 loaded
 
 # %%
@@ -98,13 +99,15 @@ plt.show()
 # What is inside
 # --------------
 # An ``.npz`` file is a zip of ``.npy`` arrays, readable by NumPy with
-# pickling switched off: the weights, the optimizer's moments, and a
-# ``metadata`` member that holds UTF-8 JSON (format version, library
-# versions, hyperparameters, vocabulary, training history).
+# pickling switched off: the weights, the optimizer's moments (``m`` and
+# ``v``, one of each per weight), the hashes of the training names (for
+# ``exclude_training``), and a ``metadata`` member that holds UTF-8 JSON
+# (format version, library versions, hyperparameters, vocabulary, training
+# history).
 with np.load(path, allow_pickle=False) as archive:
     for member in sorted(archive.files):
-        if member.startswith(("weights/", "metadata")):
-            print(f"{member:<14} {archive[member].dtype}  {archive[member].shape}")
+        if not member.startswith("optimizer/v/"):  # the same shapes as m
+            print(f"{member:<26} {archive[member].dtype}  {archive[member].shape}")
     metadata = json.loads(archive["metadata"].tobytes())
 print(sorted(metadata))
 print(metadata["versions"])

@@ -80,6 +80,8 @@ plt.show()
 
 # %%
 # The dashed line is the yardstick: the score of real names the model did not
-# train on (the held-out score of early stopping). Samples that score well
-# above it are blander than real names, samples far below it stranger.
+# train on (the held-out score of early stopping). A model's own samples
+# score above it even at temperature 1 (they never pay for the ways real
+# names differ from the model); well above it, they are blander than real
+# names, far below it stranger.
 print(f"held-out score of real names: {gen.best_validation_score_:.3f}")

@@ -358,8 +358,9 @@ class GeneratorMixin:
             Number of completions per prefix. None gives one completion (a
             str); an int gives a list of that many.
         most_likely : bool, default=False
-            Return the ``n_samples`` most probable completions (found by beam
-            search, so deterministic), most probable first, each as a
+            Return the ``n_samples`` most probable completions that a beam
+            search of that width finds (deterministic, and approximate: a
+            wider beam can find more probable ones), most probable first, each as a
             ``(completion, log_likelihood)`` pair. The log-likelihood is the
             whole sequence's, prefix and end token included: what
             :meth:`score_samples` gives for it, up to rounding (the same
