@@ -413,7 +413,7 @@ def test_save_errors_name_the_path_not_the_temporary_file(model, tmp_path):
 
 
 def test_ctrl_c_as_the_temporary_file_is_made_leaves_nothing(
-    model, tmp_path, monkeypatch
+    model, tmp_path, monkeypatch, python_sigint
 ):
     """Ctrl-C just after the temporary file is made: the save stops, the
     previous file is as it was, and neither the temporary file nor its

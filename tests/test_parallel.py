@@ -271,7 +271,7 @@ def test_limited_blas_limits_blas_from_any_thread():
 
 @pytest.mark.parametrize("change", ["limit", "restore"])
 def test_ctrl_c_while_the_limit_changes_leaves_count_and_limit_whole(
-    monkeypatch, change
+    monkeypatch, change, python_sigint
 ):
     """Ctrl-C as the first call in sets the limit, or the last out restores
     it: the KeyboardInterrupt comes, and the count and BLAS's threads are
