@@ -32,6 +32,14 @@ import threadpoolctl
 
 from .._signals import held_interrupts
 
+# threadpoolctl 3.8 on: lets OpenBLAS's thread count go (see _as_blas_owner);
+# before it, any thread could change the count and there is nothing to let go
+_let_go = getattr(
+    getattr(threadpoolctl, "OpenBLASController", None),
+    "clear_controlling_thread",
+    lambda force: None,
+)
+
 # A training batch is cut in one part per this many multiply-adds of one
 # step's recurrent products (rows x gates x hidden size squared), each part
 # of at least _MIN_ROWS names. `python benchmarks/parts.py` (batches of 32,
@@ -88,13 +96,11 @@ def _as_blas_owner(change):
     they run in (under ``_LIMIT``'s lock): each takes hold for its change and
     lets go after it.
     """
-    let_go = getattr(threadpoolctl, "OpenBLASController", None)
-    let_go = getattr(let_go, "clear_controlling_thread", lambda force: None)
-    let_go(force=True)
+    _let_go(force=True)
     try:
         return change()
     finally:
-        let_go(force=True)
+        _let_go(force=True)
 
 
 def _forget_limit():
