@@ -8,7 +8,8 @@ sections and arrays an estimator hands it. A KneserNeyGenerator hands it
   ``class_count`` and ``class_dtype``, as in :mod:`._charrnn_file`;
 - ``model``: ``order_``, ``order_scores_`` (a list of ``[order, score]``
   pairs, or null), ``start_node_`` and the sizes of the tables (number of
-  distinct n-grams and of automaton nodes);
+  distinct n-grams and of automaton nodes; with labels, also of the nodes
+  of the labels' tables);
 - ``fitted``: ``max_length_`` and, after a 2-D fit, ``n_features_in_`` and
   ``feature_names_in_``;
 - ``fitted_arrays``: the length of ``training_hashes_``;
@@ -16,8 +17,9 @@ sections and arrays an estimator hands it. A KneserNeyGenerator hands it
 and the arrays ``model/ngrams_`` (int64), ``model/ngram_counts_``,
 ``model/discounts_``, ``model/log_probs_``, ``model/transitions_`` and
 ``fitted/training_hashes_``; with labels, also ``model/ngram_class_counts_``
-(int64), ``model/class_discounts_`` and ``model/class_start_nodes_``
-(int64). Both the counts (what ``partial_fit`` adds to)
+(int64), ``model/class_discounts_``, ``model/class_probs_``,
+``model/class_backoff_``, ``model/class_transitions_`` (int32) and
+``model/class_start_nodes_`` (int64). Both the counts (what ``partial_fit`` adds to)
 and the compiled tables (what scoring and sampling read) are stored, so
 loading compiles nothing.
 
@@ -27,7 +29,8 @@ discounts against the parameters, every n-gram token and every transition
 in range, n-grams sorted and distinct with positive counts (with labels:
 the counts per label non-negative and adding up to them), discounts in
 ``(0, r]``, start nodes in range, log-probabilities finite with every row
-summing to 1.
+summing to 1 (with labels: the labels' parts and back-off weights
+non-negative, every row's part and weight summing to 1).
 
 This module takes the estimator class as an argument and never imports it.
 """
@@ -53,10 +56,18 @@ SECTIONS = ("vocabulary", "model", "fitted", "fitted_arrays")
 # dozen positive terms per entry: its error is near 1e-15.
 ROW_SUM_TOLERANCE = 1e-9
 _MODEL = ("order_", "order_scores_", "start_node_", "n_ngrams", "n_nodes")
+_CLASS_MODEL = ("n_class_nodes",)
 _ARRAYS = ("ngrams_", "ngram_counts_", "discounts_", "log_probs_", "transitions_")
 _FITTED = ("max_length_", "training_hashes_", "vocabulary_", "input_kind_")
 # Arrays of a model fitted with labels, and the labels themselves.
-_CLASS_ARRAYS = ("ngram_class_counts_", "class_discounts_", "class_start_nodes_")
+_CLASS_ARRAYS = (
+    "ngram_class_counts_",
+    "class_discounts_",
+    "class_probs_",
+    "class_backoff_",
+    "class_transitions_",
+    "class_start_nodes_",
+)
 _LABELS = ("classes_", "class_count_")
 
 
@@ -119,6 +130,7 @@ def fitted_state(estimator, include_optimizer=True):
     vocabulary = _file_parts.vocabulary_section(estimator)
     if hasattr(estimator, "classes_"):
         vocabulary.update(_file_parts.labels_section(estimator))
+        model["n_class_nodes"] = len(estimator.class_probs_)
         arrays.update(
             (f"model/{name}", np.asarray(getattr(estimator, name)))
             for name in _CLASS_ARRAYS
@@ -154,7 +166,7 @@ def _check_sections(params, sections):
     """Check the sections against each other and the parameters."""
     vocabulary = _file_parts.check_labelled_vocabulary(sections["vocabulary"])
     n_tokens = len(vocabulary["tokens"]) + 2
-    model = _check_model(sections["model"], params)
+    model = _check_model(sections["model"], params, "classes" in vocabulary)
     fitted = check_keys(
         sections["fitted"], "fitted", ("max_length_",), _file_parts.COLUMNS
     )
@@ -181,11 +193,14 @@ def _check_sections(params, sections):
         }
     )
     if "classes" in vocabulary:
-        C = len(vocabulary["classes"])
+        C, S_c = len(vocabulary["classes"]), model["n_class_nodes"]
         arrays.update(
             {
                 "model/ngram_class_counts_": ((m, C), np.dtype(np.int64)),
                 "model/class_discounts_": ((C, order, 3), np.dtype(np.float64)),
+                "model/class_probs_": ((S_c, n_tokens), np.dtype(np.float64)),
+                "model/class_backoff_": ((S_c,), np.dtype(np.float64)),
+                "model/class_transitions_": ((S_c, n_tokens), np.dtype(np.int32)),
                 "model/class_start_nodes_": ((C,), np.dtype(np.int64)),
             }
         )
@@ -198,8 +213,8 @@ def _check_sections(params, sections):
     return state, arrays
 
 
-def _check_model(model, params):
-    model = check_keys(model, "model", _MODEL)
+def _check_model(model, params, labelled):
+    model = check_keys(model, "model", _MODEL + (_CLASS_MODEL if labelled else ()))
     order = check_int(
         model["order_"],
         "model.order_",
@@ -221,6 +236,10 @@ def _check_model(model, params):
         "n_ngrams": check_int(model["n_ngrams"], "model.n_ngrams", minimum=1),
         "n_nodes": n_nodes,
     }
+    if labelled:
+        result["n_class_nodes"] = check_int(
+            model["n_class_nodes"], "model.n_class_nodes", minimum=1
+        )
     return result
 
 
@@ -259,22 +278,30 @@ def _check_arrays(state, arrays):
     log_probs = arrays["model/log_probs_"]
     if not np.isfinite(log_probs).all():
         raise ModelFileError("log_probs_ holds values that are not finite")
-    sums = np.exp(logsumexp(log_probs, axis=1))  # (S,)
+    _check_row_sums(np.exp(logsumexp(log_probs, axis=1)), "log_probs_")
+    _check_transitions(arrays["model/transitions_"], "transitions_")
+    _file_parts.check_hashes(arrays[_file_parts.HASHES])
+
+
+def _check_row_sums(sums, name):
+    """Every row of a table of next-token probabilities sums to 1."""
     bad = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
     if bad.size:
         raise ModelFileError(
-            f"row {bad[0]} of log_probs_ sums to {sums[bad[0]]:.9g} in probability, "
+            f"row {bad[0]} of {name} sums to {sums[bad[0]]:.9g} in probability, "
             f"not 1 (within {ROW_SUM_TOLERANCE})"
         )
-    transitions = arrays["model/transitions_"]
+
+
+def _check_transitions(transitions, name):
+    """Every transition leads to a node of its own table."""
     n_nodes = len(transitions)
     out = np.flatnonzero(((transitions < 0) | (transitions >= n_nodes)).any(axis=1))
     if out.size:
         raise ModelFileError(
-            f"row {out[0]} of transitions_ holds a node outside [0, {n_nodes}): "
+            f"row {out[0]} of {name} holds a node outside [0, {n_nodes}): "
             f"{transitions[out[0]].min()} to {transitions[out[0]].max()}"
         )
-    _file_parts.check_hashes(arrays[_file_parts.HASHES])
 
 
 def _check_ngrams(ngrams, counts, n_tokens):
@@ -297,7 +324,7 @@ def _check_ngrams(ngrams, counts, n_tokens):
 
 
 def _check_class_arrays(arrays, state):
-    """Counts per label adding up to the counts; discounts; start nodes."""
+    """Counts per label adding up to the counts; discounts; the labels' tables."""
     class_counts = arrays["model/ngram_class_counts_"]
     if (class_counts < 0).any() or (
         class_counts.sum(axis=1) != arrays["model/ngram_counts_"]
@@ -307,12 +334,21 @@ def _check_class_arrays(arrays, state):
             "over the labels"
         )
     _check_discounts(arrays["model/class_discounts_"], state["discount"])
+    probs, backoff = arrays["model/class_probs_"], arrays["model/class_backoff_"]
+    if not (np.isfinite(probs).all() and np.isfinite(backoff).all()) or (
+        (probs < 0).any() or (backoff < 0).any()
+    ):
+        raise ModelFileError(
+            "class_probs_ and class_backoff_ must be finite and non-negative"
+        )
+    _check_row_sums(probs.sum(axis=1) + backoff, "class_probs_ with class_backoff_")
+    _check_transitions(arrays["model/class_transitions_"], "class_transitions_")
     starts = arrays["model/class_start_nodes_"]
-    n_nodes = state["model"]["n_nodes"]
+    n_nodes = state["model"]["n_class_nodes"]
     if ((starts < 0) | (starts >= n_nodes)).any():
         raise ModelFileError(
-            f"class_start_nodes_ must be nodes in [0, {n_nodes}); got "
-            f"{starts.min()} to {starts.max()}"
+            f"class_start_nodes_ must be nodes of the labels' tables, in [0, "
+            f"{n_nodes}); got {starts.min()} to {starts.max()}"
         )
 
 

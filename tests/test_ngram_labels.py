@@ -26,6 +26,9 @@ def labelled():
 def test_every_row_of_every_label_sums_to_one(labelled):
     assert labelled.classes_.tolist() == ["high", "low"]
     np.testing.assert_allclose(np.exp(logsumexp(labelled.log_probs_, axis=1)), 1.0)
+    np.testing.assert_allclose(
+        labelled.class_probs_.sum(axis=1) + labelled.class_backoff_, 1.0
+    )
     for label in range(2):
         steps = labelled._steps(label=label)
         state = steps.start(1)
@@ -34,13 +37,12 @@ def test_every_row_of_every_label_sums_to_one(labelled):
             state = steps.advance(state, np.array([token]))
 
 
-def test_block_zero_is_the_model_of_all_labels(labelled):
+def test_the_model_of_all_labels_is_the_model_without_labels(labelled):
     plain = KneserNeyGenerator(order=3).fit(X)
-    n_nodes = len(plain.log_probs_)
     np.testing.assert_array_equal(labelled.ngrams_, plain.ngrams_)
     np.testing.assert_array_equal(labelled.ngram_counts_, plain.ngram_counts_)
-    np.testing.assert_allclose(labelled.log_probs_[:n_nodes], plain.log_probs_)
-    np.testing.assert_array_equal(labelled.transitions_[:n_nodes], plain.transitions_)
+    np.testing.assert_allclose(labelled.log_probs_, plain.log_probs_)
+    np.testing.assert_array_equal(labelled.transitions_, plain.transitions_)
     assert labelled.start_node_ == plain.start_node_
     assert (
         labelled.ngram_class_counts_.sum(axis=1).tolist()
@@ -66,9 +68,36 @@ def test_the_first_token_follows_the_documented_formula():
         np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
+def test_a_history_the_label_never_saw_reads_all_labels_after_all_of_it():
+    """p(w | h, c) = a(w | h_c) + g(h_c) p_all(w | h): ``h_c``, the longest
+    suffix of ``h`` that the label saw, is the same after 'ab' and 'cb' for
+    the label that never saw 'a' or 'c' before 'b', so its distributions
+    after them differ exactly by ``g(h_c)`` times those of all labels."""
+    X3 = ["xab", "xabs", "ycb", "ycbt", "ob", "ob", "bo"]
+    y3 = ["u", "u", "u", "u", "v", "v", "v"]
+    model = KneserNeyGenerator(order=3).fit(X3, y3)
+    plain = KneserNeyGenerator(order=3).fit(X3)
+
+    def after(steps, history):
+        state = steps.start(1)
+        for char in history:
+            state = steps.advance(state, np.array([model.vocabulary_[char]]))
+        return np.exp(steps.log_probs(state)[0])  # (V,)
+
+    v = model._steps(label=1)  # saw 'ob' and 'bo', never 'ab' or 'cb'
+    gap = after(v, "xab") - after(v, "ycb")
+    gap_all = after(plain._steps(), "xab") - after(plain._steps(), "ycb")
+    assert np.abs(gap_all).max() > 0.1  # all labels tell the two apart
+    backoff = gap[np.argmax(np.abs(gap_all))] / gap_all[np.argmax(np.abs(gap_all))]
+    assert 0 < backoff < 1
+    np.testing.assert_allclose(gap, backoff * gap_all, atol=1e-12)
+
+
 def test_labels_change_scores_and_samples(labelled):
+    # 'high' never saw c, a or b: it reads the model of all labels after
+    # them, which knows 'cab' from 'low', so the gap is about 1.1 nats
     low, high = labelled.score_samples(["cab", "cab"], ["low", "high"])
-    assert low > high + 2
+    assert low > high + 1
 
     def share_low(label):
         samples = labelled.sample(100, y=label, random_state=0)
@@ -123,6 +152,9 @@ def test_partial_fit_keeps_the_labels_of_its_first_call():
     whole = KneserNeyGenerator(order=3).fit(Xs, Ys)
     np.testing.assert_array_equal(model.ngram_class_counts_, whole.ngram_class_counts_)
     np.testing.assert_allclose(model.log_probs_, whole.log_probs_)
+    np.testing.assert_allclose(model.class_probs_, whole.class_probs_)
+    np.testing.assert_allclose(model.class_backoff_, whole.class_backoff_)
+    np.testing.assert_array_equal(model.class_transitions_, whole.class_transitions_)
     np.testing.assert_array_equal(model.class_start_nodes_, whole.class_start_nodes_)
     assert model.class_count_.tolist() == whole.class_count_.tolist()
     with pytest.raises(ValueError, match="'middle'"):
@@ -162,8 +194,16 @@ def test_file_and_pickle_keep_the_labels(labelled, tmp_path):
 
 def test_a_file_with_inconsistent_label_tables_does_not_save(tmp_path):
     model = KneserNeyGenerator(order=3).fit(X, Y)
-    model.class_start_nodes_ = model.class_start_nodes_ + len(model.log_probs_)
+    model.class_start_nodes_ = model.class_start_nodes_ + len(model.class_probs_)
     with pytest.raises(ValueError, match="class_start_nodes_"):
+        model.save(tmp_path / "bad.npz")
+    model = KneserNeyGenerator(order=3).fit(X, Y)
+    model.class_backoff_ = model.class_backoff_ * 0.5
+    with pytest.raises(ValueError, match="row 0 of class_probs_ with class_backoff_"):
+        model.save(tmp_path / "bad.npz")
+    model = KneserNeyGenerator(order=3).fit(X, Y)
+    model.class_transitions_ = model.class_transitions_ + len(model.class_probs_)
+    with pytest.raises(ValueError, match="row 0 of class_transitions_ holds a node"):
         model.save(tmp_path / "bad.npz")
     model = KneserNeyGenerator(order=3).fit(X, Y)
     model.ngram_class_counts_ = model.ngram_class_counts_ * 2

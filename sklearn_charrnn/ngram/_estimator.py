@@ -31,6 +31,9 @@ LABELLED = (
     "class_count_",
     "ngram_class_counts_",
     "class_discounts_",
+    "class_probs_",
+    "class_backoff_",
+    "class_transitions_",
     "class_start_nodes_",
 )
 
@@ -111,9 +114,10 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
 
     classes_ : ndarray of shape (n_classes,)
         The sorted distinct labels given to fit, only when fit was given
-        ``y``. With labels, ``ngrams_``, ``ngram_counts_``, ``discounts_``
-        and ``start_node_`` describe the model of all labels (block 0 of
-        the tables), and the attributes below each label's.
+        ``y``. With labels, ``ngrams_``, ``ngram_counts_``, ``discounts_``,
+        ``log_probs_``, ``transitions_`` and ``start_node_`` describe the
+        model of all labels (the model a fit without labels makes), and the
+        attributes below each label's.
 
     class_count_ : ndarray of shape (n_classes,)
         Number of training sequences of each label, only with labels.
@@ -124,8 +128,21 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     class_discounts_ : ndarray of shape (n_classes, n_orders, 3)
         Each label's discounts, from its own counts, only with labels.
 
+    class_probs_ : ndarray of shape (n_class_nodes, n_tokens)
+        The labels' compiled models, one block of rows per label, only with
+        labels: one row per context the label saw, the part of every next
+        token's probability that comes from the label's own counts.
+
+    class_backoff_ : ndarray of shape (n_class_nodes,)
+        The rest of each row's probability, only with labels: the weight of
+        the model of all labels, read after the whole history (its row of
+        ``log_probs_``). See :ref:`labels`.
+
+    class_transitions_ : ndarray of shape (n_class_nodes, n_tokens), dtype int32
+        As ``transitions_``, in the labels' blocks, only with labels.
+
     class_start_nodes_ : ndarray of shape (n_classes,), dtype int64
-        The row of ``log_probs_`` where each label's sequences start, only
+        The row of ``class_probs_`` where each label's sequences start, only
         with labels.
 
     max_length_ : int
@@ -172,17 +189,17 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     Fitted with labels, every label ``c`` gets its own interpolated
     modified Kneser-Ney model of its own counts (its own discounts), over
     the shared vocabulary, from the bigram level up; below that it does not
-    fall to the uniform distribution but to the model of all labels in the
-    same context: for a context ``h`` the label saw (a history it never saw
-    is read, as in any Kneser-Ney model, in its longest suffix the label saw),
-    ``p(w | h, c) = a_c(w | h) + g_c(h) p_all(w | h)``, where ``a_c`` is the
-    label's discounted counts down its chain of contexts and ``g_c(h)`` the
-    probability they leave. A label with a few dozen names then borrows the
-    spelling of all the others where its own counts are thin. Every label's
-    automaton is appended to the tables after the model of all labels.
-    On the surnames' held-out split this scores -1.8167 nats/token against
-    -1.8231 for one model per language, and gains 0.05 to 0.19 on the
-    languages with fewer than 100 names (``benchmarks/ngram_labels.py``).
+    fall to the uniform distribution but to the model of all labels after
+    the whole history: ``p(w | history, c) = a_c(w | h_c) + g_c(h_c)
+    p_all(w | h)``, where ``h_c`` is the longest suffix of the history that
+    the label saw, ``h`` the longest that any label saw, ``a_c`` the
+    label's discounted counts down its chain of contexts and ``g_c(h_c)``
+    the probability they leave. A label with a few dozen names then borrows
+    the spelling of all the others where its own counts are thin, in the
+    longest context they know. On the surnames' held-out split this scores
+    -1.8098 nats/token against -1.8231 for one model per language, and gains
+    up to 0.56 on the languages with fewer than 100 names
+    (``benchmarks/ngram_labels.py``).
 
     Tokens never seen in fit all map to one unknown token, which keeps the
     uniform share of probability: scoring a sequence that holds one stays
@@ -351,10 +368,13 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         self.ngram_counts_ = class_counts.sum(axis=1)
         (
             self.discounts_,
-            self.class_discounts_,
             self.log_probs_,
             self.transitions_,
             self.start_node_,
+            self.class_discounts_,
+            self.class_probs_,
+            self.class_backoff_,
+            self.class_transitions_,
             self.class_start_nodes_,
         ) = kneser_ney.class_tables(
             ngrams, class_counts, self._n_tokens(), self._discount()
@@ -420,14 +440,32 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
 
         Returns
         -------
-        steps : KneserNeySteps
-            Its state is an intp array of rows of ``log_probs_``.
+        steps : KneserNeySteps or LabelSteps
+            Without labels, its state is an intp array of rows of
+            ``log_probs_``; with labels, an intp array of shape (n, 2) of
+            rows of ``class_probs_`` and of ``log_probs_``.
         """
         check_is_fitted(self)
         if hasattr(self, "classes_") != (label is not None):
             check_labelled(self, label, 1, "label")  # says which was expected
-        start = self.start_node_ if label is None else self.class_start_nodes_[label]
-        return kneser_ney.KneserNeySteps(self.log_probs_, self.transitions_, start)
+        if label is None:
+            return kneser_ney.KneserNeySteps(
+                self.log_probs_, self.transitions_, self.start_node_
+            )
+        return kneser_ney.LabelSteps(self._class_tables(), label)
+
+    def _class_tables(self):
+        return kneser_ney.ClassTables(
+            self.discounts_,
+            self.log_probs_,
+            self.transitions_,
+            self.start_node_,
+            self.class_discounts_,
+            self.class_probs_,
+            self.class_backoff_,
+            self.class_transitions_,
+            self.class_start_nodes_,
+        )
 
     def _class_log_likelihoods(self, codes, lengths):
         """``log p(sequence | label)`` of every sequence under every label.
@@ -436,19 +474,24 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         -------
         log_likelihood : ndarray of shape (n_samples, n_classes)
         """
+        n = len(lengths)
         return np.column_stack(
-            [self._log_likelihoods(codes, lengths, s) for s in self.class_start_nodes_]
+            [
+                self._label_scores(codes, lengths, np.full(n, c))
+                for c in range(len(self.classes_))
+            ]
         )
 
     def _label_scores(self, codes, lengths, labels):
         """Log-likelihood of every sequence under its label (a class index)."""
-        start = self.start_node_ if labels is None else self.class_start_nodes_[labels]
-        return self._log_likelihoods(codes, lengths, start)
-
-    def _log_likelihoods(self, codes, lengths, start):
-        return kneser_ney.sequence_log_likelihoods(
-            self.log_probs_, self.transitions_, start, codes, lengths
-        )
+        if labels is None:
+            steps = self._steps()
+            state = steps.start(len(lengths))  # (n,)
+        else:
+            tables = self._class_tables()
+            steps = kneser_ney.LabelSteps(tables, 0)  # advances every label's
+            state = kneser_ney.label_start_states(tables, labels)  # (n, 2)
+        return kneser_ney.sequence_log_likelihoods(steps, state, codes, lengths)
 
     # ------------------------------------------------------------ scoring
 

@@ -35,7 +35,17 @@ The automaton has one node per context seen in training (of length 0 to
 ``s`` of ``log_probs`` is the whole interpolated distribution after that
 context and row ``s`` of ``transitions`` the node after reading each token,
 so scoring and sampling are table look-ups.
+
+With labels, the model of all labels is the model of the counts summed
+over labels, and each label has its own automaton of the contexts it saw
+(:func:`class_model`): the part of every next-token probability that its
+own counts give, and the weight it leaves to the model of all labels. A
+sequence of a label walks both automata (:class:`LabelSteps`), so the model
+of all labels is read after the whole history, not only after the part of
+it the label saw.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -326,7 +336,7 @@ def compile_automaton(ngrams, counts, n_tokens, discounts):
     start : int
         The node of the start context (one boundary token).
     """
-    probs, transitions, start, _ = automaton_probs(
+    probs, transitions, start = automaton_probs(
         ngrams, counts, n_tokens, discounts, np.full(int(n_tokens), 1.0 / n_tokens)
     )
     with np.errstate(divide="ignore"):
@@ -371,8 +381,6 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
     probs : ndarray of shape (S, V)
     transitions : ndarray of shape (S, V), dtype int32
     start : int
-    contexts : ndarray of shape (S, N - 1), dtype intp
-        Each node's context, right-aligned, -1 before its first token.
     """
     ngrams = np.asarray(ngrams, dtype=np.intp)
     N = ngrams.shape[1]
@@ -384,10 +392,8 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
     check_table_size(int(offsets[-1]), V)
     probs = np.empty((offsets[-1], V))  # (S, V)
     transitions = np.zeros((offsets[-1], V), dtype=np.int32)  # (S, V)
-    node_contexts = np.full((offsets[-1], N - 1), -1, dtype=np.intp)  # (S, N - 1)
     for j, (context_ids, rows) in enumerate(levels):
         nodes = slice(offsets[j], offsets[j + 1])
-        node_contexts[nodes, N - 1 - j :] = ngrams[rows, N - 1 - j : N - 1]
         if j == 0:
             lower = np.asarray(base, dtype=np.float64)[None, :]  # (1, V)
         else:
@@ -406,7 +412,7 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
                 ngrams, ids, levels[j + 1][1], contexts, offsets, j + 1, transitions
             )
     start = int(_node_of(contexts, offsets, 1, ids[1][1][_start_row(ngrams)]))
-    return probs, transitions, start, node_contexts
+    return probs, transitions, start
 
 
 def _start_row(ngrams):
@@ -457,7 +463,7 @@ def _link_children(ngrams, ids, rows, contexts, offsets, j, transitions):
 # ------------------------------------------------------------------ scoring
 
 
-def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
+def sequence_log_likelihoods(steps, state, codes, lengths):
     """Log-likelihood of every sequence: its tokens, then the boundary token.
 
     Every sequence advances through the automaton together, one position
@@ -465,9 +471,10 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
 
     Parameters
     ----------
-    log_probs, transitions : ndarray of shape (S, V)
-    start : int or ndarray of shape (n_samples,) of int
-        The node every sequence starts from, or each sequence's.
+    steps : KneserNeySteps or LabelSteps
+        The model's tables.
+    state : ndarray of shape (n_samples,) or (n_samples, 2) of intp
+        Every sequence's start state (``steps.start``, or one per sequence).
     codes : ndarray of shape (total_length,) of int
     lengths : ndarray of shape (n_samples,) of int
 
@@ -476,20 +483,19 @@ def sequence_log_likelihoods(log_probs, transitions, start, codes, lengths):
     log_likelihood : ndarray of shape (n_samples,), dtype float64
     """
     lengths = np.asarray(lengths, dtype=np.intp)
-    starts = np.broadcast_to(np.asarray(start, dtype=np.intp), lengths.shape)
     # one boundary after the last token: every sequence's end reads there
     codes = np.append(np.asarray(codes, dtype=np.intp), 0)  # (total_length + 1,)
     order = np.argsort(-lengths, kind="stable")  # (n,)
     lens = lengths[order]  # (n,) decreasing
     offsets = (np.cumsum(lengths) - lengths)[order]  # (n,)
-    state = starts[order].copy()  # (n,)
+    state = np.asarray(state, dtype=np.intp)[order]  # (n,) or (n, 2), a copy
     total = np.zeros(len(lengths))  # (n,)
     for t in range(int(lens.max(initial=0)) + 1):
         active = int(np.searchsorted(-lens, -t, side="right"))  # lens >= t
         # past its last token a sequence reads the end token (0)
         token = np.where(lens[:active] > t, codes[offsets[:active] + t], 0)  # (a,)
-        total[:active] += log_probs[state[:active], token]
-        state[:active] = transitions[state[:active], token]
+        total[:active] += steps.token_log_probs(state[:active], token)
+        state[:active] = steps.advance(state[:active], token)
     result = np.empty(len(lengths))
     result[order] = total
     return result
@@ -544,6 +550,84 @@ class KneserNeySteps:
         """Next-token log-probabilities, ndarray of shape (n, V), float64."""
         return self._log_probs[state]  # (n, V)
 
+    def token_log_probs(self, state, tokens):
+        """Log-probability of ``tokens[i]`` next in row ``i``, shape (n,)."""
+        return self._log_probs[state, tokens]  # (n,)
+
+
+class LabelSteps:
+    """The step interface of one label's model, over the model of all labels.
+
+    A label's next-token probability after a history is its own part,
+    read in the longest suffix of the history that the label saw, plus the
+    model of all labels read in the longest suffix that any label saw,
+    with the weight the label's model leaves to it::
+
+        p(w | history, label) = a(w | h_label) + g(h_label) p_all(w | h_all)
+
+    (:func:`class_model`). The state of a batch of sequences is an intp
+    array of shape (n, 2): each sequence's node in the labels' tables and its
+    node in the model of all labels. Only :meth:`start` depends on the
+    label: a state of any label advances and reads here
+    (:func:`label_start_states` starts sequences of several labels).
+
+    Parameters
+    ----------
+    tables : ClassTables
+    label : int
+        An index of the labels.
+
+    Attributes
+    ----------
+    n_tokens : int
+        ``V``; token 0 is the boundary token.
+    """
+
+    def __init__(self, tables, label):
+        self._tables = tables
+        self._label = int(label)
+        self._probs = tables.class_probs  # (S, V) a(w | h)
+        self._backoff = tables.class_backoff  # (S,) g(h)
+        self._transitions = tables.class_transitions  # (S, V)
+        self._all = KneserNeySteps(tables.log_probs, tables.transitions, tables.start)
+        self.n_tokens = self._probs.shape[1]
+
+    def start(self, n):
+        """State of ``n`` sequences that have read the start boundary."""
+        return label_start_states(self._tables, np.full(n, self._label))  # (n, 2)
+
+    def advance(self, state, tokens, parents=None):
+        """State after row ``parents[i]`` of ``state`` reads ``tokens[i]``.
+
+        Parameters
+        ----------
+        state : ndarray of shape (n, 2) of intp
+        tokens : ndarray of shape (m,) of int
+        parents : ndarray of shape (m,) of int, default=None
+            Row of ``state`` each new row continues; ``arange(m)`` if None.
+
+        Returns
+        -------
+        state : ndarray of shape (m, 2) of intp
+        """
+        rows = state if parents is None else state[parents]  # (m, 2)
+        own = self._transitions[rows[:, 0], tokens]  # (m,)
+        return np.column_stack([own, self._all.advance(rows[:, 1], tokens)])
+
+    def log_probs(self, state):
+        """Next-token log-probabilities, ndarray of shape (n, V), float64."""
+        own = state[:, 0]  # (n,)
+        p_all = np.exp(self._all.log_probs(state[:, 1]))  # (n, V)
+        with np.errstate(divide="ignore"):
+            return np.log(self._probs[own] + self._backoff[own, None] * p_all)
+
+    def token_log_probs(self, state, tokens):
+        """Log-probability of ``tokens[i]`` next in row ``i``, shape (n,)."""
+        own = state[:, 0]  # (n,)
+        p_all = np.exp(self._all.token_log_probs(state[:, 1], tokens))  # (n,)
+        with np.errstate(divide="ignore"):
+            return np.log(self._probs[own, tokens] + self._backoff[own] * p_all)
+
 
 # ------------------------------------------------------------ whole models
 
@@ -593,18 +677,31 @@ def order_scores(train, valid, n_tokens, orders, discount=None, patience=2):
         order tried.
     """
     valid_codes, valid_lengths = valid
-    n_valid_tokens = valid_lengths.sum() + len(valid_lengths)
     windows = ngram_windows(*train, max(orders))  # (M, N_max)
-    scores, best, worse = {}, -np.inf, 0
-    for order in orders:
+
+    def score(order):
         ngrams, counts = aggregate_windows(windows[:, windows.shape[1] - order :])
         _, log_probs, transitions, start = fit_tables(
             ngrams, counts, n_tokens, discount
         )
-        total = sequence_log_likelihoods(
-            log_probs, transitions, start, valid_codes, valid_lengths
-        ).sum()
-        scores[order] = float(total / n_valid_tokens)
+        steps = KneserNeySteps(log_probs, transitions, start)
+        return sequence_log_likelihoods(
+            steps, steps.start(len(valid_lengths)), valid_codes, valid_lengths
+        )
+
+    return _scores_until_worse(orders, score, valid_lengths, patience)
+
+
+def _scores_until_worse(orders, log_likelihoods, lengths, patience):
+    """Nats per token of each order, until ``patience`` in a row are not best.
+
+    ``log_likelihoods(order)`` gives the held-out sequences' log-likelihoods
+    under the model of that order; ``lengths`` are theirs.
+    """
+    n_tokens = lengths.sum() + len(lengths)  # one end token per sequence
+    scores, best, worse = {}, -np.inf, 0
+    for order in orders:
+        scores[order] = float(log_likelihoods(order).sum() / n_tokens)
         worse = 0 if scores[order] > best else worse + 1
         best = max(best, scores[order])
         if worse >= patience:
@@ -613,28 +710,6 @@ def order_scores(train, valid, n_tokens, orders, discount=None, patience=2):
 
 
 # ------------------------------------------------------------ with labels
-
-
-def read_contexts(transitions, contexts):
-    """The node each context reaches, read from the empty context (node 0).
-
-    Parameters
-    ----------
-    transitions : ndarray of shape (S, V) of int
-    contexts : ndarray of shape (n, N - 1) of int
-        Right-aligned, -1 before the first token.
-
-    Returns
-    -------
-    nodes : ndarray of shape (n,), dtype intp
-        The node of the longest suffix of each context that the automaton
-        holds: the context itself when it was seen.
-    """
-    nodes = np.zeros(len(contexts), dtype=np.intp)  # (n,)
-    for column in np.asarray(contexts).T:
-        read = column >= 0  # (n,)
-        nodes[read] = transitions[nodes[read], column[read]]
-    return nodes
 
 
 # The lowest level a label's own counts enter: below it, a label's model is
@@ -672,15 +747,18 @@ def class_ngram_counts(windows, classes, n_classes, counts=None):
     return ngrams, class_counts
 
 
-def class_model(ngrams, counts, n_tokens, discounts, all_log_probs, all_transitions):
+def class_model(ngrams, counts, n_tokens, discounts):
     """One label's automaton, over the model of all labels.
 
     The label's interpolated Kneser-Ney model of its own counts, from level
     :data:`CLASS_LOWEST_LEVEL` up, with the model of all labels in place of
-    the uniform distribution: the lowest order of a context ``h`` of the
-    label is the model of all labels after ``h``. Every row is linear in
-    ``p_0`` (``a(w | h) + g(h) p_0``), so the automaton is compiled once
-    with ``p_0 = 0`` and ``g(h) = 1 - sum_w a(w | h)``.
+    the uniform distribution. Every row is linear in ``p_0``: after a history
+    whose longest suffix the label saw is ``h``, the probability of ``w`` is
+    ``a(w | h) + g(h) p_0(w)``. The automaton is compiled once with
+    ``p_0 = 0``, which gives ``a``, and ``g(h) = 1 - sum_w a(w | h)``;
+    :class:`LabelSteps` reads ``p_0`` from the model of all labels after
+    the whole history (the longest suffix of it that any label saw), so a
+    history the label never saw still gets the others' longer contexts.
 
     Parameters
     ----------
@@ -691,34 +769,47 @@ def class_model(ngrams, counts, n_tokens, discounts, all_log_probs, all_transiti
     n_tokens : int
     discounts : ndarray of shape (N, 3)
         The label's own (:func:`level_discounts` of its counts).
-    all_log_probs, all_transitions : ndarray of shape (S_all, V)
-        The automaton of all labels.
 
     Returns
     -------
-    log_probs : ndarray of shape (S, V)
+    probs : ndarray of shape (S, V)
+        ``a(w | h)``.
+    backoff : ndarray of shape (S,)
+        ``g(h)``, the weight left to the model of all labels.
     transitions : ndarray of shape (S, V), dtype int32
     start : int
     """
     V = int(n_tokens)
-    part, transitions, start, contexts = automaton_probs(
+    probs, transitions, start = automaton_probs(
         ngrams, counts, V, discounts, np.zeros(V), CLASS_LOWEST_LEVEL
     )  # (S, V)
-    rest = np.clip(1.0 - part.sum(axis=1), 0.0, 1.0)  # (S,) g(h)
-    below = np.exp(all_log_probs[read_contexts(all_transitions, contexts)])  # (S, V)
-    with np.errstate(divide="ignore"):
-        log_probs = np.log(part + rest[:, None] * below)
-    return log_probs, transitions, start
+    backoff = np.clip(1.0 - probs.sum(axis=1), 0.0, 1.0)  # (S,)
+    return probs, backoff, transitions, start
+
+
+class ClassTables(NamedTuple):
+    """The compiled model of every label (:func:`class_tables`)."""
+
+    discounts: np.ndarray  # (N, 3) of the model of all labels
+    log_probs: np.ndarray  # (S_all, V) the model of all labels
+    transitions: np.ndarray  # (S_all, V)
+    start: int
+    class_discounts: np.ndarray  # (C, N, 3)
+    class_probs: np.ndarray  # (S, V) every label's a(w | h), block after block
+    class_backoff: np.ndarray  # (S,) g(h)
+    class_transitions: np.ndarray  # (S, V) into the labels' blocks
+    class_starts: np.ndarray  # (C,) each label's start node in them
 
 
 def class_tables(ngrams, class_counts, n_tokens, discount=None):
-    """The compiled model of every label, after the model of all labels.
+    """The compiled model of all labels, and of every label over it.
 
-    Block 0 of the tables is the model of all labels (the counts summed over
-    labels: the model a fit without labels makes); block ``c + 1`` is label
-    ``c``'s model (:func:`class_model`), its transitions offset to point
-    into its own block. A label with no n-grams (all its sequences were
-    empty) starts in block 0.
+    The model of all labels is the model of the counts summed over labels
+    (the model a fit without labels makes). Every label's model
+    (:func:`class_model`) is a block of the labels' tables, its transitions
+    offset to point into its own block. A label with no n-grams (all its
+    sequences were empty) gets a block of one node that leaves everything
+    to the model of all labels.
 
     Parameters
     ----------
@@ -730,42 +821,39 @@ def class_tables(ngrams, class_counts, n_tokens, discount=None):
 
     Returns
     -------
-    discounts : ndarray of shape (N, 3)
-        Of the model of all labels.
-    class_discounts : ndarray of shape (n_classes, N, 3)
-    log_probs : ndarray of shape (S, V)
-    transitions : ndarray of shape (S, V), dtype int32
-    start : int
-        Where the model of all labels starts.
-    class_starts : ndarray of shape (n_classes,), dtype int64
+    tables : ClassTables
     """
-    discounts, all_log_probs, all_transitions, start = fit_tables(
-        ngrams, class_counts.sum(axis=1), n_tokens, discount
+    V = int(n_tokens)
+    discounts, log_probs, transitions, start = fit_tables(
+        ngrams, class_counts.sum(axis=1), V, discount
     )
     n_classes = class_counts.shape[1]
     class_discounts = np.tile(discounts, (n_classes, 1, 1))  # (C, N, 3)
-    class_starts = np.full(n_classes, start, dtype=np.int64)
-    log_probs, transitions = [all_log_probs], [all_transitions]
-    offset = len(all_log_probs)
+    class_starts = np.zeros(n_classes, dtype=np.int64)
+    probs, backoff, moves = [], [], []
+    offset = 0
     for c in range(n_classes):
         seen = class_counts[:, c] > 0  # (m,)
-        if not seen.any():
-            continue
-        own, counts = ngrams[seen], class_counts[seen, c]
-        class_discounts[c] = level_discounts(own, counts, n_tokens, discount)
-        block, moves, first = class_model(
-            own, counts, n_tokens, class_discounts[c], all_log_probs, all_transitions
-        )
-        log_probs.append(block)
-        transitions.append(moves + np.int32(offset))
-        class_starts[c] = offset + first
-        offset += len(block)
-    return (
+        if seen.any():
+            own, counts = ngrams[seen], class_counts[seen, c]
+            class_discounts[c] = level_discounts(own, counts, V, discount)
+            block = class_model(own, counts, V, class_discounts[c])
+        else:
+            block = np.zeros((1, V)), np.ones(1), np.zeros((1, V), np.int32), 0
+        probs.append(block[0])
+        backoff.append(block[1])
+        moves.append(block[2] + np.int32(offset))
+        class_starts[c] = offset + block[3]
+        offset += len(block[0])
+    return ClassTables(
         discounts,
-        class_discounts,
-        np.concatenate(log_probs),
-        np.concatenate(transitions),
+        log_probs,
+        transitions,
         start,
+        class_discounts,
+        np.concatenate(probs),
+        np.concatenate(backoff),
+        np.concatenate(moves),
         class_starts,
     )
 
@@ -789,27 +877,33 @@ def class_order_scores(train, valid, n_tokens, n_classes, orders, discount=None)
     """
     codes, lengths, classes = train
     valid_codes, valid_lengths, valid_classes = valid
-    n_valid_tokens = valid_lengths.sum() + len(valid_lengths)
     windows = ngram_windows(codes, lengths, max(orders))  # (M, N_max)
     owner = np.repeat(classes, lengths + 1)  # (M,)
-    scores, best, worse = {}, -np.inf, 0
-    for order in orders:
+
+    def score(order):
         ngrams, class_counts = class_ngram_counts(
             windows[:, windows.shape[1] - order :], owner, n_classes
         )
-        *_, log_probs, transitions, _, class_starts = class_tables(
-            ngrams, class_counts, n_tokens, discount
-        )
-        total = sequence_log_likelihoods(
-            log_probs,
-            transitions,
-            class_starts[valid_classes],
-            valid_codes,
-            valid_lengths,
-        ).sum()
-        scores[order] = float(total / n_valid_tokens)
-        worse = 0 if scores[order] > best else worse + 1
-        best = max(best, scores[order])
-        if worse >= 2:
-            break
-    return scores
+        tables = class_tables(ngrams, class_counts, n_tokens, discount)
+        steps = LabelSteps(tables, 0)  # advances sequences of every label
+        state = label_start_states(tables, valid_classes)  # (n, 2)
+        return sequence_log_likelihoods(steps, state, valid_codes, valid_lengths)
+
+    return _scores_until_worse(orders, score, valid_lengths, patience=2)
+
+
+def label_start_states(tables, labels):
+    """The :class:`LabelSteps` start state of sequences of the given labels.
+
+    Parameters
+    ----------
+    tables : ClassTables
+    labels : ndarray of shape (n,) of int
+        Indices of labels.
+
+    Returns
+    -------
+    state : ndarray of shape (n, 2), dtype intp
+    """
+    own = tables.class_starts[labels]  # (n,)
+    return np.column_stack([own, np.full(len(own), tables.start)]).astype(np.intp)
