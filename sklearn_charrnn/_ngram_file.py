@@ -69,6 +69,9 @@ _CLASS_ARRAYS = (
     "class_start_nodes_",
 )
 _LABELS = ("classes_", "class_count_")
+# What a fit with labels adds to a fit without (the estimator forgets them
+# on a refit without labels).
+LABELLED = _LABELS + _CLASS_ARRAYS
 
 
 def schema(estimator_class):
@@ -100,7 +103,7 @@ def fitted_state(estimator, include_optimizer=True):
     """
     params = estimator.get_params(deep=False)
     known = set(params) | set(_MODEL) | set(_ARRAYS) | set(_FITTED)
-    known |= set(_CLASS_ARRAYS) | set(_LABELS)
+    known |= set(LABELLED)
     unknown = sorted(set(vars(estimator)) - known - set(_file_parts.COLUMNS))
     if unknown:
         raise ValueError(

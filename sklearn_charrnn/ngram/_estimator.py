@@ -26,10 +26,14 @@ MIN_AUTO_SEQUENCES = 10
 SMALL_DATA_ORDER = 3
 VALIDATION_FRACTION = 0.1
 # Fitted only with labels.
-LABELLED = (
-    "classes_",
-    "class_count_",
-    "ngram_class_counts_",
+LABELLED = _ngram_file.LABELLED
+# The attributes of a fit with labels that hold the fields of
+# kneser_ney.ClassTables, in its order.
+CLASS_TABLES = (
+    "discounts_",
+    "log_probs_",
+    "transitions_",
+    "start_node_",
     "class_discounts_",
     "class_probs_",
     "class_backoff_",
@@ -366,19 +370,11 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         )
         self.ngrams_, self.ngram_class_counts_ = ngrams, class_counts
         self.ngram_counts_ = class_counts.sum(axis=1)
-        (
-            self.discounts_,
-            self.log_probs_,
-            self.transitions_,
-            self.start_node_,
-            self.class_discounts_,
-            self.class_probs_,
-            self.class_backoff_,
-            self.class_transitions_,
-            self.class_start_nodes_,
-        ) = kneser_ney.class_tables(
+        tables = kneser_ney.class_tables(
             ngrams, class_counts, self._n_tokens(), self._discount()
         )
+        for name, value in zip(CLASS_TABLES, tables, strict=True):
+            setattr(self, name, value)
 
     def _discount(self):
         return None if self.discount == "auto" else float(self.discount)
@@ -455,17 +451,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         return kneser_ney.LabelSteps(self._class_tables(), label)
 
     def _class_tables(self):
-        return kneser_ney.ClassTables(
-            self.discounts_,
-            self.log_probs_,
-            self.transitions_,
-            self.start_node_,
-            self.class_discounts_,
-            self.class_probs_,
-            self.class_backoff_,
-            self.class_transitions_,
-            self.class_start_nodes_,
-        )
+        return kneser_ney.ClassTables(*(getattr(self, name) for name in CLASS_TABLES))
 
     def _class_log_likelihoods(self, codes, lengths):
         """``log p(sequence | label)`` of every sequence under every label.
