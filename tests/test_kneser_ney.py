@@ -103,18 +103,20 @@ def test_tiny_corpus_matches_hand_counts_and_reference():
     # level 1: a:2 (after 0 and b), b:3 (after a, 0, b), 0:2 -> n = (0, 2, 1, 0)
     y3, y2 = 5 / 7, 5 / 9
     expected = [
-        [0.5, 2 - 3 * 0.5 * 1 / 2, 3.0],  # n1 = 0: Y = 0.5 and D1 = Y
-        [1 - 2 * y2 * 2 / 5, 2.0, y2],  # n3 = 0: D3+ = Y
-        [1 - 2 * y3 * 1 / 5, 2.0, y3],
+        # n1 = 0: Y = 0.5 and D1 = Y; n3 > 0 but n4 = 0: D3+ falls back to 1.5
+        [0.5, 2 - 3 * 0.5 * 1 / 2, 1.5],
+        [1 - 2 * y2 * 2 / 5, 1.0, y2],  # n3 = 0: D2 falls back to 1, D3+ = Y
+        [1 - 2 * y3 * 1 / 5, 1.0, y3],
     ]
     np.testing.assert_allclose(gen.discounts_, expected)
 
-    # p(b | 0 a) by hand: level 3 gives all of 0ab's count 2 away (D2 = 2),
-    # so it is p(b | a); after a, level 2 has ab:1 and a0:1, so
-    # p(b | a) = (1 - D1) / 2 + (2 D1 / 2) p1(b), with
-    # p1(b) = gamma_1 / V = (1.25 + 3 + 1.25) / 7 / 4 (b's D3+ = 3 takes all)
-    p1_b = (1.25 + 3 + 1.25) / 7 / 4
-    p_b = (1 - 5 / 9) / 2 + 5 / 9 * p1_b
+    # p(b | 0 a) by hand: level 3 has only 0ab, count 2, D2 = 1, so
+    # p(b | 0 a) = (2 - 1) / 2 + (1 / 2) p2(b | a); after a, level 2 has
+    # ab:1 and a0:1, so p2(b | a) = (1 - D1) / 2 + (2 D1 / 2) p1(b), with
+    # p1(b) = (3 - 1.5) / 7 + gamma_1 / V, gamma_1 = (1.25 + 1.5 + 1.25) / 7
+    D1 = 1 - 2 * y2 * 2 / 5
+    p1_b = (3 - 1.5) / 7 + (1.25 + 1.5 + 1.25) / 7 / 4
+    p_b = 1 / 2 + 1 / 2 * ((1 - D1) / 2 + D1 * p1_b)
     steps = gen._steps()
     state = steps.advance(steps.start(1), np.array([1]))  # read "a"
     np.testing.assert_allclose(np.exp(steps.log_probs(state)[0, 2]), p_b)
@@ -231,13 +233,28 @@ def test_modified_discounts_closed_form_and_fallbacks():
         kneser_ney.modified_discounts(counts),
         [1 - 2 * y * 4 / 10, 2 - 3 * y * 2 / 4, 3 - 4 * y * 1 / 2],
     )
-    # no count of 1: Y = 0.5; no count of 2 either: D2 = Y; D1 = Y too
+    # no count of 1: Y = 0.5; no count of 2 either: D2 = Y; D1 = Y too;
+    # counts of 3 but none of 4: D3+ = 3 would take whole counts, so the
+    # fallback 1.5
     np.testing.assert_allclose(
-        kneser_ney.modified_discounts(np.array([3, 3, 5])), [0.5, 0.5, 3.0]
+        kneser_ney.modified_discounts(np.array([3, 3, 5])), [0.5, 0.5, 1.5]
     )
-    # many doubles push D1 below zero: clipped to the minimum
+    # many doubles push D1 below zero: clipped to the minimum; no triple:
+    # D2 falls back to 1
     low = kneser_ney.modified_discounts(np.array([1] + [2] * 50))
     assert low[0] == kneser_ney.MIN_DISCOUNT
+    assert low[1] == kneser_ney.FALLBACK_DISCOUNTS[1]
+
+
+def test_a_repeated_training_name_outranks_its_unseen_prefix():
+    """Every n-gram seen three times and none four: the formula's D3+ = 3
+    would take their whole counts and rank 'ann' (never seen) above 'anna'
+    and 'anne', training names one character longer."""
+    names = ["anna", "anne", "annie", "bob", "bobby", "bert"] * 3
+    gen = KneserNeyGenerator(order=3).fit(names)
+    assert (gen.discounts_ < [1.0, 2.0, 3.0]).all()
+    unseen, anna, anne = gen.score_samples(["ann", "anna", "anne"])
+    assert min(anna, anne) > unseen
 
 
 # ------------------------------------------------------------ estimator

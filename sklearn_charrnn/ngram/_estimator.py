@@ -70,9 +70,10 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     discount : float in (0, 1] or "auto", default="auto"
         ``"auto"``: Chen and Goodman's modified discounts, three per order
         (``D1``, ``D2``, ``D3+`` for n-grams seen once, twice, three times
-        or more), estimated in closed form from the training counts. A
-        float: that one discount for every order and count (interpolated
-        Kneser-Ney).
+        or more), estimated in closed form from the training counts; where
+        the counts cannot estimate one (no n-gram of an order seen ``r + 1``
+        times), KenLM's fallback 0.5, 1 or 1.5 instead. A float: that one
+        discount for every order and count (interpolated Kneser-Ney).
 
     random_state : int, RandomState instance or None, default=None
         Draws the held-out sequences of ``order="auto"``. Pass an int for a

@@ -54,6 +54,10 @@ from .._params import physical_memory
 # Discounts are kept at least this large, so that every seen context leaves
 # some probability to the lower orders and, through them, to every token.
 MIN_DISCOUNT = 0.05
+# D1, D2, D3+ where the counts of counts cannot estimate them (KenLM's
+# --discount_fallback): no n-gram seen r + 1 times would make D_r = r and
+# take the whole count of the n-grams seen r times.
+FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 
 # ----------------------------------------------------------------- counting
@@ -223,9 +227,14 @@ def modified_discounts(counts):
         D_r = r - (r + 1) Y n_{r+1} / n_r      (r = 1, 2, 3)
 
     When ``n_1`` is 0, ``Y`` is taken as 0.5; when ``n_r`` is 0 (no n-gram
-    has ``r`` counts, so ``D_r`` only matters for ``D3+``), ``D_r`` is ``Y``.
-    Every discount is then clipped to ``[MIN_DISCOUNT, r]``, so that it
-    removes at most the count and leaves some probability to lower orders.
+    has ``r`` counts, so ``D_r`` only matters for ``D3+``), ``D_r`` is ``Y``;
+    when ``n_r`` is positive but ``n_{r+1}`` is 0, the formula would give
+    ``D_r = r``, which takes the whole count of the n-grams seen ``r``
+    times (a name seen once would then score below its own unseen
+    prefixes), so ``D_r`` is :data:`FALLBACK_DISCOUNTS` (0.5, 1, 1.5, as
+    KenLM's ``--discount_fallback``). Every discount is then clipped to
+    ``[MIN_DISCOUNT, r]``, so that it removes at most the count and leaves
+    some probability to lower orders.
 
     Parameters
     ----------
@@ -240,10 +249,12 @@ def modified_discounts(counts):
     y = n[0] / (n[0] + 2 * n[1]) if n[0] > 0 else 0.5
     discounts = np.empty(3)
     for r in (1, 2, 3):
-        if n[r - 1] > 0:
-            discounts[r - 1] = r - (r + 1) * y * n[r] / n[r - 1]
-        else:
+        if n[r - 1] == 0:
             discounts[r - 1] = y
+        elif n[r] == 0:
+            discounts[r - 1] = FALLBACK_DISCOUNTS[r - 1]
+        else:
+            discounts[r - 1] = r - (r + 1) * y * n[r] / n[r - 1]
     return np.clip(discounts, MIN_DISCOUNT, [1.0, 2.0, 3.0])
 
 
