@@ -4,7 +4,8 @@
 and saves the model in the safe model file format (:func:`save_model`): by
 default a :class:`GeneratorMixture` of a :class:`CharRNNGenerator` and a
 :class:`KneserNeyGenerator`; ``--model rnn`` or ``--model ngram`` fits one
-alone. ``sample``, ``complete`` and ``score`` load any of them. ``charrnn
+alone. ``sample``, ``complete`` and ``score`` load any of them, and a
+:class:`CharRNNClassifier`'s file (they use its generator). ``charrnn
 demo`` (the default command) trains a CharRNNGenerator on the bundled
 dinosaur names and prints ten new names and three completions.
 
@@ -200,7 +201,12 @@ def _decoded(data, encoding, shown):
 
 
 def load_model(path):
-    """Load a model file written by ``charrnn fit`` or ``save``: any kind."""
+    """Load a model file written by ``charrnn fit`` or ``save``: any kind.
+
+    A :class:`CharRNNClassifier`'s file gives its generator, which writes
+    and scores names under the classifier's labels.
+    """
+    from ._classifier import CharRNNClassifier
     from ._models import load_model as read_model
     from ._sequences import STRING
 
@@ -218,6 +224,8 @@ def load_model(path):
         raise UserError(
             f"{error} ('charrnn fit NAMES.txt -o MODEL' writes a model file)"
         ) from None
+    if isinstance(model, CharRNNClassifier):
+        model = model.generator_
     if model.input_kind_ != STRING:
         raise UserError(
             f"{path} holds a model fitted on token arrays; the command line "
@@ -349,11 +357,25 @@ def split_labels(lines, column, shown):
 
 
 def _read(args):
-    """The names of ``args.names``, and their labels with ``--label-column``."""
-    if args.label_column is None:
-        return read_names(args.names, args.encoding), None
-    lines = read_names(args.names, args.encoding, keep_tabs=True)
+    """The names of ``args.names``, and their labels with ``--label-column``.
+
+    Without it, a name that holds a tab gets a warning: the file is likely
+    tab-separated, with labels.
+    """
     shown = "standard input" if args.names == "-" else args.names
+    if args.label_column is None:
+        names = read_names(args.names, args.encoding)
+        tabbed = next((name for name in names if "\t" in name), None)
+        if tabbed is not None:
+            warnings.warn(
+                f"{shown} holds tabs ({tabbed[:40]!r}): each line is read "
+                "whole, as one name; if the file is tab-separated with labels, "
+                "pass --label-column 2 (or the labels' column)",
+                UserWarning,
+                stacklevel=2,
+            )
+        return names, None
+    lines = read_names(args.names, args.encoding, keep_tabs=True)
     return split_labels(lines, args.label_column, shown)
 
 
@@ -822,7 +844,10 @@ def score(args):
     """Print each name's log-likelihood; the mean per token on stderr."""
     model = load_model(args.model)
     names, labels = _read(args)
-    labels = _score_labels(args, model, labels)
+    if args.label is not None:
+        labels = [_label(args, model)["y"]] * len(names)
+    else:
+        labels = _score_labels(args, model, labels)
     log_likelihoods = model.score_samples(names, *([] if labels is None else [labels]))
     for name, log_likelihood in zip(names, log_likelihoods, strict=True):
         print(f"{name}\t{log_likelihood:.4f}")
@@ -983,6 +1008,7 @@ def _add_generation(parser, n_default, n_help):
 
 
 def _add_label_column(parser, what):
+    """Add ``--label-column`` to ``parser`` (or to a group of it)."""
     parser.add_argument(
         "--label-column",
         type=_label_column,
@@ -992,11 +1018,12 @@ def _add_label_column(parser, what):
     )
 
 
-def _add_label(parser):
+def _add_label(parser, what="names of this kind"):
+    """Add ``--label`` to ``parser`` (or to a group of it)."""
     parser.add_argument(
         "--label",
         metavar="LABEL",
-        help="names of this kind (a model trained with --label-column)",
+        help=f"{what} (a model trained with --label-column)",
     )
 
 
@@ -1097,7 +1124,15 @@ def build_parser():
     )
     p_complete.set_defaults(func=complete, parser=p_complete, flags=_GENERATION_FLAGS)
 
-    p_score = commands.add_parser("score", help="log-likelihood of each name")
+    p_score = commands.add_parser(
+        "score",
+        help="log-likelihood of each name",
+        description="Print each name's log-likelihood (nats), and the mean per "
+        "token (characters and the end of a name) on standard error. A model "
+        "trained with labels scores each name under the label --label or "
+        "--label-column gives; with neither, under the mixture of its labels, "
+        "weighted by how many training names each had.",
+    )
     p_score.add_argument("model", metavar="MODEL")
     p_score.add_argument(
         "names", metavar="NAMES.txt", help="one name per line; - reads stdin"
@@ -1105,7 +1140,9 @@ def build_parser():
     p_score.add_argument(
         "--encoding", default="utf-8", help="encoding of NAMES.txt (default: utf-8)"
     )
-    _add_label_column(p_score, "score each name under its label")
+    labels = p_score.add_mutually_exclusive_group()
+    _add_label_column(labels, "score each name under its label")
+    _add_label(labels, "score every name under this label")
     p_score.set_defaults(func=score, parser=p_score, flags={})
     return parser
 

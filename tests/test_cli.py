@@ -14,6 +14,7 @@ import pytest
 
 import sklearn_charrnn
 from sklearn_charrnn import (
+    CharRNNClassifier,
     CharRNNGenerator,
     GeneratorMixture,
     KneserNeyGenerator,
@@ -857,6 +858,58 @@ def test_labels_through_fit_sample_complete_and_score(capsys, labelled_file, tmp
     assert [float(line.split("\t")[1]) for line in out[:2]] == pytest.approx(
         expected, abs=1e-4
     )
+
+
+def test_score_under_one_label(capsys, labelled_file, tmp_path):
+    path = str(tmp_path / "labelled.npz")
+    rows = ["fit", labelled_file, "--label-column", "2", "-o", path, "-q"]
+    assert _run(capsys, *rows, "--model", "ngram")[0] == 0
+    model = load_model(path)
+    names = ["tanaka", "rossi", "ferrara"]
+    plain = tmp_path / "names.txt"
+    plain.write_text("\n".join(names), "utf-8")
+    code, out, _ = _run(capsys, "score", path, str(plain), "--label", "it")
+    expected = model.score_samples(names, ["it"] * len(names))
+    assert code == 0 and [line.split("\t")[0] for line in out] == names
+    assert [float(line.split("\t")[1]) for line in out] == pytest.approx(
+        expected, abs=1e-4
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", path, labelled_file, "--label", "it", "--label-column", "2"])
+    assert exit_info.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_a_classifier_file_samples_completes_and_scores_with_its_generator(
+    capsys, labelled_file, tmp_path
+):
+    names = ["tanaka", "suzuki", "sato", "rossi", "bianchi", "ferrari"] * 3
+    labels = ["ja", "ja", "ja", "it", "it", "it"] * 3
+    clf = CharRNNClassifier(hidden_size=8, max_iter=2, random_state=0)
+    path = str(tmp_path / "classifier.npz")
+    with pytest.warns(UserWarning):  # ConvergenceWarning at max_iter=2
+        clf.fit(names, labels).save(path)
+    code, out, _ = _run(capsys, "sample", path, "--label", "ja", "-n", "3", "--seed", "1")
+    assert code == 0 and out == clf.generator_.sample(3, y="ja", random_state=1)
+    code, out, _ = _run(capsys, "complete", path, "ros", "--label", "it", "--seed", "1")
+    assert code == 0 and out[0].startswith("ros")
+    code, out, _ = _run(capsys, "score", path, labelled_file, "--label-column", "2")
+    expected = clf.generator_.score_samples(["tanaka", "suzuki"], ["ja", "ja"])
+    assert code == 0
+    assert [float(line.split("\t")[1]) for line in out[:2]] == pytest.approx(
+        expected, abs=1e-4
+    )
+
+
+def test_tabs_without_label_column_warn(capsys, labelled_file, tmp_path):
+    path = str(tmp_path / "tabs.npz")
+    code, _, err = _run(capsys, "fit", labelled_file, "-o", path, "--model", "ngram")
+    assert code == 0
+    assert "holds tabs ('tanaka\\tja')" in err[0] and "--label-column 2" in err[0]
+    code, _, err = _run(capsys, "score", path, labelled_file)
+    assert code == 0 and "holds tabs" in err[0]
+    code, _, err = _run(capsys, "score", path, labelled_file, "--label-column", "2")
+    assert code == 1 and not any("holds tabs" in line for line in err)
 
 
 def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
