@@ -70,8 +70,9 @@ def label_indices(classes, y, n, what="y"):
     ----------
     classes : ndarray of shape (n_classes,)
         The fitted ``classes_``.
-    y : label or array-like of shape (n,)
-        One label for all ``n`` sequences, or one each.
+    y : label or array-like of shape (n,) or (n, 1)
+        One label for all ``n`` sequences, or one each (a column, as ``fit``
+        takes it, with a ``DataConversionWarning``).
     n : int
         Number of sequences.
     what : str, default="y"
@@ -85,6 +86,8 @@ def label_indices(classes, y, n, what="y"):
     if np.ndim(y) == 0:
         values = [np.asarray(y).item()] * n
     else:
+        if np.ndim(y) == 2 and np.shape(y)[1] == 1:
+            y = column_or_1d(y, warn=True)
         values = np.asarray(y, dtype=object).tolist()
         if np.ndim(y) != 1 or len(values) != n:
             raise ValueError(

@@ -889,7 +889,8 @@ def test_a_classifier_file_samples_completes_and_scores_with_its_generator(
     path = str(tmp_path / "classifier.npz")
     with pytest.warns(UserWarning):  # ConvergenceWarning at max_iter=2
         clf.fit(names, labels).save(path)
-    code, out, _ = _run(capsys, "sample", path, "--label", "ja", "-n", "3", "--seed", "1")
+    argv = ["sample", path, "--label", "ja", "-n", "3", "--seed", "1"]
+    code, out, _ = _run(capsys, *argv)
     assert code == 0 and out == clf.generator_.sample(3, y="ja", random_state=1)
     code, out, _ = _run(capsys, "complete", path, "ros", "--label", "it", "--seed", "1")
     assert code == 0 and out[0].startswith("ros")

@@ -116,6 +116,21 @@ def test_one_label_per_sequence_comes_back_in_order(conditional):
     assert all(set(name) <= set("oprst") for name, _ in best)
 
 
+def test_a_column_of_labels_scores_as_fit_takes_it(conditional):
+    """A one-column y (a DataFrame's) is ravelled with a warning in fit and
+    in scoring alike, so cross-validation on a DataFrame scores."""
+    from sklearn.exceptions import DataConversionWarning
+
+    column = np.array(Y)[:, None]  # (n, 1)
+    with pytest.warns(DataConversionWarning):
+        scores = conditional.score_samples(X, column)
+    np.testing.assert_array_equal(scores, conditional.score_samples(X, Y))
+    with pytest.warns(DataConversionWarning):
+        assert conditional.score(X, column) == conditional.score(X, Y)
+    with pytest.raises(ValueError, match=r"one label per sequence.*\(20, 2\)"):
+        conditional.score_samples(X, np.column_stack([Y, Y]))
+
+
 def test_exclude_training_is_per_label():
     """'ab' is a training name of label a only: excluded under a, not under b."""
     names, labels = ["ab"] * 30 + ["ab"] * 3 + ["abb"] * 27, ["a"] * 30 + ["b"] * 30
