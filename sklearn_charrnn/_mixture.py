@@ -137,7 +137,10 @@ class GeneratorMixture(
     estimators : list of (str, estimator) tuples, default=None
         The generators to mix, each with a name. Each is cloned and fitted
         on the training sequences. None means
-        ``[("rnn", CharRNNGenerator()), ("ngram", KneserNeyGenerator())]``.
+        ``[("rnn", CharRNNGenerator()), ("ngram", KneserNeyGenerator())]``;
+        as with scikit-learn's ``None`` defaults, their parameters are not
+        the mixture's: pass that list to set them (``rnn__hidden_size``) or
+        to search over them.
 
     weights : "auto" or array-like of shape (n_estimators,), default="auto"
         ``"auto"``: the weights that maximise the likelihood of held-out
@@ -331,7 +334,9 @@ class GeneratorMixture(
         else:
             self.weights_, self.em_curve_ = self._fixed_weights(len(named)), None
         fit_args = () if y_fit is None else (y_fit,)
-        self.estimators_ = _fit_clones(components, sequences, fit_args)
+        self.estimators_ = _fit_clones(
+            components, sequences, fit_args, self.estimators is None
+        )
         self.named_estimators_ = Bunch(
             **{name: e for (name, _), e in zip(named, self.estimators_, strict=True)}
         )
@@ -410,7 +415,9 @@ class GeneratorMixture(
             ]
             if not groups:  # every held-out label is missing from the rest
                 return np.full(k, 1.0 / k), None
-        fitted = _fit_clones(components, _rows(sequences, train), fit_args)
+        fitted = _fit_clones(
+            components, _rows(sequences, train), fit_args, self.estimators is None
+        )
         log_probs = np.column_stack(
             [
                 np.concatenate(
@@ -610,12 +617,14 @@ def _seeded(estimator, seed):
     return estimator
 
 
-def _fit_clones(components, X, fit_args):
+def _fit_clones(components, X, fit_args, defaults=False):
     """A clone of every ``(name, estimator)`` fitted on ``X``.
 
     A component's ValueError says which component it is, how its
-    parameters are set through the mixture (``name__parameter``), and that
-    the mixture keeps nothing of the fit (it is put back as it was).
+    parameters are set through the mixture (``name__parameter``; with
+    ``defaults``, the components of ``estimators=None``, by passing
+    ``estimators``), and that the mixture keeps nothing of the fit (it is
+    put back as it was).
     """
     fitted = []
     for name, estimator in components:
@@ -623,10 +632,15 @@ def _fit_clones(components, X, fit_args):
             fitted.append(clone(estimator).fit(X, *fit_args))
         except ValueError as error:
             if len(error.args) == 1 and isinstance(error.args[0], str):
+                how = (
+                    "a default component: pass estimators=[...] to set its "
+                    "parameters"
+                    if defaults
+                    else f"set its parameters as {name}__<parameter>"
+                )
                 error.args = (
-                    f"Estimator {name!r} of the mixture (set its parameters as "
-                    f"{name}__<parameter>): {error} (The mixture is as it was "
-                    "before this fit.)",
+                    f"Estimator {name!r} of the mixture ({how}): {error} (The "
+                    "mixture is as it was before this fit.)",
                 )
             raise
     return fitted

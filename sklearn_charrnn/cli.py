@@ -1232,8 +1232,8 @@ def for_the_shell(message, flags):
     """
     # the flags set a mixture's rnn: no rnn__ prefix on the command line
     message = re.sub(
-        r"Estimator '(\w+)' of the mixture \(set its parameters as "
-        r"\w+__<parameter>\): (.*) \(The mixture is as it was before this fit\.\)",
+        r"Estimator '(\w+)' of the mixture \([^)]*\): (.*) "
+        r"\(The mixture is as it was before this fit\.\)",
         r"the mixture's \1: \2",
         message,
         flags=re.DOTALL,

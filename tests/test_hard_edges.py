@@ -318,14 +318,29 @@ def test_a_refused_partial_fit_changes_no_count(kind):
 
 
 def test_a_components_error_names_it_in_the_mixture():
-    from sklearn_charrnn import GeneratorMixture
+    """And says how to set its parameters: as rnn__<parameter> when the
+    components were given, by giving them when they are the defaults
+    (estimators=None has no nested parameters)."""
+    from sklearn_charrnn import GeneratorMixture, KneserNeyGenerator
 
     with pytest.raises(ValueError, match="early_stopping needs at least 2") as info:
         GeneratorMixture().fit(["ab"])
     assert str(info.value).startswith(
-        "Estimator 'rnn' of the mixture (set its parameters as rnn__<parameter>)"
+        "Estimator 'rnn' of the mixture (a default component: pass "
+        "estimators=[...] to set its parameters)"
     )
     assert str(info.value).endswith("(The mixture is as it was before this fit.)")
+    given = GeneratorMixture(
+        [("rnn", CharRNNGenerator(hidden_size=4)), ("ngram", KneserNeyGenerator())]
+    )
+    with pytest.raises(ValueError, match="early_stopping needs at least 2") as info:
+        given.fit(["ab"])
+    assert str(info.value).startswith(
+        "Estimator 'rnn' of the mixture (set its parameters as rnn__<parameter>)"
+    )
+    given.set_params(rnn__early_stopping=False, rnn__max_iter=1)
+    with pytest.warns(UserWarning):  # ConvergenceWarning at max_iter=1
+        given.fit(["ab"])
 
 
 # ------------------------------------------------------ unusual strings
