@@ -633,8 +633,7 @@ def _fit_clones(components, X, fit_args, defaults=False):
         except ValueError as error:
             if len(error.args) == 1 and isinstance(error.args[0], str):
                 how = (
-                    "a default component: pass estimators=[...] to set its "
-                    "parameters"
+                    "a default component: pass estimators=[...] to set its parameters"
                     if defaults
                     else f"set its parameters as {name}__<parameter>"
                 )
