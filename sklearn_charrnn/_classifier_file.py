@@ -234,7 +234,8 @@ def _check_prior_source(log_prior, prior, class_count):
     ):
         raise ModelFileError(
             f"class_log_prior_ is {short_repr(log_prior)} but {source} gives "
-            f"{short_repr(expected)}"
+            f"{short_repr(expected)} (fit sets class_log_prior_: a class_prior "
+            "set after fit counts from the next fit)"
         )
 
 

@@ -194,6 +194,8 @@ def test_save_refuses_what_would_not_load(clf_file, tmp_path):
     changed.set_params(class_prior=[0.5, 0.5])
     with pytest.raises(ValueError, match=r"Cannot save .*class_prior=\[0.5, 0.5\]"):
         changed.save(path)
+    with pytest.raises(ValueError, match="a class_prior set after fit counts from"):
+        changed.save(path)
     extra = pickle.loads(pickle.dumps(model))
     extra.extra_ = 1
     with pytest.raises(ValueError, match=r"extra_.*Use pickle"):
