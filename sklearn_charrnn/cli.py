@@ -656,6 +656,14 @@ def fit(args):
 
     check_output(args.output, args.names)
     names, labels = _read(args)
+    if labels is not None and len(labels) > 1 and labels.count(labels[0]) == 1:
+        warnings.warn(
+            f"the label of line 1, {labels[0]!r}, is on no other line: if line 1 "
+            f"({names[0]!r}) is a header, remove it (it is learnt as a name of "
+            "that label)",
+            UserWarning,
+            stacklevel=2,
+        )
     kind = args.model or MODELS[0]
     params = _rnn_params(args)
     if params.get("clip_norm") == "none":

@@ -913,6 +913,24 @@ def test_tabs_without_label_column_warn(capsys, labelled_file, tmp_path):
     assert code == 1 and not any("holds tabs" in line for line in err)
 
 
+def test_a_header_line_gets_a_warning(capsys, labelled_file, tmp_path):
+    with_header = tmp_path / "header.tsv"
+    with open(labelled_file, encoding="utf-8") as rows:
+        with_header.write_text("name\tlanguage\n" + rows.read(), "utf-8")
+    path = str(tmp_path / "header.npz")
+    code, _, err = _run(
+        capsys, "fit", str(with_header), "--label-column", "2", "-o", path,
+        "--model", "ngram",
+    )  # fmt: skip
+    assert code == 0 and "'language', is on no other line" in err[0]
+    assert "if line 1 ('name') is a header, remove it" in err[0]
+    code, _, err = _run(
+        capsys, "fit", labelled_file, "--label-column", "2", "-o", path, "--model",
+        "ngram",
+    )  # fmt: skip
+    assert code == 0 and not err
+
+
 def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):
     path = str(tmp_path / "x.npz")
     code, _, err = _run(capsys, "fit", labelled_file, "--label-column", "3", "-o", path)
