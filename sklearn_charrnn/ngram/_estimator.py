@@ -202,7 +202,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     the probability they leave. A label with a few dozen names then borrows
     the spelling of all the others where its own counts are thin, in the
     longest context they know. On the surnames' held-out split this scores
-    -1.8098 nats/token against -1.8231 for one model per language, and gains
+    -1.8098 nats/token against -1.8230 for one model per language, and gains
     up to 0.56 on the languages with fewer than 100 names
     (``benchmarks/ngram_labels.py``).
 
