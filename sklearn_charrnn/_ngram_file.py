@@ -18,10 +18,10 @@ and the arrays ``model/ngrams_`` (int64), ``model/ngram_counts_``,
 ``model/discounts_``, ``model/log_probs_``, ``model/transitions_`` and
 ``fitted/training_hashes_``; with labels, also ``model/ngram_class_counts_``
 (int64), ``model/class_discounts_``, ``model/class_probs_``,
-``model/class_backoff_``, ``model/class_transitions_`` (int32) and
-``model/class_start_nodes_`` (int64). Both the counts (what ``partial_fit`` adds to)
-and the compiled tables (what scoring and sampling read) are stored, so
-loading compiles nothing.
+``model/class_backoff_``, ``model/class_transitions_`` (int32),
+``model/class_start_nodes_`` and ``model/class_offsets_`` (int64). Both the
+counts (what ``partial_fit`` adds to) and the compiled tables (what scoring
+and sampling read) are stored, so loading compiles nothing.
 
 :func:`schema` runs the same checks when saving and when loading: the
 parameters against the estimator's constraints, ``order_`` and the
@@ -30,7 +30,8 @@ in range, n-grams sorted and distinct with positive counts (with labels:
 the counts per label non-negative and adding up to them), discounts in
 ``(0, r]``, start nodes in range, log-probabilities finite with every row
 summing to 1 (with labels: the labels' parts and back-off weights
-non-negative, every row's part and weight summing to 1).
+non-negative, every row's part and weight summing to 1, every label's block
+of rows, its start node and its transitions inside it).
 
 This module takes the estimator class as an argument and never imports it.
 """
@@ -41,6 +42,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import _file_parts, _persistence
+from ._labels import short_repr
 from ._persistence import (
     ModelFileError,
     ModelSchema,
@@ -67,6 +69,7 @@ _CLASS_ARRAYS = (
     "class_backoff_",
     "class_transitions_",
     "class_start_nodes_",
+    "class_offsets_",
 )
 _LABELS = ("classes_", "class_count_")
 # What a fit with labels adds to a fit without (the estimator forgets them
@@ -138,9 +141,8 @@ def fitted_state(estimator, include_optimizer=True):
             (f"model/{name}", np.asarray(getattr(estimator, name)))
             for name in _CLASS_ARRAYS
         )
-        arrays["model/class_start_nodes_"] = arrays["model/class_start_nodes_"].astype(
-            np.int64
-        )
+        for name in ("model/class_start_nodes_", "model/class_offsets_"):
+            arrays[name] = arrays[name].astype(np.int64)
     fitted = {
         "max_length_": _persistence.json_scalar(estimator.max_length_, "max_length_"),
         **_file_parts.columns(estimator),
@@ -205,6 +207,7 @@ def _check_sections(params, sections):
                 "model/class_backoff_": ((S_c,), np.dtype(np.float64)),
                 "model/class_transitions_": ((S_c, n_tokens), np.dtype(np.int32)),
                 "model/class_start_nodes_": ((C,), np.dtype(np.int64)),
+                "model/class_offsets_": ((C + 1,), np.dtype(np.int64)),
             }
         )
     state = {
@@ -336,37 +339,63 @@ def _check_class_arrays(arrays, state):
             "ngram_class_counts_ must be non-negative and add up to ngram_counts_ "
             "over the labels"
         )
-    _check_discounts(arrays["model/class_discounts_"], state["discount"])
+    _check_discounts(
+        arrays["model/class_discounts_"], state["discount"], "class_discounts_"
+    )
+    for name in ("class_probs_", "class_backoff_"):
+        values = arrays[f"model/{name}"]
+        good = (np.isfinite(values) & (values >= 0)).reshape(len(values), -1)
+        bad = np.flatnonzero(~good.all(axis=1))
+        if bad.size:
+            raise ModelFileError(
+                f"{name} must be finite and non-negative; row {bad[0]} is not"
+            )
     probs, backoff = arrays["model/class_probs_"], arrays["model/class_backoff_"]
-    if not (np.isfinite(probs).all() and np.isfinite(backoff).all()) or (
-        (probs < 0).any() or (backoff < 0).any()
-    ):
-        raise ModelFileError(
-            "class_probs_ and class_backoff_ must be finite and non-negative"
-        )
     _check_row_sums(probs.sum(axis=1) + backoff, "class_probs_ with class_backoff_")
-    _check_transitions(arrays["model/class_transitions_"], "class_transitions_")
-    starts = arrays["model/class_start_nodes_"]
-    n_nodes = state["model"]["n_class_nodes"]
-    if ((starts < 0) | (starts >= n_nodes)).any():
+    _check_label_blocks(arrays, state["model"]["n_class_nodes"])
+
+
+def _check_label_blocks(arrays, n_nodes):
+    """Every label's block of rows holds its start node and its transitions."""
+    offsets = arrays["model/class_offsets_"]
+    if offsets[0] != 0 or offsets[-1] != n_nodes or (np.diff(offsets) < 1).any():
         raise ModelFileError(
-            f"class_start_nodes_ must be nodes of the labels' tables, in [0, "
-            f"{n_nodes}); got {starts.min()} to {starts.max()}"
+            f"class_offsets_ must rise from 0 to the {n_nodes} rows of the labels' "
+            f"tables, each label a block of at least one row; got {short_repr(offsets)}"
+        )
+    starts = arrays["model/class_start_nodes_"]
+    outside = np.flatnonzero((starts < offsets[:-1]) | (starts >= offsets[1:]))
+    if outside.size:
+        c = outside[0]
+        raise ModelFileError(
+            f"class_start_nodes_[{c}] is {starts[c]}, outside label {c}'s rows "
+            f"[{offsets[c]}, {offsets[c + 1]})"
+        )
+    transitions = arrays["model/class_transitions_"]
+    label = np.repeat(np.arange(len(starts)), np.diff(offsets))  # (S,)
+    low, high = offsets[label][:, None], offsets[label + 1][:, None]  # (S, 1)
+    out = np.flatnonzero(((transitions < low) | (transitions >= high)).any(axis=1))
+    if out.size:
+        row = out[0]
+        raise ModelFileError(
+            f"row {row} of class_transitions_ leaves label {label[row]}'s rows "
+            f"[{offsets[label[row]]}, {offsets[label[row] + 1]}): "
+            f"{transitions[row].min()} to {transitions[row].max()}"
         )
 
 
-def _check_discounts(discounts, discount):
+def _check_discounts(discounts, discount, name="discounts_"):
     """Discounts ``D1, D2, D3+`` in ``(0, 1]``, ``(0, 2]``, ``(0, 3]``."""
     if not np.isfinite(discounts).all() or (discounts <= 0).any():
-        raise ModelFileError("discounts_ must be finite and positive")
+        raise ModelFileError(f"{name} must be finite and positive")
     if (discounts > np.array([1.0, 2.0, 3.0])).any():
         raise ModelFileError(
-            "discounts_ D1, D2, D3+ may not exceed 1, 2 and 3: a discount removes "
+            f"{name} D1, D2, D3+ may not exceed 1, 2 and 3: a discount removes "
             "at most the count"
         )
     if discount is not None and not np.allclose(discounts, discount, rtol=1e-12):
         raise ModelFileError(
-            f"the parameters say discount={discount!r} but discounts_ differ"
+            f"the parameters say discount={discount!r} but {name} differ"
         )
 
 

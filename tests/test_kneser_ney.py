@@ -51,10 +51,18 @@ class ReferenceKneserNey:
         y = n1 / (n1 + 2 * n2)
         return [1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3]
 
-    def prob(self, history, w, discounts):
-        """p(w | history), history a tuple of at most order - 1 tokens."""
-        lower = 1.0 / self.V if not history else self.prob(history[1:], w, discounts)
+    def prob(self, history, w, discounts, base=None, lowest=1):
+        """p(w | history), history a tuple of at most order - 1 tokens.
+
+        Below level ``lowest`` it is ``base``, ``p_0(w)`` (1 / V if None).
+        """
         k = len(history) + 1
+        p_0 = 1.0 / self.V if base is None else base
+        if k < lowest:
+            return p_0
+        lower = (
+            p_0 if not history else self.prob(history[1:], w, discounts, base, lowest)
+        )
         following = {
             g[-1]: c
             for g, c in self.counts.items()

@@ -4,9 +4,11 @@ import pickle
 
 import numpy as np
 import pytest
+from _tamper import edit_array, edit_metadata, members_of, set_item, write_members
 from scipy.special import logsumexp
+from test_kneser_ney import ReferenceKneserNey, steps_log_probs_along
 
-from sklearn_charrnn import KneserNeyGenerator, load_model
+from sklearn_charrnn import KneserNeyGenerator, ModelFileError, load_model
 from sklearn_charrnn._sequences import encode
 from sklearn_charrnn.generation import contains, label_tag, sequence_hash
 
@@ -91,6 +93,44 @@ def test_a_history_the_label_never_saw_reads_all_labels_after_all_of_it():
     backoff = gap[np.argmax(np.abs(gap_all))] / gap_all[np.argmax(np.abs(gap_all))]
     assert 0 < backoff < 1
     np.testing.assert_allclose(gap, backoff * gap_all, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", [2, 3, 5])
+def test_every_label_matches_a_reference_written_from_the_formula(dinosaurs, order):
+    """p(w | history, c) = a_c(w | h_c) + g_c(h_c) p_all(w | h): the label's
+    own model from level 2 (CLASS_LOWEST_LEVEL) over the model of all labels
+    after the whole history, next to the dict-based reference of
+    tests/test_kneser_ney.py, along names each label saw and did not see."""
+    names = dinosaurs[:150]
+    labels = [i % 3 for i in range(len(names))]
+    model = KneserNeyGenerator(order=order).fit(names, labels)
+    V = len(model.vocabulary_) + 2
+
+    def encode(name):
+        return [model.vocabulary_.get(char, V - 1) for char in name]
+
+    everyone = ReferenceKneserNey([encode(n) for n in names], order, V)
+    for c in range(3):
+        own = [encode(n) for n, label in zip(names, labels, strict=True) if label == c]
+        label_model = ReferenceKneserNey(own, order, V)
+        steps = model._steps(label=c)
+        for name in [*names[:4], "qqzx", "saurus"]:
+            seq = (0, *encode(name))
+            expected = []
+            for i in range(1, len(seq) + 1):
+                history = seq[max(0, i - order + 1) : i]
+                row = []
+                for w in range(V):
+                    p_all = everyone.prob(history, w, model.discounts_)
+                    row.append(
+                        label_model.prob(
+                            history, w, model.class_discounts_[c], p_all, lowest=2
+                        )
+                    )
+                expected.append(np.log(row))
+            np.testing.assert_allclose(
+                steps_log_probs_along(steps, seq[1:]), expected, rtol=1e-10, atol=1e-12
+            )
 
 
 def test_labels_change_scores_and_samples(labelled):
@@ -203,12 +243,74 @@ def test_a_file_with_inconsistent_label_tables_does_not_save(tmp_path):
         model.save(tmp_path / "bad.npz")
     model = KneserNeyGenerator(order=3).fit(X, Y)
     model.class_transitions_ = model.class_transitions_ + len(model.class_probs_)
-    with pytest.raises(ValueError, match="row 0 of class_transitions_ holds a node"):
+    with pytest.raises(
+        ValueError, match="row 0 of class_transitions_ leaves label 0.s rows"
+    ):
         model.save(tmp_path / "bad.npz")
     model = KneserNeyGenerator(order=3).fit(X, Y)
     model.ngram_class_counts_ = model.ngram_class_counts_ * 2
     with pytest.raises(ValueError, match="add up"):
         model.save(tmp_path / "bad.npz")
+
+
+def _swap(array, i, j):
+    array = array.copy()
+    array[[i, j]] = array[[j, i]]
+    return array
+
+
+LABEL_TAMPERING = {
+    "labels' start nodes swapped": (
+        edit_array("model/class_start_nodes_", lambda a: _swap(a, 0, 1)),
+        r"class_start_nodes_\[0\] is .* outside label 0's rows",
+    ),
+    "a transition into another label's block": (
+        edit_array("model/class_transitions_", lambda a: set_item(a, (0, 1), a.max())),
+        "row 0 of class_transitions_ leaves label 0's rows",
+    ),
+    "blocks that do not cover the rows": (
+        edit_array("model/class_offsets_", lambda a: set_item(a, -1, a[-1] - 1)),
+        "class_offsets_ must rise from 0 to the",
+    ),
+    "an empty block": (
+        edit_array("model/class_offsets_", lambda a: set_item(a, 1, 0)),
+        "each label a block of at least one row",
+    ),
+    "a negative part": (
+        edit_array("model/class_probs_", lambda a: set_item(a, (3, 1), -0.1)),
+        "class_probs_ must be finite and non-negative; row 3 is not",
+    ),
+    "a NaN weight": (
+        edit_array("model/class_backoff_", lambda a: set_item(a, 2, np.nan)),
+        "class_backoff_ must be finite and non-negative; row 2 is not",
+    ),
+    "a row of a label that does not sum to 1": (
+        edit_array("model/class_backoff_", lambda a: a * 0.5),
+        "row 0 of class_probs_ with class_backoff_ sums to",
+    ),
+    "a label's discount NaN": (
+        edit_array("model/class_discounts_", lambda a: set_item(a, (1, 1, 0), np.nan)),
+        "class_discounts_ must be finite and positive",
+    ),
+    "labels' tables of another size": (
+        edit_metadata(lambda m: m["model"].update(n_class_nodes=3)),
+        r"class_probs_.npy' has shape \(\d+, \d+\), expected \(3, ",
+    ),
+    "no size of the labels' tables": (
+        edit_metadata(lambda m: m["model"].pop("n_class_nodes")),
+        r"metadata model lacks keys \['n_class_nodes'\]",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LABEL_TAMPERING))
+def test_a_tampered_labelled_file_is_refused(labelled, tmp_path, name):
+    path = tmp_path / "labelled.npz"
+    labelled.save(path)
+    tamper, message = LABEL_TAMPERING[name]
+    bad = write_members(tmp_path / "bad.npz", tamper(members_of(path)))
+    with pytest.raises(ModelFileError, match=message):
+        load_model(bad)
 
 
 def test_a_label_whose_names_are_all_empty_is_refused():

@@ -39,6 +39,7 @@ CLASS_TABLES = (
     "class_backoff_",
     "class_transitions_",
     "class_start_nodes_",
+    "class_offsets_",
 )
 
 
@@ -149,6 +150,11 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
     class_start_nodes_ : ndarray of shape (n_classes,), dtype int64
         The row of ``class_probs_`` where each label's sequences start, only
         with labels.
+
+    class_offsets_ : ndarray of shape (n_classes + 1,), dtype int64
+        Label ``c``'s block: rows ``class_offsets_[c]`` to
+        ``class_offsets_[c + 1]`` (excluded) of ``class_probs_``, only with
+        labels.
 
     max_length_ : int
         Length of the longest training sequence.
@@ -433,7 +439,8 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         """The step interface of the fitted model (float64 whatever ``dtype``).
 
         A model fitted with labels needs ``label``, an index of
-        ``classes_``: the steps then start at that label's start node.
+        ``classes_``: the steps then start at that label's start node and
+        walk the label's automaton beside the model of all labels.
 
         Returns
         -------
@@ -452,6 +459,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         return kneser_ney.LabelSteps(self._class_tables(), label)
 
     def _class_tables(self):
+        """The fitted labels' tables, as :func:`kneser_ney.class_tables` gives."""
         return kneser_ney.ClassTables(*(getattr(self, name) for name in CLASS_TABLES))
 
     def _class_log_likelihoods(self, codes, lengths):
@@ -476,7 +484,7 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
             state = steps.start(len(lengths))  # (n,)
         else:
             tables = self._class_tables()
-            steps = kneser_ney.LabelSteps(tables, 0)  # advances every label's
+            steps = kneser_ney.LabelSteps(tables)  # sequences of several labels
             state = kneser_ney.label_start_states(tables, labels)  # (n, 2)
         return kneser_ney.sequence_log_likelihoods(steps, state, codes, lengths)
 

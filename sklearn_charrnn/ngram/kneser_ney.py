@@ -1,7 +1,8 @@
 """Interpolated modified Kneser-Ney: counting, discounts and a context automaton.
 
-Everything here is a pure function of arrays, except :class:`KneserNeySteps`,
-which only holds the compiled tables. The path from data to model is::
+Everything here is a pure function of arrays, except :class:`KneserNeySteps`
+and :class:`LabelSteps`, which only hold the compiled tables, and
+:class:`ClassTables`, which names them. The path from data to model is::
 
     codes, lengths --ngram_windows--> windows (M, N)  one row per token
     windows --aggregate_windows--> ngrams (m, N), counts (m,)  distinct rows
@@ -579,14 +580,15 @@ class LabelSteps:
     (:func:`class_model`). The state of a batch of sequences is an intp
     array of shape (n, 2): each sequence's node in the labels' tables and its
     node in the model of all labels. Only :meth:`start` depends on the
-    label: a state of any label advances and reads here
-    (:func:`label_start_states` starts sequences of several labels).
+    label: a state of any label advances and reads here.
 
     Parameters
     ----------
     tables : ClassTables
-    label : int
-        An index of the labels.
+    label : int or None, default=None
+        An index of the labels, where :meth:`start` starts. None for
+        sequences of several labels, whose start states
+        :func:`label_start_states` gives.
 
     Attributes
     ----------
@@ -594,9 +596,9 @@ class LabelSteps:
         ``V``; token 0 is the boundary token.
     """
 
-    def __init__(self, tables, label):
+    def __init__(self, tables, label=None):
         self._tables = tables
-        self._label = int(label)
+        self._label = label
         self._probs = tables.class_probs  # (S, V) a(w | h)
         self._backoff = tables.class_backoff  # (S,) g(h)
         self._transitions = tables.class_transitions  # (S, V)
@@ -604,7 +606,9 @@ class LabelSteps:
         self.n_tokens = self._probs.shape[1]
 
     def start(self, n):
-        """State of ``n`` sequences that have read the start boundary."""
+        """State of ``n`` sequences of the label that have read the start boundary."""
+        if self._label is None:
+            raise ValueError("steps of several labels: use label_start_states")
         return label_start_states(self._tables, np.full(n, self._label))  # (n, 2)
 
     def advance(self, state, tokens, parents=None):
@@ -706,8 +710,19 @@ def order_scores(train, valid, n_tokens, orders, discount=None, patience=2):
 def _scores_until_worse(orders, log_likelihoods, lengths, patience):
     """Nats per token of each order, until ``patience`` in a row are not best.
 
-    ``log_likelihoods(order)`` gives the held-out sequences' log-likelihoods
-    under the model of that order; ``lengths`` are theirs.
+    Parameters
+    ----------
+    orders : sequence of int
+    log_likelihoods : callable
+        ``log_likelihoods(order)``: ndarray of shape (n,), the held-out
+        sequences' log-likelihoods under the model of that order.
+    lengths : ndarray of shape (n,) of int
+        The held-out sequences' lengths.
+    patience : int
+
+    Returns
+    -------
+    scores : dict of int to float
     """
     n_tokens = lengths.sum() + len(lengths)  # one end token per sequence
     scores, best, worse = {}, -np.inf, 0
@@ -724,7 +739,7 @@ def _scores_until_worse(orders, log_likelihoods, lengths, patience):
 
 
 # The lowest level a label's own counts enter: below it, a label's model is
-# the model of all labels (see :func:`class_tables`). On the surnames
+# the model of all labels (see :func:`class_model`). On the surnames
 # (``benchmarks/ngram_labels.py``) starting at level 2 beats level 1.
 CLASS_LOWEST_LEVEL = 2
 
@@ -810,6 +825,7 @@ class ClassTables(NamedTuple):
     class_backoff: np.ndarray  # (S,) g(h)
     class_transitions: np.ndarray  # (S, V) into the labels' blocks
     class_starts: np.ndarray  # (C,) each label's start node in them
+    class_offsets: np.ndarray  # (C + 1,) label c's block: rows c to c + 1
 
 
 def class_tables(ngrams, class_counts, n_tokens, discount=None):
@@ -841,21 +857,26 @@ def class_tables(ngrams, class_counts, n_tokens, discount=None):
     n_classes = class_counts.shape[1]
     class_discounts = np.tile(discounts, (n_classes, 1, 1))  # (C, N, 3)
     class_starts = np.zeros(n_classes, dtype=np.int64)
+    offsets = np.zeros(n_classes + 1, dtype=np.int64)
     probs, backoff, moves = [], [], []
-    offset = 0
     for c in range(n_classes):
         seen = class_counts[:, c] > 0  # (m,)
         if seen.any():
             own, counts = ngrams[seen], class_counts[seen, c]
             class_discounts[c] = level_discounts(own, counts, V, discount)
-            block = class_model(own, counts, V, class_discounts[c])
-        else:
-            block = np.zeros((1, V)), np.ones(1), np.zeros((1, V), np.int32), 0
-        probs.append(block[0])
-        backoff.append(block[1])
-        moves.append(block[2] + np.int32(offset))
-        class_starts[c] = offset + block[3]
-        offset += len(block[0])
+            a, g, to, first = class_model(own, counts, V, class_discounts[c])
+        else:  # one node that leaves everything to the model of all labels
+            a, g, to, first = (
+                np.zeros((1, V)),
+                np.ones(1),
+                np.zeros((1, V), np.int32),
+                0,
+            )
+        probs.append(a)
+        backoff.append(g)
+        moves.append(to + np.int32(offsets[c]))
+        class_starts[c] = offsets[c] + first
+        offsets[c + 1] = offsets[c] + len(a)
     return ClassTables(
         discounts,
         log_probs,
@@ -866,6 +887,7 @@ def class_tables(ngrams, class_counts, n_tokens, discount=None):
         np.concatenate(backoff),
         np.concatenate(moves),
         class_starts,
+        offsets,
     )
 
 
@@ -896,7 +918,7 @@ def class_order_scores(train, valid, n_tokens, n_classes, orders, discount=None)
             windows[:, windows.shape[1] - order :], owner, n_classes
         )
         tables = class_tables(ngrams, class_counts, n_tokens, discount)
-        steps = LabelSteps(tables, 0)  # advances sequences of every label
+        steps = LabelSteps(tables)
         state = label_start_states(tables, valid_classes)  # (n, 2)
         return sequence_log_likelihoods(steps, state, valid_codes, valid_lengths)
 
