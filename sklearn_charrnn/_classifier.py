@@ -8,7 +8,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
 from ._labels import fit_labels, short_repr
-from ._mixture import GeneratorMixture
+from ._mixture import GeneratorMixture, component_error
 from ._params import check_epsilon, real_numbers
 from ._persistence import VersionedPickleMixin
 from .ngram import KneserNeyGenerator
@@ -207,7 +207,16 @@ weight_averaging, random_state, verbose, dtype
         prior = self._checked_prior(len(classes))  # before training, not after
         # a new generator holding this classifier's parameters themselves: a
         # RandomState instance is drawn from, as CharRNNGenerator draws from it
-        generator = self._generator().fit(X, y)
+        try:
+            generator = self._generator().fit(X, y)
+        except ValueError as error:  # the network's parameters are this one's
+            parts = component_error(str(error))
+            if parts is not None and len(error.args) == 1:
+                name, message = parts
+                error.args = (
+                    message if name == "rnn" else f"The classifier's {name}: {message}",
+                )
+            raise
         self.generator_ = generator
         self.classes_ = generator.classes_
         self.n_iter_ = self._network().n_iter_

@@ -86,13 +86,14 @@ def label_indices(classes, y, n, what="y"):
     if np.ndim(y) == 0:
         values = [np.asarray(y).item()] * n
     else:
-        if np.ndim(y) == 2 and np.shape(y)[1] == 1:
+        shape = np.shape(y)
+        if len(shape) == 2 and shape[1] == 1:
             y = column_or_1d(y, warn=True)
         values = np.asarray(y, dtype=object).tolist()
         if np.ndim(y) != 1 or len(values) != n:
             raise ValueError(
                 f"{what} must be one label, or one label per sequence ({n}); "
-                f"got an array of shape {np.shape(y)}."
+                f"got an array of shape {shape}."
             )
     try:
         return np.fromiter((index[v] for v in values), dtype=np.intp, count=n)

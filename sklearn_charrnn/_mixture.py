@@ -1,6 +1,7 @@
 """GeneratorMixture: generators mixed token by token."""
 
 import inspect
+import re
 from numbers import Real
 
 import numpy as np
@@ -615,6 +616,30 @@ def _seeded(estimator, seed):
     if "random_state" in estimator.get_params() and estimator.random_state is None:
         estimator.set_params(random_state=int(seed))
     return estimator
+
+
+# How _fit_clones words a component's error: component_error takes it apart.
+_COMPONENT_ERROR = re.compile(
+    r"Estimator '(?P<name>\w+)' of the mixture \([^)]*\): (?P<message>.*) "
+    r"\(The mixture is as it was before this fit\.\)",
+    re.DOTALL,
+)
+
+
+def component_error(message):
+    """``(name, message)`` of a component's error as the mixture words it.
+
+    Parameters
+    ----------
+    message : str
+
+    Returns
+    -------
+    parts : tuple of (str, str) or None
+        The component's name and its own message; None for another message.
+    """
+    match = _COMPONENT_ERROR.fullmatch(message)
+    return None if match is None else (match["name"], match["message"])
 
 
 def _fit_clones(components, X, fit_args, defaults=False):

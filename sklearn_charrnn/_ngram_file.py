@@ -351,6 +351,12 @@ def _check_class_arrays(arrays, state):
                 f"{name} must be finite and non-negative; row {bad[0]} is not"
             )
     probs, backoff = arrays["model/class_probs_"], arrays["model/class_backoff_"]
+    zero = np.flatnonzero(backoff == 0)
+    if zero.size:  # a fit leaves every label's row a share for all labels
+        raise ModelFileError(
+            f"row {zero[0]} of class_backoff_ is 0: every row of a label leaves "
+            "some probability to the model of all labels"
+        )
     _check_row_sums(probs.sum(axis=1) + backoff, "class_probs_ with class_backoff_")
     _check_label_blocks(arrays, state["model"]["n_class_nodes"])
 

@@ -17,6 +17,7 @@ interrupted with Ctrl-C (``fit`` saves what it learnt first).
 """
 
 import argparse
+import collections
 import math
 import os
 import re
@@ -356,27 +357,46 @@ def split_labels(lines, column, shown):
     return names, labels
 
 
-def _read(args):
+def _read(args, header_check=False):
     """The names of ``args.names``, and their labels with ``--label-column``.
 
     Without it, a name that holds a tab gets a warning: the file is likely
-    tab-separated, with labels.
+    tab-separated, with labels. With it and ``header_check``, so does a
+    first label found on no other line (:func:`_warn_if_header`).
     """
     shown = "standard input" if args.names == "-" else args.names
     if args.label_column is None:
         names = read_names(args.names, args.encoding)
         tabbed = next((name for name in names if "\t" in name), None)
         if tabbed is not None:
+            instead = " instead of --label" if getattr(args, "label", None) else ""
             warnings.warn(
                 f"{shown} holds tabs ({tabbed[:40]!r}): each line is read "
-                "whole, as one name; if the file is tab-separated with labels, "
-                "pass --label-column 2 (or the labels' column)",
+                "whole, as one name; for a tab-separated file of names and "
+                f"labels, pass --label-column N (N the labels' column){instead}",
                 UserWarning,
                 stacklevel=2,
             )
         return names, None
     lines = read_names(args.names, args.encoding, keep_tabs=True)
-    return split_labels(lines, args.label_column, shown)
+    names, labels = split_labels(lines, args.label_column, shown)
+    if header_check:
+        _warn_if_header(names, labels, 1 + [bool(line) for line in lines].index(True))
+    return names, labels
+
+
+def _warn_if_header(names, labels, number):
+    """Warn when the first label (on line ``number``) is on no other line
+    while another label is on several: the first line may be a header."""
+    counts = collections.Counter(labels)
+    if counts[labels[0]] == 1 and max(counts.values()) > 1:
+        warnings.warn(
+            f"the label of line {number}, {labels[0]!r}, is on no other line: if "
+            f"line {number} ({names[0]!r}) is a header, remove it (it is learnt as "
+            "a name of that label)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _fit(model, names, quiet, labels=None):
@@ -655,15 +675,7 @@ def fit(args):
     from ._models import save_model
 
     check_output(args.output, args.names)
-    names, labels = _read(args)
-    if labels is not None and len(labels) > 1 and labels.count(labels[0]) == 1:
-        warnings.warn(
-            f"the label of line 1, {labels[0]!r}, is on no other line: if line 1 "
-            f"({names[0]!r}) is a header, remove it (it is learnt as a name of "
-            "that label)",
-            UserWarning,
-            stacklevel=2,
-        )
+    names, labels = _read(args, header_check=True)
     kind = args.model or MODELS[0]
     params = _rnn_params(args)
     if params.get("clip_norm") == "none":
@@ -853,7 +865,7 @@ def score(args):
     model = load_model(args.model)
     names, labels = _read(args)
     if args.label is not None:
-        labels = [_label(args, model)["y"]] * len(names)
+        labels = _label(args, model)["y"]  # one label for every name
     else:
         labels = _score_labels(args, model, labels)
     log_likelihoods = model.score_samples(names, *([] if labels is None else [labels]))
@@ -1238,14 +1250,12 @@ def for_the_shell(message, flags):
     --no-early-stopping`` and a bare ``learning_rate_init`` becomes
     ``--learning-rate-init``.
     """
+    from ._mixture import component_error
+
     # the flags set a mixture's rnn: no rnn__ prefix on the command line
-    message = re.sub(
-        r"Estimator '(\w+)' of the mixture \([^)]*\): (.*) "
-        r"\(The mixture is as it was before this fit\.\)",
-        r"the mixture's \1: \2",
-        message,
-        flags=re.DOTALL,
-    )
+    parts = component_error(message)
+    if parts is not None:
+        message = f"the mixture's {parts[0]}: {parts[1]}"
     if not flags:
         return message
     # a flag's default is the flag left out, not None

@@ -906,29 +906,33 @@ def test_tabs_without_label_column_warn(capsys, labelled_file, tmp_path):
     path = str(tmp_path / "tabs.npz")
     code, _, err = _run(capsys, "fit", labelled_file, "-o", path, "--model", "ngram")
     assert code == 0
-    assert "holds tabs ('tanaka\\tja')" in err[0] and "--label-column 2" in err[0]
+    assert "holds tabs ('tanaka\\tja')" in err[0] and "--label-column N" in err[0]
     code, _, err = _run(capsys, "score", path, labelled_file)
-    assert code == 0 and "holds tabs" in err[0]
+    assert code == 0 and "holds tabs" in err[0] and "instead of" not in err[0]
     code, _, err = _run(capsys, "score", path, labelled_file, "--label-column", "2")
     assert code == 1 and not any("holds tabs" in line for line in err)
+    labelled = str(tmp_path / "labelled.npz")
+    fit = ["--label-column", "2", "-o", labelled, "--model", "ngram"]
+    assert _run(capsys, "fit", labelled_file, *fit)[0] == 0
+    code, _, err = _run(capsys, "score", labelled, labelled_file, "--label", "ja")
+    assert code == 0 and "(N the labels' column) instead of --label" in err[0]
 
 
 def test_a_header_line_gets_a_warning(capsys, labelled_file, tmp_path):
+    """On the line it is on; not when no label is on several lines."""
     with_header = tmp_path / "header.tsv"
     with open(labelled_file, encoding="utf-8") as rows:
-        with_header.write_text("name\tlanguage\n" + rows.read(), "utf-8")
+        with_header.write_text("\nname\tlanguage\n" + rows.read(), "utf-8")
+    once_each = tmp_path / "once.tsv"
+    once_each.write_text("anna\tf\nbob\tm\n", "utf-8")
     path = str(tmp_path / "header.npz")
-    code, _, err = _run(
-        capsys, "fit", str(with_header), "--label-column", "2", "-o", path,
-        "--model", "ngram",
-    )  # fmt: skip
-    assert code == 0 and "'language', is on no other line" in err[0]
-    assert "if line 1 ('name') is a header, remove it" in err[0]
-    code, _, err = _run(
-        capsys, "fit", labelled_file, "--label-column", "2", "-o", path, "--model",
-        "ngram",
-    )  # fmt: skip
-    assert code == 0 and not err
+    fit = ["--label-column", "2", "-o", path, "--model", "ngram"]
+    code, _, err = _run(capsys, "fit", str(with_header), *fit)
+    assert code == 0 and "the label of line 2, 'language', is on no other" in err[0]
+    assert "if line 2 ('name') is a header, remove it" in err[0]
+    for quiet in (labelled_file, str(once_each)):
+        code, _, err = _run(capsys, "fit", quiet, *fit)
+        assert code == 0 and not err
 
 
 def test_label_errors_name_the_problem(capsys, labelled_file, tmp_path):

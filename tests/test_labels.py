@@ -333,6 +333,17 @@ def test_classifier_checks_its_prior_and_labels_before_training(monkeypatch):
         _clf().fit(X, ["low"] * len(X))
 
 
+def test_classifier_speaks_of_its_own_parameters_when_its_network_refuses():
+    """Its network's parameters are the classifier's: the mixture's words
+    for a component (set as rnn__<parameter>) would mislead."""
+    for mix_ngram in (True, False):
+        clf = CharRNNClassifier(hidden_size=8, validation_fraction=0.99)
+        with pytest.raises(ValueError) as info:
+            clf.set_params(mix_ngram=mix_ngram).fit(X, Y)
+        assert str(info.value).startswith("validation_fraction=0.99 holds out all")
+        assert "rnn__" not in str(info.value)
+
+
 def test_classifier_names_itself_when_checking_columns():
     """Fitted on a DataFrame of tokens, then given an array: the warning
     names the classifier the user called, not the model inside it."""

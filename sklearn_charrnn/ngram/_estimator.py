@@ -27,20 +27,20 @@ SMALL_DATA_ORDER = 3
 VALIDATION_FRACTION = 0.1
 # Fitted only with labels.
 LABELLED = _ngram_file.LABELLED
-# The attributes of a fit with labels that hold the fields of
-# kneser_ney.ClassTables, in its order.
-CLASS_TABLES = (
-    "discounts_",
-    "log_probs_",
-    "transitions_",
-    "start_node_",
-    "class_discounts_",
-    "class_probs_",
-    "class_backoff_",
-    "class_transitions_",
-    "class_start_nodes_",
-    "class_offsets_",
-)
+# The attribute of a fit with labels that holds each field of
+# kneser_ney.ClassTables.
+CLASS_TABLES = {
+    "discounts": "discounts_",
+    "log_probs": "log_probs_",
+    "transitions": "transitions_",
+    "start": "start_node_",
+    "class_discounts": "class_discounts_",
+    "class_probs": "class_probs_",
+    "class_backoff": "class_backoff_",
+    "class_transitions": "class_transitions_",
+    "class_starts": "class_start_nodes_",
+    "class_offsets": "class_offsets_",
+}
 
 
 class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
@@ -73,8 +73,9 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         (``D1``, ``D2``, ``D3+`` for n-grams seen once, twice, three times
         or more), estimated in closed form from the training counts; where
         the counts cannot estimate one (no n-gram of an order seen ``r + 1``
-        times), KenLM's fallback 0.5, 1 or 1.5 instead. A float: that one
-        discount for every order and count (interpolated Kneser-Ney).
+        times), 0.5, 1 or 1.5 instead (the values of KenLM's fallback). A
+        float: that one discount for every order and count (interpolated
+        Kneser-Ney).
 
     random_state : int, RandomState instance or None, default=None
         Draws the held-out sequences of ``order="auto"``. Pass an int for a
@@ -380,8 +381,8 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
         tables = kneser_ney.class_tables(
             ngrams, class_counts, self._n_tokens(), self._discount()
         )
-        for name, value in zip(CLASS_TABLES, tables, strict=True):
-            setattr(self, name, value)
+        for field, value in tables._asdict().items():
+            setattr(self, CLASS_TABLES[field], value)
 
     def _discount(self):
         return None if self.discount == "auto" else float(self.discount)
@@ -460,7 +461,9 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
 
     def _class_tables(self):
         """The fitted labels' tables, as :func:`kneser_ney.class_tables` gives."""
-        return kneser_ney.ClassTables(*(getattr(self, name) for name in CLASS_TABLES))
+        return kneser_ney.ClassTables(
+            **{field: getattr(self, name) for field, name in CLASS_TABLES.items()}
+        )
 
     def _class_log_likelihoods(self, codes, lengths):
         """``log p(sequence | label)`` of every sequence under every label.

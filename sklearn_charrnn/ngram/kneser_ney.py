@@ -55,9 +55,11 @@ from .._params import physical_memory
 # Discounts are kept at least this large, so that every seen context leaves
 # some probability to the lower orders and, through them, to every token.
 MIN_DISCOUNT = 0.05
-# D1, D2, D3+ where the counts of counts cannot estimate them (KenLM's
-# --discount_fallback): no n-gram seen r + 1 times would make D_r = r and
-# take the whole count of the n-grams seen r times.
+# D1, D2, D3+ where the counts of counts cannot estimate them: no n-gram seen
+# r + 1 times would make D_r = r and take the whole count of the n-grams seen
+# r times. The values are those of KenLM's --discount_fallback, which KenLM
+# applies to a whole order and on other conditions; here each discount
+# without an estimate takes its own.
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 
@@ -231,9 +233,9 @@ def modified_discounts(counts):
     has ``r`` counts, so ``D_r`` only matters for ``D3+``), ``D_r`` is ``Y``;
     when ``n_r`` is positive but ``n_{r+1}`` is 0, the formula would give
     ``D_r = r``, which takes the whole count of the n-grams seen ``r``
-    times (a name seen once would then score below its own unseen
-    prefixes), so ``D_r`` is :data:`FALLBACK_DISCOUNTS` (0.5, 1, 1.5, as
-    KenLM's ``--discount_fallback``). Every discount is then clipped to
+    times (they would count for nothing at that order), so ``D_r`` is
+    :data:`FALLBACK_DISCOUNTS` (0.5, 1, 1.5: the values of KenLM's
+    ``--discount_fallback``). Every discount is then clipped to
     ``[MIN_DISCOUNT, r]``, so that it removes at most the count and leaves
     some probability to lower orders.
 
@@ -780,9 +782,11 @@ def class_model(ngrams, counts, n_tokens, discounts):
     :data:`CLASS_LOWEST_LEVEL` up, with the model of all labels in place of
     the uniform distribution. Every row is linear in ``p_0``: after a history
     whose longest suffix the label saw is ``h``, the probability of ``w`` is
-    ``a(w | h) + g(h) p_0(w)``. The automaton is compiled once with
-    ``p_0 = 0``, which gives ``a``, and ``g(h) = 1 - sum_w a(w | h)``;
-    :class:`LabelSteps` reads ``p_0`` from the model of all labels after
+    ``a(w | h) + g(h) p_0(w)``. The automaton is compiled once with ``p_0``
+    all on the unknown token (token ``V - 1``), which no n-gram holds: its
+    column is then ``g(h)`` exactly (a product of the levels' weights, never
+    0), and the other columns ``a``. :class:`LabelSteps` reads ``p_0`` from
+    the model of all labels after
     the whole history (the longest suffix of it that any label saw), so a
     history the label never saw still gets the others' longer contexts.
 
@@ -806,10 +810,13 @@ def class_model(ngrams, counts, n_tokens, discounts):
     start : int
     """
     V = int(n_tokens)
+    unknown = np.zeros(V)  # (V,) p_0 on the unknown token alone
+    unknown[V - 1] = 1.0
     probs, transitions, start = automaton_probs(
-        ngrams, counts, V, discounts, np.zeros(V), CLASS_LOWEST_LEVEL
+        ngrams, counts, V, discounts, unknown, CLASS_LOWEST_LEVEL
     )  # (S, V)
-    backoff = np.clip(1.0 - probs.sum(axis=1), 0.0, 1.0)  # (S,)
+    backoff = probs[:, V - 1].copy()  # (S,) g(h)
+    probs[:, V - 1] = 0.0  # a(unknown | h): never counted
     return probs, backoff, transitions, start
 
 
@@ -825,7 +832,7 @@ class ClassTables(NamedTuple):
     class_backoff: np.ndarray  # (S,) g(h)
     class_transitions: np.ndarray  # (S, V) into the labels' blocks
     class_starts: np.ndarray  # (C,) each label's start node in them
-    class_offsets: np.ndarray  # (C + 1,) label c's block: rows c to c + 1
+    class_offsets: np.ndarray  # (C + 1,) label c: rows offsets[c] to offsets[c + 1]
 
 
 def class_tables(ngrams, class_counts, n_tokens, discount=None):
