@@ -482,14 +482,14 @@ class KneserNeyGenerator(VersionedPickleMixin, GeneratorMixin, BaseEstimator):
 
     def _label_scores(self, codes, lengths, labels):
         """Log-likelihood of every sequence under its label (a class index)."""
-        if labels is None:
-            steps = self._steps()
-            state = steps.start(len(lengths))  # (n,)
-        else:
-            tables = self._class_tables()
-            steps = kneser_ney.LabelSteps(tables)  # sequences of several labels
-            state = kneser_ney.label_start_states(tables, labels)  # (n, 2)
-        return kneser_ney.sequence_log_likelihoods(steps, state, codes, lengths)
+        if labels is not None:
+            return kneser_ney.label_log_likelihoods(
+                self._class_tables(), labels, codes, lengths
+            )
+        steps = self._steps()
+        return kneser_ney.sequence_log_likelihoods(
+            steps, steps.start(len(lengths)), codes, lengths
+        )
 
     # ------------------------------------------------------------ scoring
 

@@ -786,9 +786,9 @@ def class_model(ngrams, counts, n_tokens, discounts):
     all on the unknown token (token ``V - 1``), which no n-gram holds: its
     column is then ``g(h)`` exactly (a product of the levels' weights, never
     0), and the other columns ``a``. :class:`LabelSteps` reads ``p_0`` from
-    the model of all labels after
-    the whole history (the longest suffix of it that any label saw), so a
-    history the label never saw still gets the others' longer contexts.
+    the model of all labels after the whole history (the longest suffix of
+    it that any label saw), so a history the label never saw still gets the
+    others' longer contexts.
 
     Parameters
     ----------
@@ -925,11 +925,28 @@ def class_order_scores(train, valid, n_tokens, n_classes, orders, discount=None)
             windows[:, windows.shape[1] - order :], owner, n_classes
         )
         tables = class_tables(ngrams, class_counts, n_tokens, discount)
-        steps = LabelSteps(tables)
-        state = label_start_states(tables, valid_classes)  # (n, 2)
-        return sequence_log_likelihoods(steps, state, valid_codes, valid_lengths)
+        return label_log_likelihoods(tables, valid_classes, valid_codes, valid_lengths)
 
     return _scores_until_worse(orders, score, valid_lengths, patience=2)
+
+
+def label_log_likelihoods(tables, labels, codes, lengths):
+    """Log-likelihood of every sequence under its label.
+
+    Parameters
+    ----------
+    tables : ClassTables
+    labels : ndarray of shape (n_samples,) of int
+        Indices of labels.
+    codes : ndarray of shape (total_length,) of int
+    lengths : ndarray of shape (n_samples,) of int
+
+    Returns
+    -------
+    log_likelihood : ndarray of shape (n_samples,), dtype float64
+    """
+    state = label_start_states(tables, labels)  # (n, 2)
+    return sequence_log_likelihoods(LabelSteps(tables), state, codes, lengths)
 
 
 def label_start_states(tables, labels):
