@@ -19,6 +19,9 @@ and the median of the rounds reported:
 - a ceiling for each training configuration and for sampling: its matrix
   products alone, on one thread, times the cores (``ProductsOnly``,
   ``sampling_products``);
+- the package's own training step, and its ``sample(10_000)`` call, run on
+  one thread (one core), times the cores: what sharing today's work between
+  the cores without any loss would give;
 - names per second of ``sample(10_000)``, of the tutorial's sampler and of a
   batched PyTorch sampler, all three with the same trained weights;
 - the share of this machine's one-thread float32 matmul peak (one large
@@ -305,6 +308,9 @@ def measure_training(names, vocabulary, rounds, quick):
         trainers[cell, hidden] = entry
         entry["package"] = PackageTrainer(cell, hidden, n_tokens, data)
         entry["package"].run(batches[:2])  # warm up: buffers, BLAS
+        # the same step, its parts one after the other on one thread
+        entry["serial"] = PackageTrainer(cell, hidden, n_tokens, data, n_threads=1)
+        entry["serial"].run(batches[:2])
         entry["products"] = ProductsOnly(cell, hidden, n_tokens, data)
         entry["products"].run(batches[:2])
         if cell == "rnn":
@@ -332,6 +338,7 @@ def measure_training(names, vocabulary, rounds, quick):
             jobs = [
                 ("package", lambda e=entry: e["package"].run(batches), batch_tokens),
                 ("products", lambda e=entry: e["products"].run(batches), batch_tokens),
+                ("serial", lambda e=entry: e["serial"].run(batches), batch_tokens),
             ]
             if "tutorial" in entry:
                 trainer, index = entry["tutorial"]
@@ -470,7 +477,19 @@ def measure_sampling(names, rounds, quick):
         generator = torch.Generator().manual_seed(1)
         return torch_baseline.sample(torch_model, n_samples, MAX_LENGTH, generator)
 
-    jobs = [("package", package, n_samples), ("tutorial", tutorial_sampler, n_tutorial)]
+    def package_one_core():  # the same call with one core to run on
+        cores = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(cores)})
+        try:
+            return package()
+        finally:
+            os.sched_setaffinity(0, cores)
+
+    jobs = [
+        ("package", package, n_samples),
+        ("serial", package_one_core, n_samples),
+        ("tutorial", tutorial_sampler, n_tutorial),
+    ]
     if torch_model is not None:
         for threads in (1, 2):
             jobs.append(
@@ -687,6 +706,14 @@ def measure(args):
             c2=train.get(key + ("torch2",)),
         )
         rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
+        row(
+            f"  its step on 1 thread x {n_cores}",
+            train[key + ("serial",)] * n_cores,
+            train.get(key + ("tutorial",)),
+            c1=train.get(key + ("torch1",)),
+            c2=train.get(key + ("torch2",)),
+        )
+        rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
     row(
         "sample(10_000), names/s",
         sampling["package"],
@@ -698,6 +725,14 @@ def measure(args):
     row(
         f"  its products alone x {n_cores}",
         sampling["products"] * n_cores,
+        sampling["tutorial"],
+        c1=sampling.get("torch1"),
+        c2=sampling.get("torch2"),
+    )
+    rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
+    row(
+        f"  its call on 1 core x {n_cores}",
+        sampling["serial"] * n_cores,
         sampling["tutorial"],
         c1=sampling.get("torch1"),
         c2=sampling.get("torch2"),
