@@ -44,7 +44,8 @@ weight_averaging, random_state, verbose, dtype
 
     class_prior : array-like of shape (n_classes,), default=None
         Prior probability of every class, in the order of ``classes_``. None
-        takes the classes' frequencies in the training labels.
+        takes the classes' frequencies in the training labels, counting the
+        sequences trained on (an empty string is skipped with its label).
 
     Attributes
     ----------

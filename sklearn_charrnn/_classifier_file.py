@@ -37,6 +37,7 @@ import numpy as np
 from . import _file_parts, _mixture_file, _nested_file, _persistence
 from ._labels import short_repr
 from ._mixture import GeneratorMixture
+from ._params import real_numbers
 from ._persistence import (
     ModelFileError,
     ModelSchema,
@@ -105,7 +106,7 @@ def fitted_state(estimator, include_optimizer=True):
         estimator.generator_, GENERATORS, arrays, _PREFIX, include_optimizer
     )
     sections = {
-        "class_prior": None if prior is None else np.asarray(prior, float).tolist(),
+        "class_prior": None if prior is None else _prior_list(estimator, prior),
         "classes": np.asarray(estimator.classes_).tolist(),
         "generator": generator,
         "fitted": {
@@ -114,6 +115,19 @@ def fitted_state(estimator, include_optimizer=True):
         },
     }
     return params, sections, arrays
+
+
+def _prior_list(estimator, prior):
+    """``class_prior`` as the file stores it: a list of finite numbers."""
+    values = real_numbers(prior)
+    if values is None or not np.isfinite(values).all():
+        raise ValueError(
+            f"Cannot save {type(estimator).__name__}: class_prior="
+            f"{short_repr(prior)} is not an array of probabilities, one per "
+            "class (fit sets class_log_prior_: a class_prior set after fit "
+            "counts from the next fit)."
+        )
+    return values.tolist()
 
 
 # ------------------------------------------------------------------ check

@@ -5,6 +5,8 @@ A generator fitted with ``y`` keeps its sorted distinct labels in
 ``classes_`` here, so that every error about labels reads the same.
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
@@ -31,8 +33,10 @@ def fit_labels(y, n_samples, classes=None):
     classes : ndarray of shape (n_classes,)
     indices : ndarray of shape (n_samples,) of intp
     """
-    _check_no_missing(y)
+    _check_each_label(y)
     y = column_or_1d(y, warn=True)
+    if y.dtype == object and y.size and not isinstance(y[0], str):  # numbers
+        y = np.asarray(y.tolist())
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
@@ -40,15 +44,33 @@ def fit_labels(y, n_samples, classes=None):
     return classes, label_indices(classes, y, n_samples, "y")
 
 
-def _check_no_missing(y):
+def _check_each_label(y):
     """Refuse a missing label (None, NaN, pandas' NA) before it becomes a
-    class of its own (NumPy turns NaN among str into the str ``'nan'``)."""
+    class of its own (NumPy turns NaN among str into the str ``'nan'``), and
+    labels of several types (``'en'`` and ``1``: NumPy would turn the 1 into
+    ``'1'``, or fail to sort them)."""
+    kinds = {}
     for i, label in enumerate(np.asarray(y, dtype=object).ravel()):
         if is_missing(label):
             raise ValueError(
                 f"y[{i}] is {label!r}: missing labels are not allowed, every "
                 "sequence needs a label."
             )
+        if isinstance(label, str):
+            kind = "a str"
+        else:
+            kind = "a number" if isinstance(label, Real) else type(label).__name__
+        if kind in kinds:
+            continue
+        kinds[kind] = (i, label)
+        if len(kinds) == 1:
+            continue
+        (a, (i_a, y_a)), (b, (i_b, y_b)) = kinds.items()
+        raise ValueError(
+            "y mixes labels of several types: expected labels of one type "
+            f"(all strings, or all numbers), got {a}, y[{i_a}]={y_a!r}, and "
+            f"{b}, y[{i_b}]={y_b!r}."
+        )
 
 
 def check_every_class_kept(classes, counts):

@@ -196,6 +196,11 @@ def test_save_refuses_what_would_not_load(clf_file, tmp_path):
         changed.save(path)
     with pytest.raises(ValueError, match="a class_prior set after fit counts from"):
         changed.save(path)
+    for prior in ("x", {"a": 1}, [0.5, None], [0.5, float("nan")]):
+        changed.set_params(class_prior=prior)  # not even numbers
+        with pytest.raises(ValueError, match=r"Cannot save CharRNNClassifier: class_"):
+            changed.save(path)
+    assert not path.exists()
     extra = pickle.loads(pickle.dumps(model))
     extra.extra_ = 1
     with pytest.raises(ValueError, match=r"extra_.*Use pickle"):

@@ -227,6 +227,27 @@ def test_missing_labels_are_refused(make, missing):
         make().fit(X, y)
 
 
+@pytest.mark.parametrize("make", [_gen, KneserNeyGenerator, CharRNNClassifier])
+@pytest.mark.parametrize("kind", [list, "object"])
+def test_labels_of_several_types_are_refused(make, kind):
+    """'en' and 1 cannot be sorted together, and a list of both turns the 1
+    into '1' in NumPy: either way, say so before anything else."""
+    y = ["low", 1] * (len(X) // 2)
+    y = y if kind is list else np.array(y, dtype=object)
+    match = r"y mixes labels .* got a str, y\[0\]='low', and a number, y\[1\]=1\."
+    with pytest.raises(ValueError, match=match):
+        make().fit(X, y)
+
+
+def test_an_object_array_of_numbers_gives_numeric_classes():
+    """As a pandas column of object dtype holds them; scikit-learn's own
+    check calls such labels of unknown type."""
+    y = np.array([1] * 10 + [2] * 10, dtype=object)
+    model = KneserNeyGenerator().fit(X, y)
+    assert model.classes_.dtype.kind == "i"
+    assert model.classes_.tolist() == [1, 2]
+
+
 def test_labels_survive_pickle_and_the_model_file(conditional, tmp_path):
     path = os.path.join(tmp_path, "labels.npz")
     conditional.save(path)
