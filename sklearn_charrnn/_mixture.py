@@ -416,8 +416,16 @@ class GeneratorMixture(
             ]
             if not groups:  # every held-out label is missing from the rest
                 return np.full(k, 1.0 / k), None
+        note = (
+            f"This fit was on {len(train)} of the {n} sequences: the mixture "
+            "holds the others out to weigh its estimators."
+        )
         fitted = _fit_clones(
-            components, _rows(sequences, train), fit_args, self.estimators is None
+            components,
+            _rows(sequences, train),
+            fit_args,
+            self.estimators is None,
+            note=note,
         )
         log_probs = np.column_stack(
             [
@@ -642,14 +650,14 @@ def component_error(message):
     return None if match is None else (match["name"], match["message"])
 
 
-def _fit_clones(components, X, fit_args, defaults=False):
+def _fit_clones(components, X, fit_args, defaults=False, note=None):
     """A clone of every ``(name, estimator)`` fitted on ``X``.
 
     A component's ValueError says which component it is, how its
     parameters are set through the mixture (``name__parameter``; with
     ``defaults``, the components of ``estimators=None``, by passing
-    ``estimators``), and that the mixture keeps nothing of the fit (it is
-    put back as it was).
+    ``estimators``), then ``note`` when given (on what it was fitted), and
+    that the mixture keeps nothing of the fit (it is put back as it was).
     """
     fitted = []
     for name, estimator in components:
@@ -662,8 +670,9 @@ def _fit_clones(components, X, fit_args, defaults=False):
                     if defaults
                     else f"set its parameters as {name}__<parameter>"
                 )
+                said = str(error) if note is None else f"{error} ({note})"
                 error.args = (
-                    f"Estimator {name!r} of the mixture ({how}): {error} (The "
+                    f"Estimator {name!r} of the mixture ({how}): {said} (The "
                     "mixture is as it was before this fit.)",
                 )
             raise

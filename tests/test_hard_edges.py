@@ -343,6 +343,22 @@ def test_a_components_error_names_it_in_the_mixture():
         given.fit(["ab"])
 
 
+def test_an_error_in_the_held_out_fit_says_what_it_was_fitted_on():
+    """weights="auto" first fits the components on the sequences it does not
+    hold out: an error counting sequences then counts those, and says so."""
+    from sklearn_charrnn import CharRNNClassifier
+
+    X = ["anna", "emma", "bella", "tanaka", "sato", "suzuki"] * 4
+    y = ["en"] * 3 + ["ja"] * 3
+    model = CharRNNClassifier(hidden_size=4, max_iter=1, validation_fraction=0.99)
+    with pytest.raises(ValueError, match="holds out all 21 sequences") as info:
+        model.fit(X, y * 4)
+    assert str(info.value).endswith(
+        "(This fit was on 21 of the 24 sequences: the mixture holds the others "
+        "out to weigh its estimators.)"
+    )
+
+
 # ------------------------------------------------------ unusual strings
 
 
