@@ -363,6 +363,39 @@ def test_tables_larger_than_memory_are_refused_before_allocating(monkeypatch):
         KneserNeyGenerator(order=2).fit(X)
 
 
+@pytest.mark.parametrize("order, n_labels", [(3, 0), ("auto", 0), (3, 4)])
+def test_the_memory_guard_counts_on_what_the_fit_allocates(
+    monkeypatch, order, n_labels
+):
+    """The guard's estimate before each table covers the peak of NumPy's
+    allocations during the whole fit: compiling temporaries and, with
+    labels, the tables compiled before (a 3 GiB machine once passed the
+    guard and then raised NumPy's MemoryError)."""
+    import tracemalloc
+
+    estimates = []
+    check = kneser_ney.check_table_size
+
+    def recording(n_contexts, n_tokens, held_cells=0):
+        estimates.append(
+            kneser_ney._COMPILE_BYTES * n_contexts * n_tokens
+            + kneser_ney._HELD_BYTES * held_cells
+        )
+        return check(n_contexts, n_tokens, held_cells)
+
+    monkeypatch.setattr(kneser_ney, "check_table_size", recording)
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 300, size=(1500, 5))
+    y = rng.integers(0, n_labels, size=len(X)) if n_labels else None
+    tracemalloc.start()
+    try:
+        KneserNeyGenerator(order=order).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert max(estimates) >= peak
+
+
 def test_not_fitted():
     with pytest.raises(NotFittedError):
         KneserNeyGenerator().score(["ab"])

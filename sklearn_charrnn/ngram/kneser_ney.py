@@ -354,27 +354,40 @@ def compile_automaton(ngrams, counts, n_tokens, discounts):
         ngrams, counts, n_tokens, discounts, np.full(int(n_tokens), 1.0 / n_tokens)
     )
     with np.errstate(divide="ignore"):
-        log_probs = np.log(probs)
+        log_probs = np.log(probs, out=probs)  # in place: no second table
     return log_probs, transitions, start
 
 
-def check_table_size(n_contexts, n_tokens):
-    """Refuse, before allocating, tables of more than half the machine's
-    memory: one row of every next token's probability (8 bytes) and node
-    (4 bytes) per context."""
-    needed = 12 * n_contexts * n_tokens
+# Bytes per cell (a context's row, a token's column) that compiling a table
+# needs at its peak: every next token's probability and node (8 + 4), and,
+# while a level is computed, its contexts' suffix rows, their new rows and
+# transitions (8 + 8 + 4). A labelled fit keeps the tables compiled before
+# (the model of all labels: 8 + 4; each label's block: 8 + 4, joined to the
+# others at the end: as much again). benchmarks/ngram_memory.py prints the
+# peaks these bound.
+_COMPILE_BYTES = 32
+_HELD_BYTES = 24
+
+
+def check_table_size(n_contexts, n_tokens, held_cells=0):
+    """Refuse, before allocating, a table whose compiling needs more than
+    half the machine's memory (``held_cells``: the cells of the tables this
+    fit compiled before it, still held)."""
+    needed = _COMPILE_BYTES * n_contexts * n_tokens + _HELD_BYTES * held_cells
     available = physical_memory()
     if available is not None and needed > available // 2:
+        held = " with the tables compiled before them," if held_cells else ""
         raise ValueError(
             f"The n-gram's tables would hold {n_contexts:,} contexts x "
-            f"{n_tokens:,} tokens, {needed / 2**30:,.1f} GiB, more than half "
+            f"{n_tokens:,} tokens, and compiling them{held} needs about "
+            f"{needed / 2**30:,.1f} GiB, more than half "
             f"this machine's {available / 2**30:,.1f} GiB. A Kneser-Ney n-gram "
             "keeps a dense row per context, which suits an alphabet of "
             "characters; for so many distinct tokens use CharRNNGenerator."
         )
 
 
-def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
+def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1, held_cells=0):
     """The automaton's next-token probabilities, over a given lowest order.
 
     :func:`compile_automaton` with ``p_0 = base`` instead of the uniform
@@ -389,6 +402,9 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
         ``p_0``: each row is linear in it.
     lowest : int, default=1
         The lowest level that reads the counts: below it ``p_k = p_0``.
+    held_cells : int, default=0
+        Cells of the tables compiled before this one and still held (see
+        :func:`check_table_size`).
 
     Returns
     -------
@@ -403,7 +419,7 @@ def automaton_probs(ngrams, counts, n_tokens, discounts, base, lowest=1):
     levels = [_context_rows(ngrams, ids, j) for j in range(N)]
     contexts = [context_ids for context_ids, _ in levels]
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in contexts])])
-    check_table_size(int(offsets[-1]), V)
+    check_table_size(int(offsets[-1]), V, held_cells)
     probs = np.empty((offsets[-1], V))  # (S, V)
     transitions = np.zeros((offsets[-1], V), dtype=np.int32)  # (S, V)
     for j, (context_ids, rows) in enumerate(levels):
@@ -775,7 +791,7 @@ def class_ngram_counts(windows, classes, n_classes, counts=None):
     return ngrams, class_counts
 
 
-def class_model(ngrams, counts, n_tokens, discounts):
+def class_model(ngrams, counts, n_tokens, discounts, held_cells=0):
     """One label's automaton, over the model of all labels.
 
     The label's interpolated Kneser-Ney model of its own counts, from level
@@ -799,6 +815,8 @@ def class_model(ngrams, counts, n_tokens, discounts):
     n_tokens : int
     discounts : ndarray of shape (N, 3)
         The label's own (:func:`level_discounts` of its counts).
+    held_cells : int, default=0
+        See :func:`automaton_probs`.
 
     Returns
     -------
@@ -813,7 +831,7 @@ def class_model(ngrams, counts, n_tokens, discounts):
     unknown = np.zeros(V)  # (V,) p_0 on the unknown token alone
     unknown[V - 1] = 1.0
     probs, transitions, start = automaton_probs(
-        ngrams, counts, V, discounts, unknown, CLASS_LOWEST_LEVEL
+        ngrams, counts, V, discounts, unknown, CLASS_LOWEST_LEVEL, held_cells
     )  # (S, V)
     backoff = probs[:, V - 1].copy()  # (S,) g(h)
     probs[:, V - 1] = 0.0  # a(unknown | h): never counted
@@ -871,7 +889,8 @@ def class_tables(ngrams, class_counts, n_tokens, discount=None):
         if seen.any():
             own, counts = ngrams[seen], class_counts[seen, c]
             class_discounts[c] = level_discounts(own, counts, V, discount)
-            a, g, to, first = class_model(own, counts, V, class_discounts[c])
+            held = log_probs.size + int(offsets[c]) * V  # the tables so far
+            a, g, to, first = class_model(own, counts, V, class_discounts[c], held)
         else:  # one node that leaves everything to the model of all labels
             a, g, to, first = (
                 np.zeros((1, V)),
