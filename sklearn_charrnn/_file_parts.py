@@ -69,7 +69,8 @@ def token_type(tokens, what="vocabulary tokens"):
             ]
             if wide:
                 raise ValueError(
-                    f"Cannot save: {what} that are ints must fit in 64 bits; got "
+                    f"Cannot save: {what} that are ints must fit in signed 64 "
+                    "bits (-2**63 to 2**63 - 1); got "
                     f"{wide[0]}. pickle and joblib keep any."
                 )
             return type_name

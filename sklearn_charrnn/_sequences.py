@@ -20,6 +20,7 @@ from sklearn.utils.validation import validate_data
 
 STRING = "str"
 TOKENS = "tokens"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def check_sequences(estimator, X, *, reset):
@@ -45,7 +46,7 @@ def check_sequences(estimator, X, *, reset):
             check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
-        _check_no_missing_cell(X)
+        _check_cells(X)
     elif hasattr(X, "isna") and getattr(X, "ndim", None) == 2:  # a DataFrame
         missing = np.argwhere(X.isna().to_numpy())
         if len(missing):  # pd.NA would fail scikit-learn's own check obscurely
@@ -65,6 +66,12 @@ def check_sequences(estimator, X, *, reset):
     )
     if X.dtype.kind in "OUS":
         return _two_d_of_objects(X)
+    if X.dtype.kind == "u" and X.size and X.max() > _INT64_MAX:
+        row, col = np.argwhere(X > _INT64_MAX)[0]
+        raise ValueError(
+            f"X holds the int {X[row, col]} at row {row}, column {col}: int "
+            "tokens must fit in signed 64 bits (-2**63 to 2**63 - 1)."
+        )
     return X, TOKENS
 
 
@@ -113,13 +120,57 @@ def _one_d(X):
     )
 
 
-def _check_no_missing_cell(rows):
-    """Name the first missing value (None, NaN, pd.NA, NaT) of rows of tokens:
-    NumPy would turn a NaN among str into the token 'nan'."""
+def _check_cells(rows):
+    """Name the first cell of rows of tokens that cannot be a token.
+
+    A missing value (None, NaN, pd.NA, NaT): NumPy would turn a NaN among
+    str into the token 'nan'. Tokens of several types ('1' and 1, which the
+    str of every cell would make one token). A str ending in NUL, which
+    NumPy's str arrays drop ('a\\x00' would be 'a'). An int beyond signed 64
+    bits, which only a float would hold, merging it with its neighbours.
+    """
+    kinds = {}
     for row, cells in enumerate(rows):
         for col, value in enumerate(cells):
             if is_missing(value):
                 raise _missing_cell(value, row, col)
+            kind = _token_kind(value)
+            if kind not in kinds:
+                kinds[kind] = (value, row, col)
+                if len(kinds) > 1:
+                    raise _mixed_cells(kinds)
+            if kind == "str" and value.endswith("\x00"):
+                raise ValueError(
+                    f"X holds {value!r} at row {row}, column {col}: a token may "
+                    "not end in the NUL character '\\x00', which NumPy's str "
+                    "arrays drop (it would be read as "
+                    f"{value.rstrip(chr(0))!r})."
+                )
+            if kind == "number" and not _INT64_MIN <= value <= _INT64_MAX:
+                if isinstance(value, numbers.Integral):
+                    raise ValueError(
+                        f"X holds the int {value} at row {row}, column {col}: "
+                        "int tokens must fit in signed 64 bits (-2**63 to "
+                        "2**63 - 1)."
+                    )
+
+
+def _token_kind(value):
+    """``'str'``, ``'number'`` (int or float, not bool), else the type's name."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return "number"
+    return type(value).__name__
+
+
+def _mixed_cells(kinds):
+    (a, (x, i, j)), (b, (y, k, m)) = kinds.items()
+    return ValueError(
+        "X mixes tokens of several types: expected tokens of one type (all "
+        f"str, or all numbers), got {a} {x!r} at row {i}, column {j} and {b} "
+        f"{y!r} at row {k}, column {m}."
+    )
 
 
 def _missing_cell(value, row, col):
@@ -131,7 +182,7 @@ def _missing_cell(value, row, col):
 
 def _two_d_of_objects(X):
     """A 2-D array of str or objects: tokens, or one string per row."""
-    _check_no_missing_cell(X)
+    _check_cells(X)
     if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
         raise TypeError(
             "X contains bytes: decode them to str first, "
@@ -235,13 +286,15 @@ def _token_keys(X):
     """The token of every cell of a 2-D array.
 
     Numbers stay numbers (an object array whose cells are all numbers is read
-    as numbers); otherwise every cell's token is its ``str``.
+    as numbers: ints as int64, else float64); otherwise every cell's token is
+    its ``str`` (:func:`check_sequences` refuses cells of several types).
     """
     if X.dtype.kind in "biuf":
         return X
     cells = X.ravel()
-    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in cells):
-        return X.astype(np.float64)
+    if all(_token_kind(v) == "number" for v in cells):  # ints stay ints
+        integral = all(isinstance(v, numbers.Integral) for v in cells)
+        return X.astype(np.int64 if integral else np.float64)
     return np.array([str(v) for v in cells]).reshape(X.shape)
 
 

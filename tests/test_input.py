@@ -194,6 +194,51 @@ def test_invalid_hyperparameters(params, match):
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (
+            np.array([[1, "1", "a"]] * 3, dtype=object),
+            r"X mixes tokens of several types: .* got number 1 at row 0, "
+            r"column 0 and str '1' at row 0, column 1\.",
+        ),
+        ([["a", 2]] * 3, r"X mixes tokens .* got str 'a' at row 0, column 0 and"),
+        (
+            [["b", "a\x00"]] * 3,
+            r"'a\\x00' at row 0, column 1: a token may not end in the NUL",
+        ),
+        ([["\x00", "a"]] * 3, r"would be read as ''\)"),
+        (
+            [[2**70, 1]] * 3,
+            r"the int 1180591620717411303424 at row 0, column 0: int tokens must",
+        ),
+        (
+            np.array([[1, 2**63]] * 3, dtype=np.uint64),
+            r"the int 9223372036854775808 at row 0, column 1: int tokens must fit",
+        ),
+    ],
+)
+@pytest.mark.parametrize("make", [CharRNNGenerator, KneserNeyGenerator])
+def test_cells_that_would_merge_into_one_token_are_refused(make, X, message):
+    """NumPy would make one token of them: '1' and 1 (the str of every
+    cell), 'a\\x00' and 'a' (a str array drops a trailing NUL), two ints
+    beyond 64 bits (one float)."""
+    with pytest.raises(ValueError, match=message):
+        make().fit(X)
+
+
+def test_an_object_array_of_ints_keeps_them_ints():
+    """As a float, 2**53 + 1 would be 2**53."""
+    X = np.array([[2**53, 2**53 + 1, 1]] * 3, dtype=object)
+    model = KneserNeyGenerator(order=2).fit(X)
+    assert list(model.vocabulary_) == [1, 2**53, 2**53 + 1]
+    assert all(type(token) is int for token in model.vocabulary_)
+    scores = model.score_samples(np.array([[2**53 + 1, 2**53, 1]], dtype=object))
+    assert np.isfinite(scores).all()
+    other = model.score_samples(np.array([[2**53, 2**53 + 1, 1]]))
+    assert scores[0] != other[0]
+
+
 def test_strings_on_token_model():
     X = np.random.default_rng(0).integers(0, 5, size=(20, 6))
     with pytest.warns(ConvergenceWarning):
