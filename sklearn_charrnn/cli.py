@@ -110,6 +110,10 @@ class UserError(Exception):
 _EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")
 # the ends of a line: \n, \r\n or \r, as Python's text files read them
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+NAMES_HELP = (
+    "one name per line (white space at either end of a line is dropped, "
+    "blank lines are skipped); - reads stdin"
+)
 # the first bytes of a zip archive, as every model file is
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -771,12 +775,39 @@ def _generation_options(args):
     }
 
 
+# Printed escaped inside a name: a line break would make one name two lines
+# of output, a tab would shift tab-separated columns.
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _lines(names, tab_separated=False):
+    """Names as lines of output, one each: a line break inside a name (and,
+    with ``tab_separated``, a tab) is printed as ``\\n``, ``\\r`` (``\\t``),
+    with one warning."""
+    special = "\n\r\t" if tab_separated else "\n\r"
+    table = str.maketrans({c: _ESCAPES[c] for c in special})
+    warned = False
+    for name in names:
+        shown = name.translate(table)
+        if shown != name and not warned:
+            what = "line breaks or tabs" if tab_separated else "line breaks"
+            escapes = ", ".join(_ESCAPES[c] for c in special)
+            warnings.warn(
+                f"some names hold {what}, printed as {escapes} so that every "
+                "name stays on one line",
+                UserWarning,
+                stacklevel=2,
+            )
+            warned = True
+        yield shown
+
+
 def sample(args):
     """Print new names, one per line."""
     model = load_model(args.model)
     options = _generation_options(args)
     label = _label(args, model)
-    for name in model.sample(args.n_samples, **options, **label):
+    for name in _lines(model.sample(args.n_samples, **options, **label)):
         print(name)
     return 0
 
@@ -799,13 +830,14 @@ def complete(args):
         **options,
         **_label(args, model),
     )
-    for completions in results:
-        for completion in completions:
-            if args.most_likely:
-                name, log_likelihood = completion
-                print(f"{name}\t{log_likelihood:.4f}")
-            else:
-                print(completion)
+    rows = [completion for completions in results for completion in completions]
+    if not args.most_likely:
+        for name in _lines(rows):
+            print(name)
+        return 0
+    names = _lines((name for name, _ in rows), tab_separated=True)
+    for name, (_, log_likelihood) in zip(names, rows, strict=True):
+        print(f"{name}\t{log_likelihood:.4f}")
     return 0
 
 
@@ -869,7 +901,8 @@ def score(args):
     else:
         labels = _score_labels(args, model, labels)
     log_likelihoods = model.score_samples(names, *([] if labels is None else [labels]))
-    for name, log_likelihood in zip(names, log_likelihoods, strict=True):
+    shown = _lines(names, tab_separated=True)
+    for name, log_likelihood in zip(shown, log_likelihoods, strict=True):
         print(f"{name}\t{log_likelihood:.4f}")
     per_token = log_likelihoods.sum() / (sum(map(len, names)) + len(names))
     print(
@@ -1034,7 +1067,7 @@ def _add_label_column(parser, what):
         type=_label_column,
         metavar="N",
         help=f"NAMES is tab-separated, names in column 1 and labels in column "
-        f"N (2 or more): {what}",
+        f"N (2 or more; white space at either end of a cell is dropped): {what}",
     )
 
 
@@ -1090,9 +1123,7 @@ def build_parser():
         help="train on a file of names and save the model",
         description=FIT_DESCRIPTION,
     )
-    p_fit.add_argument(
-        "names", metavar="NAMES.txt", help="one name per line; - reads stdin"
-    )
+    p_fit.add_argument("names", metavar="NAMES.txt", help=NAMES_HELP)
     p_fit.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
@@ -1154,9 +1185,7 @@ def build_parser():
         "weighted by how many training names each had.",
     )
     p_score.add_argument("model", metavar="MODEL")
-    p_score.add_argument(
-        "names", metavar="NAMES.txt", help="one name per line; - reads stdin"
-    )
+    p_score.add_argument("names", metavar="NAMES.txt", help=NAMES_HELP)
     p_score.add_argument(
         "--encoding", default="utf-8", help="encoding of NAMES.txt (default: utf-8)"
     )
