@@ -43,12 +43,9 @@ def guarded_fit(V, n, order, n_labels, rng):
     estimates = []
     check = kneser_ney.check_table_size
 
-    def recording(n_contexts, n_tokens, held_cells=0):
-        estimates.append(
-            kneser_ney._COMPILE_BYTES * n_contexts * n_tokens
-            + kneser_ney._HELD_BYTES * held_cells
-        )
-        return check(n_contexts, n_tokens, held_cells)
+    def recording(*table):
+        estimates.append(kneser_ney.table_bytes(*table))
+        return check(*table)
 
     kneser_ney.check_table_size = recording
     tracemalloc.start()

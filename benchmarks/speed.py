@@ -682,6 +682,11 @@ def measure(args):
             )
         )
 
+    def bound(label, one_core, others):
+        """A row of what one core's speed times the cores allows: ratios only."""
+        row(label, one_core * n_cores, others[0], c1=others[1], c2=others[2])
+        rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
+
     for cell, hidden in TRAIN_CONFIGS:
         key = (cell, hidden)
         if key == ("rnn", 200):
@@ -698,22 +703,9 @@ def measure(args):
             train.get(key + ("torch2",)),
             target,
         )
-        row(
-            f"  its products alone x {n_cores}",
-            train[key + ("products",)] * n_cores,
-            train.get(key + ("tutorial",)),
-            c1=train.get(key + ("torch1",)),
-            c2=train.get(key + ("torch2",)),
-        )
-        rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
-        row(
-            f"  its step on 1 thread x {n_cores}",
-            train[key + ("serial",)] * n_cores,
-            train.get(key + ("tutorial",)),
-            c1=train.get(key + ("torch1",)),
-            c2=train.get(key + ("torch2",)),
-        )
-        rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
+        others = [train.get(key + (name,)) for name in ("tutorial", "torch1", "torch2")]
+        bound(f"  its products alone x {n_cores}", train[key + ("products",)], others)
+        bound(f"  its step on 1 thread x {n_cores}", train[key + ("serial",)], others)
     row(
         "sample(10_000), names/s",
         sampling["package"],
@@ -722,22 +714,9 @@ def measure(args):
         sampling.get("torch2"),
         "b >=50x, c >1x",
     )
-    row(
-        f"  its products alone x {n_cores}",
-        sampling["products"] * n_cores,
-        sampling["tutorial"],
-        c1=sampling.get("torch1"),
-        c2=sampling.get("torch2"),
-    )
-    rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
-    row(
-        f"  its call on 1 core x {n_cores}",
-        sampling["serial"] * n_cores,
-        sampling["tutorial"],
-        c1=sampling.get("torch1"),
-        c2=sampling.get("torch2"),
-    )
-    rows[-1] = rows[-1][:2] + ("", "", "") + rows[-1][5:]
+    others = [sampling.get(name) for name in ("tutorial", "torch1", "torch2")]
+    bound(f"  its products alone x {n_cores}", sampling["products"], others)
+    bound(f"  its call on 1 core x {n_cores}", sampling["serial"], others)
     row(
         "  mean length drawn",
         sample_lengths["package"],

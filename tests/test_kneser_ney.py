@@ -376,12 +376,9 @@ def test_the_memory_guard_counts_on_what_the_fit_allocates(
     estimates = []
     check = kneser_ney.check_table_size
 
-    def recording(n_contexts, n_tokens, held_cells=0):
-        estimates.append(
-            kneser_ney._COMPILE_BYTES * n_contexts * n_tokens
-            + kneser_ney._HELD_BYTES * held_cells
-        )
-        return check(n_contexts, n_tokens, held_cells)
+    def recording(*table):
+        estimates.append(kneser_ney.table_bytes(*table))
+        return check(*table)
 
     monkeypatch.setattr(kneser_ney, "check_table_size", recording)
     rng = np.random.default_rng(0)

@@ -369,11 +369,16 @@ _COMPILE_BYTES = 32
 _HELD_BYTES = 24
 
 
+def table_bytes(n_contexts, n_tokens, held_cells=0):
+    """Bytes that compiling a table of ``n_contexts x n_tokens`` needs at its
+    peak, with ``held_cells`` cells of tables compiled before it still held."""
+    return _COMPILE_BYTES * n_contexts * n_tokens + _HELD_BYTES * held_cells
+
+
 def check_table_size(n_contexts, n_tokens, held_cells=0):
     """Refuse, before allocating, a table whose compiling needs more than
-    half the machine's memory (``held_cells``: the cells of the tables this
-    fit compiled before it, still held)."""
-    needed = _COMPILE_BYTES * n_contexts * n_tokens + _HELD_BYTES * held_cells
+    half the machine's memory (:func:`table_bytes`)."""
+    needed = table_bytes(n_contexts, n_tokens, held_cells)
     available = physical_memory()
     if available is not None and needed > available // 2:
         held = " with the tables compiled before them," if held_cells else ""
