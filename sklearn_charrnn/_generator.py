@@ -159,8 +159,8 @@ class GenerationOptions:
         caller : str
             The method's name, for error messages.
         default_max_length : int
-            ``max_length`` when None (it is raised to ``min_length`` and to
-            ``longest_prefix`` if they are longer).
+            ``max_length`` when None, after the longest prefix (raised to
+            ``min_length`` if that is longer).
         longest_prefix : int, default=0
             Length of the longest prefix: an explicit ``max_length`` must
             hold it.
@@ -175,8 +175,8 @@ class GenerationOptions:
             caller_name=caller,
         )
         max_length, min_length = options.get("max_length"), options["min_length"]
-        if max_length is None:
-            max_length = max(default_max_length, min_length, longest_prefix)
+        if max_length is None:  # room after the longest prefix
+            max_length = max(longest_prefix + default_max_length, min_length)
         elif min_length > max_length:
             raise ValueError(
                 f"min_length={min_length} is greater than "
@@ -375,8 +375,9 @@ class GeneratorMixin:
         max_length : int, default=None
             Stop at this many tokens (prefix included) even without an end
             token; with ``most_likely``, every completion ends there at the
-            latest. None means twice the longest training sequence plus 10 (or
-            ``min_length`` if that is more).
+            latest. None means the longest prefix's length plus twice the
+            longest training sequence plus 10 (or ``min_length`` if that is
+            more), so that a long prefix has as much room as an empty one.
         exclude_training : bool, default=False
             Return only completions that are not in the training data (see
             :meth:`sample`). When too few turn up: with ``n_samples``, the

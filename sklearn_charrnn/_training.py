@@ -146,14 +146,19 @@ class _Snapshot:
         optimizer.t, estimator.t_ = self.t, self.t_
 
 
-def _diverged(estimator, snapshot):
-    """Put back the last finite epoch (weights, optimizer); raise an error."""
+# An epoch whose mean loss exceeds this many times log(V), the loss of a
+# model that gives every token 1/V, has diverged even though it stays
+# finite (a learning rate far too high on a short list: 1e6 nats per token).
+_DIVERGED_LOSS = 10
+
+
+def _diverged(estimator, snapshot, what="the loss or its gradient became non-finite"):
+    """Put back the last sane epoch (weights, optimizer); raise an error."""
     snapshot.restore(estimator)
     raise ValueError(
-        f"Training diverged in epoch {estimator.n_iter_ + 1}: the loss or its "
-        "gradient became non-finite. The weights of the last finite epoch "
-        f"were kept. Lower learning_rate_init (now {estimator.learning_rate_init})"
-        f" or clip_norm (now {estimator.clip_norm})."
+        f"Training diverged in epoch {estimator.n_iter_ + 1}: {what}. The "
+        "weights of the epoch before were kept. Lower learning_rate_init (now "
+        f"{estimator.learning_rate_init}) or clip_norm (now {estimator.clip_norm})."
     )
 
 
@@ -188,11 +193,25 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
                 context["average"].update(est.weights_)
         if not (np.isfinite(loss) and np.isfinite(norm)):
             _diverged(est, snapshot)
+        _check_loss(est, snapshot, loss)
         total_loss += loss * n_tokens
         total_tokens += n_tokens
     if not all(np.isfinite(w).all() for w in est.weights_.values()):
         _diverged(est, snapshot)
     return total_loss / total_tokens
+
+
+def _check_loss(est, snapshot, loss):
+    """Diverged if a batch's loss is far above that of knowing nothing."""
+    uniform = np.log(est.weights_["W_y"].shape[1])  # log V
+    if loss > _DIVERGED_LOSS * uniform:
+        _diverged(
+            est,
+            snapshot,
+            f"the loss of a batch reached {loss:.3g} nats per token, more than "
+            f"{_DIVERGED_LOSS} times the {uniform:.3g} of a model that gives every "
+            "token the same probability",
+        )
 
 
 def _context(est, batch_size, gen, n_threads):

@@ -1045,7 +1045,7 @@ def _add_generation(parser, n_default, n_help):
         type=_length,
         metavar="N",
         help=f"stop at this many characters, at most {MAX_LENGTH} (default: twice "
-        "the longest name + 10)",
+        "the longest name + 10, after the longest prefix)",
     )
     group.add_argument(
         "--exclude-training",

@@ -258,6 +258,20 @@ def test_max_length_counts_the_prefix(model):
     assert model.complete("abcdefgh").startswith("abcdefgh")
 
 
+def test_the_default_max_length_counts_from_the_end_of_the_prefix():
+    """A prefix as long as the default cap got no room at all: every
+    completion came back as the bare prefix, an end the model never drew."""
+    from sklearn_charrnn import KneserNeyGenerator
+
+    model = KneserNeyGenerator(order=2).fit(["ab", "ba", "aab", "abba"])
+    cap = 2 * model.max_length_ + 10
+    prefix = "ab" * (cap // 2)
+    completions = model.complete(prefix, n_samples=50, random_state=0)
+    assert all(c.startswith(prefix) for c in completions)
+    assert all(len(c) <= len(prefix) + cap for c in completions)
+    assert sum(c != prefix for c in completions) > 25  # 0 before; 37 here
+
+
 @pytest.mark.parametrize(
     "tokens, kind",
     [

@@ -60,6 +60,27 @@ def test_divergence_raises_and_keeps_last_finite_weights(dinosaurs, cell):
     assert_usable(model, X[:20])
 
 
+def test_a_finite_but_exploding_loss_is_divergence():
+    """On three names a learning rate of 1e6 without clipping sends the loss
+    to about 1e18 nats per token without ever overflowing: that is no model
+    either, and fit says so instead of warning that it did not converge."""
+    model = CharRNNGenerator(
+        hidden_size=16,
+        cell="rnn",
+        max_iter=5,
+        early_stopping=False,
+        learning_rate_init=1e6,
+        clip_norm=None,
+        random_state=0,
+    )
+    with pytest.raises(
+        ValueError, match=r"the loss of a batch reached .* more than 10"
+    ):
+        model.fit(["abba", "bab", "ab"])
+    assert model.n_iter_ < 5 and all(np.isfinite(model.loss_curve_))
+    assert_usable(model, ["abba"])
+
+
 def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):
     """A warm-started fit that diverges leaves weights, AdamW's moments and
     step counts as they were, so the next fit continues from a sane state."""
