@@ -41,8 +41,22 @@ def em_weights(log_probs, *, max_iter=1000, tol=1e-10):
     curve : list of float
         The mean log-likelihood per token before each iteration: EM never
         lowers it.
+
+    Raises
+    ------
+    ValueError
+        When a token has probability 0 (``-inf`` or NaN) under every
+        component: no weights give it a finite likelihood.
     """
     n, k = log_probs.shape
+    impossible = np.flatnonzero(~np.isfinite(log_probs).any(axis=1))
+    if impossible.size:  # -inf under every weighting: EM would give NaN
+        raise ValueError(
+            f"No estimator gives a probability above 0 to {impossible.size} of "
+            f"the {n} held-out tokens (the first is token {impossible[0]} of "
+            "them): the mixture cannot weigh its estimators on them. Give "
+            "fixed weights, or estimators that give every token a probability."
+        )
     weights = np.full(k, 1.0 / k)
     curve = []
     for _ in range(max_iter):

@@ -21,6 +21,10 @@ attribute and three methods, and generation uses nothing else:
 
 A state is opaque here: only the model reads it. The recurrent network's is
 its layers' states (:class:`~sklearn_charrnn.nn.network.RecurrentSteps`).
+:func:`sample` may call ``advance`` and ``log_probs`` of one model from
+several threads at once, on different states: they must not write anything
+the calls share (a scratch buffer kept on the model would mix the threads'
+rows).
 A sequence's log-probability under a model is the sum, over its tokens and
 its end token, of ``log_probs`` of the token after the ones before: what the
 generators' ``score_samples`` gives.

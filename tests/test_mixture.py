@@ -110,6 +110,18 @@ def test_em_never_lowers_the_held_out_likelihood():
             assert np.mean(np.log(np.exp(log_probs) @ other + 1e-300)) <= best + 1e-9
 
 
+def test_em_refuses_a_token_no_component_can_give():
+    """A step interface may give -inf (a token that cannot come); a held-out
+    token at -inf under every component made NaN weights, silently."""
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(np.array([[0.5, 0.2], [0.1, 0.3], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"to 1 of the 3 held-out tokens .* token 2"):
+        em_weights(log_probs)
+    log_probs[2] = [np.log(0.1), -np.inf]  # one component can: fine
+    weights, _ = em_weights(log_probs)
+    assert np.isfinite(weights).all() and weights.sum() == pytest.approx(1.0)
+
+
 def test_auto_weights_are_fitted_on_held_out_names(mixture, dinosaurs):
     assert mixture.em_curve_ is not None
     assert np.all(np.diff(mixture.em_curve_) >= -1e-12)
