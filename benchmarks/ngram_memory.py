@@ -53,7 +53,7 @@ def guarded_fit(V, n, order, n_labels, rng):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            KneserNeyGenerator(order=order).fit(X, y)
+            KneserNeyGenerator(order=order, random_state=0).fit(X, y)
             seconds = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:

@@ -29,7 +29,7 @@ from ._sequences import STRING, TOKENS
 # The longest training sequence a file may record. A fit on a sequence this
 # long would hold, per layer, 2**24 time steps of states: tens of gigabytes
 # at the smallest useful hidden sizes. It bounds the default max_length of
-# sample and complete (twice this, plus 10).
+# sample (twice this, plus 10) and of complete (that, after the prefix).
 MAX_SEQUENCE_LENGTH = 2**24
 TOKEN_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 COLUMNS = ("n_features_in_", "feature_names_in_")

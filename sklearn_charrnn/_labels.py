@@ -35,8 +35,8 @@ def fit_labels(y, n_samples, classes=None):
     """
     _check_each_label(y)
     y = column_or_1d(y, warn=True)
-    if y.dtype == object and y.size and not isinstance(y[0], str):  # numbers
-        y = np.asarray(y.tolist())
+    if y.dtype == object and y.size and all(_kind(v) == "a number" for v in y):
+        y = np.asarray(y.tolist())  # numbers, as NumPy would hold them
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
@@ -49,17 +49,20 @@ def _check_each_label(y):
     class of its own (NumPy turns NaN among str into the str ``'nan'``), and
     labels of several types (``'en'`` and ``1``: NumPy would turn the 1 into
     ``'1'``, or fail to sort them)."""
-    kinds = {}
-    for i, label in enumerate(np.asarray(y, dtype=object).ravel()):
+    labels = np.asarray(y, dtype=object)
+    for i, label in enumerate(labels.ravel()):
         if is_missing(label):
             raise ValueError(
                 f"y[{i}] is {label!r}: missing labels are not allowed, every "
                 "sequence needs a label."
             )
-        if isinstance(label, str):
-            kind = "a str"
-        else:
-            kind = "a number" if isinstance(label, Real) else type(label).__name__
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]  # a column, as fit takes it
+    if labels.ndim != 1:  # column_or_1d names the shape
+        return
+    kinds = {}
+    for i, label in enumerate(labels):
+        kind = _kind(label)
         if kind in kinds:
             continue
         kinds[kind] = (i, label)
@@ -68,9 +71,18 @@ def _check_each_label(y):
         (a, (i_a, y_a)), (b, (i_b, y_b)) = kinds.items()
         raise ValueError(
             "y mixes labels of several types: expected labels of one type "
-            f"(all strings, or all numbers), got {a}, y[{i_a}]={y_a!r}, and "
+            f"(all strings, all numbers or all bools), got {a}, y[{i_a}]={y_a!r}, and "
             f"{b}, y[{i_b}]={y_b!r}."
         )
+
+
+def _kind(label):
+    """``'a str'``, ``'a bool'``, ``'a number'``, else the type's name."""
+    if isinstance(label, str):
+        return "a str"
+    if isinstance(label, (bool, np.bool_)):
+        return "a bool"
+    return "a number" if isinstance(label, Real) else type(label).__name__
 
 
 def check_every_class_kept(classes, counts):

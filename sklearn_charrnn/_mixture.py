@@ -45,10 +45,17 @@ def em_weights(log_probs, *, max_iter=1000, tol=1e-10):
     Raises
     ------
     ValueError
-        When a token has probability 0 (``-inf`` or NaN) under every
-        component: no weights give it a finite likelihood.
+        When a log-probability is NaN or above 0, or a token has probability
+        0 under every component: no weights give it a finite likelihood.
     """
     n, k = log_probs.shape
+    if np.isnan(log_probs).any() or (log_probs > 0).any():
+        column = int(np.flatnonzero((np.isnan(log_probs) | (log_probs > 0)).any(0))[0])
+        raise ValueError(
+            f"Estimator {column} of the mixture gave held-out tokens "
+            "log-probabilities that are NaN or above 0: expected numbers <= 0 "
+            "(-inf for a token that cannot come)."
+        )
     impossible = np.flatnonzero(~np.isfinite(log_probs).any(axis=1))
     if impossible.size:  # -inf under every weighting: EM would give NaN
         raise ValueError(

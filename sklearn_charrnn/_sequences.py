@@ -46,7 +46,8 @@ def check_sequences(estimator, X, *, reset):
             check_str_items(X)
             return X, STRING
         _check_rows_of_one_length(X)
-        _check_cells(X)
+        _check_no_missing_cell(X)
+        _check_tokens(X)
     elif hasattr(X, "isna") and getattr(X, "ndim", None) == 2:  # a DataFrame
         missing = np.argwhere(X.isna().to_numpy())
         if len(missing):  # pd.NA would fail scikit-learn's own check obscurely
@@ -120,25 +121,26 @@ def _one_d(X):
     )
 
 
-def _check_cells(rows):
-    """Name the first cell of rows of tokens that cannot be a token.
-
-    A missing value (None, NaN, pd.NA, NaT): NumPy would turn a NaN among
-    str into the token 'nan'. Tokens of several types ('1' and 1, which the
-    str of every cell would make one token). A str ending in NUL, which
-    NumPy's str arrays drop ('a\\x00' would be 'a'). An int beyond signed 64
-    bits, which only a float would hold, merging it with its neighbours.
-    """
-    kinds = {}
+def _check_no_missing_cell(rows):
+    """Name the first missing value (None, NaN, pd.NA, NaT) of rows of tokens:
+    NumPy would turn a NaN among str into the token 'nan'."""
     for row, cells in enumerate(rows):
         for col, value in enumerate(cells):
             if is_missing(value):
                 raise _missing_cell(value, row, col)
+
+
+def _check_tokens(rows):
+    """Name the first cell of rows of tokens that NumPy would make another
+    token: a str ending in NUL, which NumPy's str arrays drop ('a\\x00'
+    would be 'a'); an int beyond signed 64 bits, which only a float would
+    hold; and, in rows of several types (read as the str of every cell), two
+    cells of one str ('1' and 1)."""
+    kinds = set()
+    for row, cells in enumerate(rows):
+        for col, value in enumerate(cells):
             kind = _token_kind(value)
-            if kind not in kinds:
-                kinds[kind] = (value, row, col)
-                if len(kinds) > 1:
-                    raise _mixed_cells(kinds)
+            kinds.add(kind)
             if kind == "str" and value.endswith("\x00"):
                 raise ValueError(
                     f"X holds {value!r} at row {row}, column {col}: a token may "
@@ -146,13 +148,15 @@ def _check_cells(rows):
                     "arrays drop (it would be read as "
                     f"{value.rstrip(chr(0))!r})."
                 )
-            if kind == "number" and not _INT64_MIN <= value <= _INT64_MAX:
-                if isinstance(value, numbers.Integral):
+            if isinstance(value, numbers.Integral) and kind == "number":
+                if not _INT64_MIN <= value <= _INT64_MAX:
                     raise ValueError(
                         f"X holds the int {value} at row {row}, column {col}: "
                         "int tokens must fit in signed 64 bits (-2**63 to "
                         "2**63 - 1)."
                     )
+    if len(kinds) > 1:
+        _check_one_token_per_str(rows)
 
 
 def _token_kind(value):
@@ -164,13 +168,21 @@ def _token_kind(value):
     return type(value).__name__
 
 
-def _mixed_cells(kinds):
-    (a, (x, i, j)), (b, (y, k, m)) = kinds.items()
-    return ValueError(
-        "X mixes tokens of several types: expected tokens of one type (all "
-        f"str, or all numbers), got {a} {x!r} at row {i}, column {j} and {b} "
-        f"{y!r} at row {k}, column {m}."
-    )
+def _check_one_token_per_str(rows):
+    """Rows of several types are read as the str of every cell: refuse two
+    cells of one str that are not the same token (``1`` and ``'1'``)."""
+    seen = {}
+    for row, cells in enumerate(rows):
+        for col, value in enumerate(cells):
+            key = str(value)
+            first, i, j = seen.setdefault(key, (value, row, col))
+            if _token_kind(first) != _token_kind(value):
+                raise ValueError(
+                    f"X holds {first!r} at row {i}, column {j} and {value!r} at "
+                    f"row {row}, column {col}: cells of several types are read "
+                    f"as their str, and both would be the token {key!r}. Give "
+                    "the tokens one type."
+                )
 
 
 def _missing_cell(value, row, col):
@@ -182,7 +194,7 @@ def _missing_cell(value, row, col):
 
 def _two_d_of_objects(X):
     """A 2-D array of str or objects: tokens, or one string per row."""
-    _check_cells(X)
+    _check_no_missing_cell(X)
     if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
         raise TypeError(
             "X contains bytes: decode them to str first, "
@@ -197,6 +209,7 @@ def _two_d_of_objects(X):
             f"A single column of X is read as one string per row, but row "
             f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
         )
+    _check_tokens(X)
     return X, TOKENS
 
 
@@ -287,7 +300,7 @@ def _token_keys(X):
 
     Numbers stay numbers (an object array whose cells are all numbers is read
     as numbers: ints as int64, else float64); otherwise every cell's token is
-    its ``str`` (:func:`check_sequences` refuses cells of several types).
+    its ``str`` (:func:`check_sequences` refuses two cells of one ``str``).
     """
     if X.dtype.kind in "biuf":
         return X

@@ -146,9 +146,11 @@ class _Snapshot:
         optimizer.t, estimator.t_ = self.t, self.t_
 
 
-# An epoch whose mean loss exceeds this many times log(V), the loss of a
-# model that gives every token 1/V, has diverged even though it stays
-# finite (a learning rate far too high on a short list: 1e6 nats per token).
+# A batch whose loss exceeds this many times the larger of log(V) (the loss
+# of a model that gives every token 1/V) and the call's first batch loss
+# (a model trained further on new data starts higher) has diverged even
+# though it stays finite (a learning rate far too high on a short list
+# reaches 1e6 nats per token and more).
 _DIVERGED_LOSS = 10
 
 
@@ -193,7 +195,7 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
                 context["average"].update(est.weights_)
         if not (np.isfinite(loss) and np.isfinite(norm)):
             _diverged(est, snapshot)
-        _check_loss(est, snapshot, loss)
+        _check_loss(est, snapshot, loss, context)
         total_loss += loss * n_tokens
         total_tokens += n_tokens
     if not all(np.isfinite(w).all() for w in est.weights_.values()):
@@ -201,16 +203,18 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
     return total_loss / total_tokens
 
 
-def _check_loss(est, snapshot, loss):
-    """Diverged if a batch's loss is far above that of knowing nothing."""
+def _check_loss(est, snapshot, loss, context):
+    """Diverged if a batch's loss is far above both that of knowing nothing
+    and the call's first batch loss."""
     uniform = np.log(est.weights_["W_y"].shape[1])  # log V
-    if loss > _DIVERGED_LOSS * uniform:
+    first = context.setdefault("first_loss", loss)
+    if loss > _DIVERGED_LOSS * max(uniform, first):
         _diverged(
             est,
             snapshot,
             f"the loss of a batch reached {loss:.3g} nats per token, more than "
-            f"{_DIVERGED_LOSS} times the {uniform:.3g} of a model that gives every "
-            "token the same probability",
+            f"{_DIVERGED_LOSS} times both this fit's first ({first:.3g}) and the "
+            f"{uniform:.3g} of a model that gives every token the same probability",
         )
 
 

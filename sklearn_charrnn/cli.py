@@ -776,30 +776,29 @@ def _generation_options(args):
 
 
 # Printed escaped inside a name: a line break would make one name two lines
-# of output, a tab would shift tab-separated columns.
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# of output, a tab would shift tab-separated columns; then a backslash is
+# escaped too, so that every printed name reads back one way.
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _lines(names, tab_separated=False):
-    """Names as lines of output, one each: a line break inside a name (and,
-    with ``tab_separated``, a tab) is printed as ``\\n``, ``\\r`` (``\\t``),
-    with one warning."""
+    """Names as lines of output, one each: if a name holds a line break (or,
+    with ``tab_separated``, a tab), every name is printed with backslash
+    escapes (``\\n``, ``\\r``, ``\\t``, ``\\\\``), with one warning."""
+    names = list(names)
     special = "\n\r\t" if tab_separated else "\n\r"
-    table = str.maketrans({c: _ESCAPES[c] for c in special})
-    warned = False
-    for name in names:
-        shown = name.translate(table)
-        if shown != name and not warned:
-            what = "line breaks or tabs" if tab_separated else "line breaks"
-            escapes = ", ".join(_ESCAPES[c] for c in special)
-            warnings.warn(
-                f"some names hold {what}, printed as {escapes} so that every "
-                "name stays on one line",
-                UserWarning,
-                stacklevel=2,
-            )
-            warned = True
-        yield shown
+    if not any(c in name for name in names for c in special):
+        return names
+    what = "line breaks or tabs" if tab_separated else "line breaks"
+    escapes = ", ".join(_ESCAPES[c] for c in special)
+    warnings.warn(
+        f"some names hold {what}: every name is printed with backslash escapes "
+        f"({escapes}, and \\\\ for a backslash) so that it stays on one line",
+        UserWarning,
+        stacklevel=2,
+    )
+    table = str.maketrans({c: _ESCAPES[c] for c in "\\" + special})
+    return [name.translate(table) for name in names]
 
 
 def sample(args):
@@ -1045,7 +1044,7 @@ def _add_generation(parser, n_default, n_help):
         type=_length,
         metavar="N",
         help=f"stop at this many characters, at most {MAX_LENGTH} (default: twice "
-        "the longest name + 10, after the longest prefix)",
+        "the longest name + 10; complete adds the longest prefix)",
     )
     group.add_argument(
         "--exclude-training",

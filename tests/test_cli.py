@@ -261,22 +261,28 @@ def test_complete_most_likely_prints_log_likelihoods(capsys, model_file):
 
 def test_names_holding_line_breaks_or_tabs_stay_on_one_line(capsys, tmp_path):
     """A model fitted in Python may write them; printed as they are, one
-    name would be two lines, or shift the tab-separated columns."""
-    X = ["a\nb", "a\tb", "a\rb"] * 5
+    name would be two lines, or shift the tab-separated columns. Once escaped,
+    a backslash is escaped too: 'a\\nb' and 'a' newline 'b' stay apart."""
+    X = ["a\nb", "a\tb", "a\rb", "a\\nb"] * 5
     path = str(tmp_path / "breaks.npz")
     KneserNeyGenerator(order=2).fit(X).save(path)
-    code, out, err = _run(capsys, "sample", path, "-n", "20", "--seed", "0")
-    assert code == 0 and len(out) == 20
-    assert {"a\\nb", "a\tb", "a\\rb"} <= set(out)  # the tab is a line's own
-    assert len(err) == 1 and "line breaks, printed as \\n, \\r so" in err[0]
-    code, out, err = _run(capsys, "complete", path, "a", "-n", "3", "--most-likely")
-    assert code == 0 and len(out) == 3
+    code, out, err = _run(capsys, "sample", path, "-n", "40", "--seed", "0")
+    assert code == 0 and len(out) == 40
+    assert {"a\\nb", "a\tb", "a\\rb", "a\\\\nb"} <= set(out)  # a tab is fine here
+    assert len(err) == 1
+    assert "line breaks: every name is printed with backslash escapes" in err[0]
+    code, out, err = _run(capsys, "complete", path, "a", "-n", "4", "--most-likely")
+    assert code == 0 and len(out) == 4
     assert all(len(line.split("\t")) == 2 for line in out)
-    assert "line breaks or tabs, printed as \\n, \\r, \\t so" in err[0]
+    assert "(\\n, \\r, \\t, and \\\\ for a backslash)" in err[0]
     names = tmp_path / "tabbed.txt"
     names.write_text("a\tb\nab\n")
     code, out, err = _run(capsys, "score", path, str(names))
     assert code == 0 and [line.split("\t")[0] for line in out] == ["a\\tb", "ab"]
+    plain = KneserNeyGenerator(order=2).fit(["ab", "a\\b"] * 3)
+    plain.save(path)
+    code, out, err = _run(capsys, "sample", path, "-n", "20", "--seed", "0")
+    assert "a\\b" in out and not err  # nothing to escape: printed as it is
 
 
 def test_score(capsys, model_file, names_file, names):

@@ -81,6 +81,36 @@ def test_a_finite_but_exploding_loss_is_divergence():
     assert_usable(model, ["abba"])
 
 
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_new_data_far_from_the_model_is_not_divergence(how):
+    """A confident model trained further on new names starts with a loss far
+    above log V: measured before any step of the call, that is no sign of
+    divergence, and the model must be allowed to learn them."""
+    model = CharRNNGenerator(
+        hidden_size=32,
+        cell="lstm",
+        max_iter=100,
+        learning_rate_init=0.1,
+        early_stopping=False,
+        tol=0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["ab"] * 20)
+    new = ["bbbbbbbbbbbb"] * 4
+    assert -model.score(new) > 10 * np.log(4)  # past the absolute limit
+    model.set_params(learning_rate_init=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if how == "partial_fit":
+            model.partial_fit(new)
+        else:
+            model.set_params(warm_start=True, max_iter=3).fit(new)
+    assert model.loss_curve_[-1] > 10 * np.log(4)
+
+
 def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):
     """A warm-started fit that diverges leaves weights, AdamW's moments and
     step counts as they were, so the next fit continues from a sane state."""

@@ -386,7 +386,7 @@ def test_the_memory_guard_counts_on_what_the_fit_allocates(
     y = rng.integers(0, n_labels, size=len(X)) if n_labels else None
     tracemalloc.start()
     try:
-        KneserNeyGenerator(order=order).fit(X, y)
+        KneserNeyGenerator(order=order, random_state=0).fit(X, y)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -239,6 +239,20 @@ def test_labels_of_several_types_are_refused(make, kind):
         make().fit(X, y)
 
 
+def test_labels_of_one_type_in_other_shapes():
+    """Python's and NumPy's bools are one type (a NumPy comparison gives the
+    second); True beside 1 is two (they would be one class); y of two
+    columns is named by its shape, not by the types of its cells."""
+    bools = [True, False] * 5 + list(np.arange(10) > 4)
+    model = KneserNeyGenerator().fit(X, bools)
+    assert model.classes_.tolist() == [False, True]
+    with pytest.raises(ValueError, match=r"got a bool, y\[0\]=True, and a number"):
+        KneserNeyGenerator().fit(X, np.array([True, 1] * 10, dtype=object))
+    pairs = [["low", 1]] * len(X)
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of"):
+        KneserNeyGenerator().fit(X, pairs)
+
+
 def test_an_object_array_of_numbers_gives_numeric_classes():
     """As a pandas column of object dtype holds them; scikit-learn's own
     check calls such labels of unknown type."""

@@ -120,6 +120,11 @@ def test_em_refuses_a_token_no_component_can_give():
     log_probs[2] = [np.log(0.1), -np.inf]  # one component can: fine
     weights, _ = em_weights(log_probs)
     assert np.isfinite(weights).all() and weights.sum() == pytest.approx(1.0)
+    for bad in (np.nan, 0.5, np.inf):  # not a log-probability
+        wrong = log_probs.copy()
+        wrong[0, 1] = bad
+        with pytest.raises(ValueError, match="Estimator 1 of the mixture gave"):
+            em_weights(wrong)
 
 
 def test_auto_weights_are_fitted_on_held_out_names(mixture, dinosaurs):
