@@ -5,13 +5,11 @@ A generator fitted with ``y`` keeps its sorted distinct labels in
 ``classes_`` here, so that every error about labels reads the same.
 """
 
-from numbers import Real
-
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._sequences import is_missing
+from ._sequences import is_missing, value_kind
 
 
 def fit_labels(y, n_samples, classes=None):
@@ -33,10 +31,10 @@ def fit_labels(y, n_samples, classes=None):
     classes : ndarray of shape (n_classes,)
     indices : ndarray of shape (n_samples,) of intp
     """
-    _check_each_label(y)
+    kind = _check_each_label(y)
     y = column_or_1d(y, warn=True)
-    if y.dtype == object and y.size and all(_kind(v) == "a number" for v in y):
-        y = np.asarray(y.tolist())  # numbers, as NumPy would hold them
+    if y.dtype == object and kind in ("number", "bool"):
+        y = np.asarray(y.tolist())  # as NumPy holds numbers or bools
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
@@ -48,7 +46,8 @@ def _check_each_label(y):
     """Refuse a missing label (None, NaN, pandas' NA) before it becomes a
     class of its own (NumPy turns NaN among str into the str ``'nan'``), and
     labels of several types (``'en'`` and ``1``: NumPy would turn the 1 into
-    ``'1'``, or fail to sort them)."""
+    ``'1'``, or fail to sort them). Return the labels' one kind
+    (:func:`~._sequences.value_kind`), None for ``y`` of another shape."""
     labels = np.asarray(y, dtype=object)
     for i, label in enumerate(labels.ravel()):
         if is_missing(label):
@@ -59,30 +58,18 @@ def _check_each_label(y):
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]  # a column, as fit takes it
     if labels.ndim != 1:  # column_or_1d names the shape
-        return
+        return None
     kinds = {}
     for i, label in enumerate(labels):
-        kind = _kind(label)
-        if kind in kinds:
-            continue
-        kinds[kind] = (i, label)
-        if len(kinds) == 1:
-            continue
-        (a, (i_a, y_a)), (b, (i_b, y_b)) = kinds.items()
-        raise ValueError(
-            "y mixes labels of several types: expected labels of one type "
-            f"(all strings, all numbers or all bools), got {a}, y[{i_a}]={y_a!r}, and "
-            f"{b}, y[{i_b}]={y_b!r}."
-        )
-
-
-def _kind(label):
-    """``'a str'``, ``'a bool'``, ``'a number'``, else the type's name."""
-    if isinstance(label, str):
-        return "a str"
-    if isinstance(label, (bool, np.bool_)):
-        return "a bool"
-    return "a number" if isinstance(label, Real) else type(label).__name__
+        kinds.setdefault(value_kind(label), (i, label))
+        if len(kinds) > 1:
+            (a, (i_a, y_a)), (b, (i_b, y_b)) = kinds.items()
+            raise ValueError(
+                "y mixes labels of several types: expected labels of one type "
+                f"(all strings, all numbers or all bools), got a {a}, "
+                f"y[{i_a}]={y_a!r}, and a {b}, y[{i_b}]={y_b!r}."
+            )
+    return next(iter(kinds), None)
 
 
 def check_every_class_kept(classes, counts):

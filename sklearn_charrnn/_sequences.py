@@ -40,6 +40,7 @@ def check_sequences(estimator, X, *, reset):
     kind : {"str", "tokens"}
     """
     _check_one_collection(estimator, X)
+    checked = False  # the cells, before NumPy converts a list of rows
     if not hasattr(X, "shape") and not hasattr(X, "__array__"):
         X = _listed(X)
         if not any(isinstance(x, (list, tuple, np.ndarray)) for x in X):
@@ -48,6 +49,7 @@ def check_sequences(estimator, X, *, reset):
         _check_rows_of_one_length(X)
         _check_no_missing_cell(X)
         _check_tokens(X)
+        checked = True
     elif hasattr(X, "isna") and getattr(X, "ndim", None) == 2:  # a DataFrame
         missing = np.argwhere(X.isna().to_numpy())
         if len(missing):  # pd.NA would fail scikit-learn's own check obscurely
@@ -66,7 +68,7 @@ def check_sequences(estimator, X, *, reset):
         ensure_all_finite=True,
     )
     if X.dtype.kind in "OUS":
-        return _two_d_of_objects(X)
+        return _two_d_of_objects(X, checked)
     if X.dtype.kind == "u" and X.size and X.max() > _INT64_MAX:
         row, col = np.argwhere(X > _INT64_MAX)[0]
         raise ValueError(
@@ -132,15 +134,17 @@ def _check_no_missing_cell(rows):
 
 def _check_tokens(rows):
     """Name the first cell of rows of tokens that NumPy would make another
-    token: a str ending in NUL, which NumPy's str arrays drop ('a\\x00'
-    would be 'a'); an int beyond signed 64 bits, which only a float would
-    hold; and, in rows of several types (read as the str of every cell), two
-    cells of one str ('1' and 1)."""
-    kinds = set()
+    token: cells of several types (the str of every cell would make ``1``
+    and ``'1'`` one token; a numeric array, ``True`` and ``1``); a str ending
+    in NUL, which NumPy's str arrays drop (``'a\\x00'`` would be ``'a'``);
+    an int beyond signed 64 bits, which only a float would hold."""
+    kinds = {}
     for row, cells in enumerate(rows):
         for col, value in enumerate(cells):
-            kind = _token_kind(value)
-            kinds.add(kind)
+            kind = value_kind(value)
+            kinds.setdefault(kind, (value, row, col))
+            if len(kinds) > 1:
+                raise _mixed_tokens(kinds)
             if kind == "str" and value.endswith("\x00"):
                 raise ValueError(
                     f"X holds {value!r} at row {row}, column {col}: a token may "
@@ -155,34 +159,25 @@ def _check_tokens(rows):
                         "int tokens must fit in signed 64 bits (-2**63 to "
                         "2**63 - 1)."
                     )
-    if len(kinds) > 1:
-        _check_one_token_per_str(rows)
 
 
-def _token_kind(value):
-    """``'str'``, ``'number'`` (int or float, not bool), else the type's name."""
+def _mixed_tokens(kinds):
+    (a, (x, i, j)), (b, (y, k, m)) = kinds.items()
+    return ValueError(
+        f"X mixes tokens of several types: expected tokens of one type, got "
+        f"{a} {x!r} at row {i}, column {j} and {b} {y!r} at row {k}, column "
+        f"{m}. Convert them to one type, for example with X.astype(str)."
+    )
+
+
+def value_kind(value):
+    """``'str'``, ``'bool'`` (Python's or NumPy's), ``'number'`` (any other
+    real number), else the name of the value's type."""
     if isinstance(value, str):
         return "str"
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-        return "number"
-    return type(value).__name__
-
-
-def _check_one_token_per_str(rows):
-    """Rows of several types are read as the str of every cell: refuse two
-    cells of one str that are not the same token (``1`` and ``'1'``)."""
-    seen = {}
-    for row, cells in enumerate(rows):
-        for col, value in enumerate(cells):
-            key = str(value)
-            first, i, j = seen.setdefault(key, (value, row, col))
-            if _token_kind(first) != _token_kind(value):
-                raise ValueError(
-                    f"X holds {first!r} at row {i}, column {j} and {value!r} at "
-                    f"row {row}, column {col}: cells of several types are read "
-                    f"as their str, and both would be the token {key!r}. Give "
-                    "the tokens one type."
-                )
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    return "number" if isinstance(value, numbers.Real) else type(value).__name__
 
 
 def _missing_cell(value, row, col):
@@ -192,9 +187,11 @@ def _missing_cell(value, row, col):
     )
 
 
-def _two_d_of_objects(X):
-    """A 2-D array of str or objects: tokens, or one string per row."""
-    _check_no_missing_cell(X)
+def _two_d_of_objects(X, checked=False):
+    """A 2-D array of str or objects: tokens, or one string per row (its
+    cells checked here unless ``checked``)."""
+    if not checked:
+        _check_no_missing_cell(X)
     if X.dtype.kind == "S" or any(isinstance(v, bytes) for v in X.ravel()):
         raise TypeError(
             "X contains bytes: decode them to str first, "
@@ -209,7 +206,8 @@ def _two_d_of_objects(X):
             f"A single column of X is read as one string per row, but row "
             f"{row} holds {type(X[row, 0]).__name__} {X[row, 0]!r}, not str."
         )
-    _check_tokens(X)
+    if not checked:
+        _check_tokens(X)
     return X, TOKENS
 
 
@@ -300,12 +298,12 @@ def _token_keys(X):
 
     Numbers stay numbers (an object array whose cells are all numbers is read
     as numbers: ints as int64, else float64); otherwise every cell's token is
-    its ``str`` (:func:`check_sequences` refuses two cells of one ``str``).
+    its ``str`` (:func:`check_sequences` refuses cells of several types).
     """
     if X.dtype.kind in "biuf":
         return X
     cells = X.ravel()
-    if all(_token_kind(v) == "number" for v in cells):  # ints stay ints
+    if all(value_kind(v) == "number" for v in cells):  # ints stay ints
         integral = all(isinstance(v, numbers.Integral) for v in cells)
         return X.astype(np.int64 if integral else np.float64)
     return np.array([str(v) for v in cells]).reshape(X.shape)

@@ -248,6 +248,8 @@ def test_labels_of_one_type_in_other_shapes():
     assert model.classes_.tolist() == [False, True]
     with pytest.raises(ValueError, match=r"got a bool, y\[0\]=True, and a number"):
         KneserNeyGenerator().fit(X, np.array([True, 1] * 10, dtype=object))
+    as_objects = np.array([True, False] * 10, dtype=object)  # a pandas column
+    assert KneserNeyGenerator().fit(X, as_objects).classes_.tolist() == [False, True]
     pairs = [["low", 1]] * len(X)
     with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of"):
         KneserNeyGenerator().fit(X, pairs)

@@ -115,7 +115,7 @@ def test_round_trip_with_random_state_instance(tmp_path):
         np.array([[1, 2, 3], [3, 2, 1], [2, 2, 2]]),
         np.array([[0.5, 1.5], [1.5, -2.0], [0.5, 0.5]]),
         np.array([[True, False], [False, False], [True, True]]),
-        np.array([["a", 1], ["b", 2.5], ["a", True]], dtype=object),
+        np.array([["a", "1"], ["b", "2.5"], ["a", "True"]], dtype=object),
     ],
     ids=["int", "float", "bool", "object"],
 )
