@@ -7,7 +7,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import _classifier_file, _persistence
 from ._estimator import CharRNNGenerator
-from ._labels import fit_labels, short_repr
+from ._labels import fit_labels, short_repr, true_labels
 from ._mixture import GeneratorMixture, component_error
 from ._params import check_epsilon, real_numbers
 from ._persistence import VersionedPickleMixin
@@ -318,7 +318,7 @@ weight_averaging, random_state, verbose, dtype
         score : float
             :func:`sklearn.metrics.accuracy_score` of ``predict(X)``.
         """
-        return super().score(X, y, sample_weight=sample_weight)
+        return super().score(X, true_labels(y), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

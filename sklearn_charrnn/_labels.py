@@ -32,14 +32,27 @@ def fit_labels(y, n_samples, classes=None):
     indices : ndarray of shape (n_samples,) of intp
     """
     kind = _check_each_label(y)
-    y = column_or_1d(y, warn=True)
-    if y.dtype == object and kind in ("number", "bool"):
-        y = np.asarray(y.tolist())  # as NumPy holds numbers or bools
+    y = _as_values(column_or_1d(y, warn=True), kind)
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
         classes = np.unique(y)
     return classes, label_indices(classes, y, n_samples, "y")
+
+
+def true_labels(y):
+    """``y`` as scoring compares it with predictions: checked as ``fit``
+    checks labels, and an object array of numbers or bools (a pandas column)
+    made numeric, as ``fit`` made ``classes_``."""
+    kind = _check_each_label(y)
+    return _as_values(column_or_1d(y, warn=True), kind)
+
+
+def _as_values(y, kind):
+    """A 1-D object array of numbers or bools as NumPy holds them."""
+    if y.dtype == object and kind in ("number", "bool"):
+        return np.asarray(y.tolist())
+    return y
 
 
 def _check_each_label(y):

@@ -55,6 +55,7 @@ def check_sequences(estimator, X, *, reset):
         if len(missing):  # pd.NA would fail scikit-learn's own check obscurely
             row, col = missing[0]
             raise _missing_cell(X.iat[row, col], row, col)
+        _check_frame_columns(X)
     ndim = np.ndim(X) if hasattr(X, "shape") else None
     if ndim == 1:
         return _one_d(X), STRING
@@ -161,12 +162,24 @@ def _check_tokens(rows):
                     )
 
 
+def _check_frame_columns(X):
+    """Refuse a DataFrame of bool columns beside numeric ones: NumPy would
+    make its ``True`` the token ``1`` (columns of objects are checked cell by
+    cell, as an object array)."""
+    kinds = [dtype.kind for dtype in X.dtypes]
+    numeric = [col for col, kind in enumerate(kinds) if kind in "iuf"]
+    if "b" in kinds and numeric:
+        a, b = kinds.index("b"), numeric[0]
+        first = [np.asarray(X.iat[0, col]).item() for col in (a, b)]
+        raise _mixed_tokens({"bool": (first[0], 0, a), "number": (first[1], 0, b)})
+
+
 def _mixed_tokens(kinds):
     (a, (x, i, j)), (b, (y, k, m)) = kinds.items()
     return ValueError(
         f"X mixes tokens of several types: expected tokens of one type, got "
         f"{a} {x!r} at row {i}, column {j} and {b} {y!r} at row {k}, column "
-        f"{m}. Convert them to one type, for example with X.astype(str)."
+        f"{m}. Convert them to one type, for example every token to str."
     )
 
 

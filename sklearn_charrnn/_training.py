@@ -326,11 +326,34 @@ def train(
             converged = True
     _keep_best(est, monitor, context["average"])
     est._no_improvement_count = 0
-    if not converged and not incremental:
+    if incremental:
+        return
+    if not converged:
         warn(
             f"Maximum iterations ({est.max_iter}) reached and the "
             "optimization hasn't converged yet.",
             ConvergenceWarning,
+        )
+    _warn_if_useless(est, valid is not None)
+
+
+def _warn_if_useless(est, validated):
+    """Warn when the kept model is far worse than knowing nothing: its loss
+    (validation loss with early stopping) above twice log V."""
+    if not est.loss_curve_:
+        return
+    uniform = np.log(est.weights_["W_y"].shape[1])  # log V
+    what, loss = "training", est.loss_curve_[-1]
+    if validated:
+        what, loss = "validation", -est.best_validation_score_
+    if loss > 2 * uniform:
+        warn(
+            f"The fitted model's {what} loss, {loss:.3g} nats per token, is more "
+            f"than twice the {uniform:.3g} of a model that gives every token the "
+            "same probability: it predicts worse than knowing nothing (a "
+            f"learning_rate_init too high, now {est.learning_rate_init}, or, "
+            "warm-started, too few epochs on sequences far from what it knew).",
+            UserWarning,
         )
 
 

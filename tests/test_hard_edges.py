@@ -108,9 +108,30 @@ def test_new_data_far_from_the_model_is_not_divergence(how, old):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if how == "partial_fit":
             model.partial_fit(["ab"] * old + new)
-        else:
-            model.set_params(warm_start=True, max_iter=3).fit(["ab"] * old + new)
+        else:  # still far from them after 3 epochs: it says so, no more
+            with pytest.warns(UserWarning, match="worse than knowing nothing"):
+                model.set_params(warm_start=True, max_iter=3).fit(["ab"] * old + new)
     assert max(model.loss_curve_[-3:]) > np.log(4)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_model_far_worse_than_knowing_nothing_is_not_kept_silently(early_stopping):
+    """A learning rate of 10 with clipping stays below the divergence limit
+    but leaves a model at 60 nats per token on its training names, or 6 on
+    held-out ones (log V = 1.39): fit warns."""
+    X = ["abba", "bab", "ab", "baab", "abab", "bb", "aab", "bba", "ab", "ba"]
+    model = CharRNNGenerator(
+        cell="rnn",
+        hidden_size=16,
+        max_iter=40,
+        batch_size=2,
+        learning_rate_init=10.0,
+        early_stopping=early_stopping,
+        random_state=0,
+    )
+    what = "validation" if early_stopping else "training"
+    with pytest.warns(UserWarning, match=rf"{what} loss, .* than twice the 1.39"):
+        model.fit(X * 2 if early_stopping else X[:4])
 
 
 def test_divergence_puts_back_the_optimizer_state_too(dinosaurs):

@@ -303,6 +303,20 @@ def classifier():
     return _quiet(_clf().fit, X, Y)
 
 
+def test_classifier_scores_labels_held_as_objects():
+    """An object array of ints or bools (a pandas column) gives numeric
+    classes_, and score compares it with them: scikit-learn's accuracy found
+    a mix of unknown and binary targets, and a search scored NaN."""
+    from sklearn.model_selection import cross_val_score
+
+    for y in ([1, 2] * 10, [True, False] * 10):  # both classes in every fold
+        y = np.array(y, dtype=object)
+        model = _clf(max_iter=2, mix_ngram=False)
+        scores = _quiet(cross_val_score, model, X, y, cv=2)
+        assert np.isfinite(scores).all()
+        assert 0 <= _quiet(model.fit, X, y).score(X, y) <= 1
+
+
 def test_classifier_is_bayes_rule_on_the_generator(classifier):
     tests = ["bad", "dace", "stop", "sport", "cabbed", "trot"]
     joint = np.column_stack(
