@@ -3,6 +3,7 @@
 Each behaviour tested here is listed in docs/robustness.rst.
 """
 
+import copy
 import os
 import signal
 import subprocess
@@ -81,12 +82,9 @@ def test_a_finite_but_exploding_loss_is_divergence():
     assert_usable(model, ["abba"])
 
 
-@pytest.mark.parametrize("old", [0, 20])
-@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
-def test_new_data_far_from_the_model_is_not_divergence(how, old):
-    """A confident model trained further on new names has a loss far above
-    log V on them, before any step of the call, after a batch of names it
-    knows or not: no sign of divergence, and the model must learn them."""
+@pytest.fixture(scope="module")
+def confident():
+    """An LSTM sure that every name is 'ab' (100 epochs at a high rate)."""
     model = CharRNNGenerator(
         hidden_size=32,
         cell="lstm",
@@ -101,6 +99,16 @@ def test_new_data_far_from_the_model_is_not_divergence(how, old):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(["ab"] * 20)
+    return model
+
+
+@pytest.mark.parametrize("old", [0, 20])
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_new_data_far_from_the_model_is_not_divergence(confident, how, old):
+    """A confident model trained further on new names has a loss far above
+    log V on them, before any step of the call, after a batch of names it
+    knows or not: no sign of divergence, and the model must learn them."""
+    model = copy.deepcopy(confident)
     new = ["bbbbbbbbbbbb"] * 4
     assert -model.score(new) > 5 * np.log(4)  # far above knowing nothing (16 here)
     model.set_params(learning_rate_init=1e-3)
@@ -115,26 +123,16 @@ def test_new_data_far_from_the_model_is_not_divergence(how, old):
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_a_model_far_worse_than_knowing_nothing_is_not_kept_silently(early_stopping):
+def test_a_model_far_worse_than_knowing_nothing_is_not_kept_silently(
+    confident, early_stopping
+):
     """A model that ends a fit predicting its names far worse than knowing
     nothing (twice log V = 2.77 nats per token) warns, on its training loss
     or, with early stopping, its validation loss: here a confident model
     warm-started for one slow epoch on names far from what it knew (as a
     learning rate of 10 left one at 60 nats per token, but so chaotically
     that the case depends on the BLAS kernel's rounding)."""
-    model = CharRNNGenerator(
-        hidden_size=32,
-        cell="lstm",
-        max_iter=100,
-        learning_rate_init=0.1,
-        early_stopping=False,
-        tol=0,
-        n_iter_no_change=1000,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(["ab"] * 20)
+    model = copy.deepcopy(confident)
     model.set_params(
         warm_start=True,
         early_stopping=early_stopping,
