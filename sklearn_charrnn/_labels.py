@@ -31,8 +31,7 @@ def fit_labels(y, n_samples, classes=None):
     classes : ndarray of shape (n_classes,)
     indices : ndarray of shape (n_samples,) of intp
     """
-    kind = _check_each_label(y)
-    y = _as_values(column_or_1d(y, warn=True), kind)
+    y = true_labels(y)
     check_consistent_length(np.empty(n_samples), y)
     check_classification_targets(y)
     if classes is None:
@@ -41,9 +40,9 @@ def fit_labels(y, n_samples, classes=None):
 
 
 def true_labels(y):
-    """``y`` as scoring compares it with predictions: checked as ``fit``
-    checks labels, and an object array of numbers or bools (a pandas column)
-    made numeric, as ``fit`` made ``classes_``."""
+    """Labels as ``fit`` learns them and ``score`` compares them with
+    predictions: checked (:func:`_check_each_label`), one column, and an
+    object array of numbers or bools (a pandas column) made numeric."""
     kind = _check_each_label(y)
     return _as_values(column_or_1d(y, warn=True), kind)
 
