@@ -72,10 +72,7 @@ def check_sequences(estimator, X, *, reset):
         return _two_d_of_objects(X, checked)
     if X.dtype.kind == "u" and X.size and X.max() > _INT64_MAX:
         row, col = np.argwhere(X > _INT64_MAX)[0]
-        raise ValueError(
-            f"X holds the int {X[row, col]} at row {row}, column {col}: int "
-            "tokens must fit in signed 64 bits (-2**63 to 2**63 - 1)."
-        )
+        raise _wide_int(X[row, col], row, col)
     return X, TOKENS
 
 
@@ -155,11 +152,14 @@ def _check_tokens(rows):
                 )
             if isinstance(value, numbers.Integral) and kind == "number":
                 if not _INT64_MIN <= value <= _INT64_MAX:
-                    raise ValueError(
-                        f"X holds the int {value} at row {row}, column {col}: "
-                        "int tokens must fit in signed 64 bits (-2**63 to "
-                        "2**63 - 1)."
-                    )
+                    raise _wide_int(value, row, col)
+
+
+def _wide_int(value, row, col):
+    return ValueError(
+        f"X holds the int {value} at row {row}, column {col}: int tokens must "
+        "fit in signed 64 bits (-2**63 to 2**63 - 1)."
+    )
 
 
 def _check_frame_columns(X):

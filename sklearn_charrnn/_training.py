@@ -201,12 +201,17 @@ def _epoch(est, data, train, batch_size, gen, snapshot, context):
     return total_loss / total_tokens
 
 
+def _uniform_loss(est):
+    """``log V``: the loss per token of a model that gives every token 1/V."""
+    return np.log(est.weights_["W_y"].shape[1])
+
+
 def _check_step(est, snapshot, loss, norm):
     """Diverged if a batch's loss or gradient norm is not finite, or its
     loss far above that of knowing nothing (:data:`_DIVERGED_LOSS`)."""
     if not (np.isfinite(loss) and np.isfinite(norm)):
         _diverged(est, snapshot)
-    uniform = np.log(est.weights_["W_y"].shape[1])  # log V
+    uniform = _uniform_loss(est)
     if loss > _DIVERGED_LOSS * uniform:
         _diverged(
             est,
@@ -342,7 +347,7 @@ def _warn_if_useless(est, validated):
     (validation loss with early stopping) above twice log V."""
     if not est.loss_curve_:
         return
-    uniform = np.log(est.weights_["W_y"].shape[1])  # log V
+    uniform = _uniform_loss(est)
     what, loss = "training", est.loss_curve_[-1]
     if validated:
         what, loss = "validation", -est.best_validation_score_
